@@ -1,0 +1,54 @@
+// Package matcher implements the newswatch rule language: normalisation, tokenizing, parsing,
+// compiling many rules into one index, and evaluating items against it with explanations.
+//
+// It is pure: no I/O, no logger, no clock, no globals that change. An *Index is immutable after
+// Compile and safe for concurrent use by any number of goroutines.
+package matcher
+
+// Rule is one watch rule as the configuration gives it.
+type Rule struct {
+	ID    string
+	Query string
+	// Feeds limits the rule to items of these feed ids, or of feeds with a tag when an entry is
+	// "tag:NAME". Empty means every feed.
+	Feeds []string
+}
+
+// Item is one feed item as the matcher sees it. Text fields are plain text (see PlainText); the
+// byte offsets of hits refer to them as given.
+type Item struct {
+	FeedID     string
+	Tags       []string
+	Title      string
+	Summary    string
+	Content    string
+	Link       string
+	Authors    []string
+	Categories []string
+}
+
+// Hit is one span of an item's field that made a rule match.
+type Hit struct {
+	Field string // title, summary, content, author, category, link
+	Index int    // which value of a multi-valued field (author, category); 0 otherwise
+	Start int    // byte offset into the field's text
+	End   int
+	Text  string
+}
+
+// Match is one rule that matched an item, with the spans that made it match.
+type Match struct {
+	Rule string // Rule.ID
+	Hits []Hit
+}
+
+// QueryError is a rule that does not compile. Column is 1-based, in bytes, within Rule's query,
+// or within the list term when List is set.
+type QueryError struct {
+	Rule   int    // index into the rules given to Compile
+	RuleID string
+	List   string // set when the error is inside a term of this list
+	Term   int    // index of that term in the list
+	Column int
+	Msg    string
+}
