@@ -5,6 +5,7 @@ package newswatch
 
 import (
 	_ "github.com/alecthomas/kong"
+	_ "github.com/cloudevents/sdk-go/v2/event"
 	_ "github.com/goccy/go-yaml"
 	_ "github.com/mmcdole/gofeed"
 	_ "github.com/nats-io/nats-server/v2/server"

@@ -1,0 +1,22 @@
+# syntax=docker/dockerfile:1
+# Build: docker build --build-arg VERSION=$(git describe --tags --always) -t newswatch .
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=devel
+ARG COMMIT=""
+RUN CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
+      -o /out/newswatch ./cmd/newswatch
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/newswatch /usr/local/bin/newswatch
+# Feed state and the embedded NATS store live under /data.
+ENV STATE_DIRECTORY=/data
+VOLUME /data
+EXPOSE 4222 9780
+USER nonroot:nonroot
+ENTRYPOINT ["/usr/local/bin/newswatch"]
+CMD ["run", "-c", "/etc/newswatch/newswatch.yaml"]

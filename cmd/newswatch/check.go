@@ -1,0 +1,18 @@
+package main
+
+import "fmt"
+
+type checkCmd struct {
+	Config string `short:"c" required:"" type:"path" help:"Configuration file."`
+}
+
+func (c checkCmd) Run(e *env) error {
+	l, err := load(c.Config)
+	if err != nil {
+		printLoadError(e.stderr, err)
+		return exitError{1}
+	}
+	fmt.Fprintf(e.stdout, "%s: valid: %d feeds, %d lists, %d rules\n",
+		c.Config, len(l.cfg.Feeds), len(l.cfg.Lists), len(l.rules))
+	return nil
+}

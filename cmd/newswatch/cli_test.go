@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the command line in-process and returns its exit status and output.
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestCheckExample(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "check", "-c", "../../examples/newswatch.yaml")
+	if code != 0 {
+		t.Fatalf("check of the example: exit %d, want 0\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "valid") {
+		t.Errorf("check of the example printed %q, want it to say valid", out)
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	const text = `feeds:
+  - id: world
+    url: https://news.example/rss.xml
+    shedule: "@every 5m"
+rules:
+  - id: kursk
+    query: 'kursk OR (troops'
+`
+	if err := os.WriteFile(bad, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "", "check", "-c", bad)
+	if code != 1 {
+		t.Fatalf("check of an invalid file: exit %d, want 1\n%s", code, errOut)
+	}
+	for _, want := range []string{
+		bad + `:4:5: unknown key "shedule"`,
+		"    shedule: \"@every 5m\"",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("check output lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestCheckRuleError(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	const text = `feeds:
+  - id: world
+    url: https://news.example/rss.xml
+rules:
+  - id: kursk
+    query: 'kursk OR (troops'
+`
+	if err := os.WriteFile(bad, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "", "check", "-c", bad)
+	if code != 1 {
+		t.Fatalf("check of an invalid rule: exit %d, want 1\n%s", code, errOut)
+	}
+	// The parenthesis opens at column 10 of the query, which starts at column 13 of line 6.
+	if want := bad + `:6:22: rule "kursk": `; !strings.Contains(errOut, want) {
+		t.Errorf("check output lacks %q:\n%s", want, errOut)
+	}
+	if !strings.Contains(errOut, "^") {
+		t.Errorf("check output has no caret:\n%s", errOut)
+	}
+}
+
+func TestTestJSON(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "test", "-c", "../../examples/newswatch.yaml", "--json", "testdata/world.xml")
+	if code != 0 {
+		t.Fatalf("test --json: exit %d, want 0\n%s%s", code, out, errOut)
+	}
+	type line struct {
+		Source string `json:"source"`
+		Rule   string `json:"rule"`
+		Item   struct {
+			GUID, Link, Title string
+		} `json:"item"`
+		Hits []struct {
+			Field      string `json:"field"`
+			Start, End int
+			Text       string `json:"text"`
+		} `json:"hits"`
+	}
+	got := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m line
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %q is not JSON: %v", l, err)
+		}
+		if m.Source != "testdata/world.xml" {
+			t.Errorf("source %q, want testdata/world.xml", m.Source)
+		}
+		if len(m.Hits) == 0 {
+			t.Errorf("%s/%s: no hits", m.Item.GUID, m.Rule)
+		}
+		for _, h := range m.Hits {
+			if h.Text == "" || h.End <= h.Start {
+				t.Errorf("%s/%s: hit %+v is empty", m.Item.GUID, m.Rule, h)
+			}
+		}
+		got[m.Item.GUID+"/"+m.Rule] = true
+	}
+	for _, want := range []string{
+		"en-dprk-kursk/dprk-troops", "en-dprk-kursk/kursk",
+		"ru-kursk/dprk-troops", "ru-kursk/kursk",
+		"ko-dprk/dprk-troops", "ko-dprk/kursk",
+	} {
+		if !got[want] {
+			t.Errorf("no match %s; got %v", want, keys(got))
+		}
+	}
+	for k := range got {
+		if strings.HasPrefix(k, "en-decoy/") {
+			t.Errorf("the decoy matched: %s", k)
+		}
+	}
+}
+
+func TestTestNoMatchExitsOne(t *testing.T) {
+	const feed = `<rss version="2.0"><channel><title>t</title><item><guid>a</guid><title>Markets close higher</title></item></channel></rss>`
+	code, out, errOut := runCLI(t, feed, "test", "-c", "../../examples/newswatch.yaml", "-")
+	if code != 1 {
+		t.Fatalf("test with no match: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+}
+
+func TestTestBadSourceExitsTwo(t *testing.T) {
+	code, _, errOut := runCLI(t, "", "test", "-c", "../../examples/newswatch.yaml", "testdata/no-such-file.xml")
+	if code != 2 {
+		t.Fatalf("test of a missing file: exit %d, want 2\n%s", code, errOut)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "newswatch ") || !strings.Contains(out, "go1.") {
+		t.Errorf("version: exit %d, output %q; want 0 and `newswatch <version> ... go1.x`", code, out)
+	}
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// alertEvent is the part of an alert event the end-to-end tests check.
+type alertEvent struct {
+	SpecVersion string `json:"specversion"`
+	Type        string `json:"type"`
+	Source      string `json:"source"`
+	ID          string `json:"id"`
+	Subject     string `json:"subject"`
+	Data        struct {
+		Rule struct{ ID string } `json:"rule"`
+		Feed struct{ ID string } `json:"feed"`
+		Item struct {
+			GUID  string `json:"guid"`
+			Title string `json:"title"`
+		} `json:"item"`
+		Hits []struct {
+			Field      string
+			Start, End int
+			Text       string
+		} `json:"hits"`
+	} `json:"data"`
+}
+
+// TestEndToEnd runs the built daemon against a real feed server with its embedded NATS server:
+// the first poll alerts nothing, a new item about North Korean troops in the Kursk region alerts
+// once for each rule, a decoy alerts nothing, and a restart alerts nothing again.
+func TestEndToEnd(t *testing.T) {
+	feed := newFeedServer(t,
+		feedItem{GUID: "old-1", Title: "North Korean soldiers seen near Kursk", Description: "An older report, present before newswatch started."},
+		feedItem{GUID: "old-2", Title: "Markets close higher", Description: "Stocks rose on Tuesday."},
+	)
+	dir := t.TempDir()
+	config, natsURL := testConfig(t, dir, []map[string]any{{"id": "world", "url": feed.URL, "tags": []string{"world", "en"}}})
+
+	d := startDaemon(t, config)
+	nc := connect(t, natsURL)
+	alerts := make(chan *nats.Msg, 16)
+	sub, err := nc.ChanSubscribe("newswatch.alert.>", alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+
+	// The baseline poll and a few after it: nothing is new yet.
+	waitFor(t, 30*time.Second, "three polls", func() bool { return feed.count() >= 3 })
+	feed.add(
+		feedItem{GUID: "new-1", Title: "North Korean troops fighting in Russia's Kursk region",
+			Description: "Pyongyang has sent soldiers to fight for Russia in the Kursk region, officials said."},
+		feedItem{GUID: "decoy-1", Title: "South Korean troops hold exercise near Seoul",
+			Description: "The army drill lasted three days."},
+	)
+
+	got := map[string]alertEvent{}
+	for len(got) < 2 {
+		select {
+		case m := <-alerts:
+			var ev alertEvent
+			if err := json.Unmarshal(m.Data, &ev); err != nil {
+				t.Fatalf("alert on %s is not JSON: %v\n%s", m.Subject, err, m.Data)
+			}
+			if h := m.Header.Get("Nats-Msg-Id"); h != ev.ID {
+				t.Errorf("alert on %s: Nats-Msg-Id %q, want the event id %q", m.Subject, h, ev.ID)
+			}
+			if ct := m.Header.Get("Content-Type"); ct != "application/cloudevents+json" {
+				t.Errorf("alert on %s: Content-Type %q, want application/cloudevents+json", m.Subject, ct)
+			}
+			if _, dup := got[m.Subject]; dup {
+				t.Fatalf("second alert on %s", m.Subject)
+			}
+			got[m.Subject] = ev
+		case <-time.After(30 * time.Second):
+			t.Fatalf("got alerts on %v, want one on each of the two rules' subjects", keys(got))
+		}
+	}
+	for _, rule := range []string{"dprk-troops", "kursk"} {
+		ev, ok := got["newswatch.alert."+rule+".world"]
+		if !ok {
+			t.Fatalf("no alert on newswatch.alert.%s.world; got %v", rule, keys(got))
+		}
+		if ev.SpecVersion != "1.0" || ev.Type != "io.newswatch.alert.v1" || ev.Source != "newswatch/feeds/world" || ev.Subject != rule {
+			t.Errorf("%s: envelope %+v, want specversion 1.0, type io.newswatch.alert.v1, source newswatch/feeds/world, subject %s", rule, ev, rule)
+		}
+		if ev.Data.Item.GUID != "new-1" || ev.Data.Rule.ID != rule || ev.Data.Feed.ID != "world" {
+			t.Errorf("%s: alert for item %q rule %q feed %q, want new-1, %s, world", rule, ev.Data.Item.GUID, ev.Data.Rule.ID, ev.Data.Feed.ID, rule)
+		}
+		if len(ev.Data.Hits) == 0 {
+			t.Errorf("%s: alert carries no hits", rule)
+		}
+	}
+
+	// Polls go on; nothing else may be alerted: not the decoy, not the old items, not again.
+	n := feed.count()
+	waitFor(t, 30*time.Second, "three more polls", func() bool { return feed.count() >= n+3 })
+	d.stop(t, 30*time.Second)
+	nc.Close()
+
+	d = startDaemon(t, config)
+	nc = connect(t, natsURL)
+	n = feed.count()
+	waitFor(t, 30*time.Second, "three polls after the restart", func() bool { return feed.count() >= n+3 })
+	if got, want := streamSubjects(t, nc), []string{"newswatch.alert.dprk-troops.world", "newswatch.alert.kursk.world"}; !slices.Equal(got, want) {
+		t.Errorf("alert stream holds %v, want %v", got, want)
+	}
+	d.stop(t, 30*time.Second)
+}
+
+// connect connects to the daemon's embedded NATS server, waiting for it to listen.
+func connect(t *testing.T, url string) *nats.Conn {
+	t.Helper()
+	var nc *nats.Conn
+	waitFor(t, 30*time.Second, "the embedded NATS server", func() bool {
+		var err error
+		nc, err = nats.Connect(url, nats.Timeout(time.Second))
+		return err == nil
+	})
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// streamSubjects returns the subject of every message in the alert stream, sorted.
+func streamSubjects(t *testing.T, nc *nats.Conn) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.OrderedConsumer(ctx, "NEWSWATCH_ALERTS", jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subjects []string
+	for range info.NumPending {
+		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("reading the alert stream: %v", err)
+		}
+		subjects = append(subjects, m.Subject())
+	}
+	slices.Sort(subjects)
+	return subjects
+}
+
+func keys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestImportDirection holds the package graph of DESIGN.md: cmd imports everything; watcher imports
+// matcher; config, matcher and notifier import nothing of ours; only notifier imports NATS.
+func TestImportDirection(t *testing.T) {
+	const mod = "github.com/newswatch/newswatch/"
+	tests := []struct {
+		pkg       string
+		allowOurs []string
+		allowNATS bool
+	}{
+		{pkg: "config"},
+		{pkg: "matcher"},
+		{pkg: "notifier", allowNATS: true},
+		{pkg: "watcher", allowOurs: []string{"matcher"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-deps", mod+tt.pkg).CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list -deps %s: %v\n%s", tt.pkg, err, out)
+			}
+			deps := strings.Fields(string(out))
+			if !slices.Contains(deps, mod+tt.pkg) {
+				t.Fatalf("go list -deps %s did not list the package itself:\n%s", tt.pkg, out)
+			}
+			for _, d := range deps {
+				if ours, ok := strings.CutPrefix(d, mod); ok && ours != tt.pkg && !slices.Contains(tt.allowOurs, ours) {
+					t.Errorf("%s imports %s; allowed: %v", tt.pkg, d, tt.allowOurs)
+				}
+				if strings.HasPrefix(d, "github.com/nats-io/") && !tt.allowNATS {
+					t.Errorf("%s imports %s; only notifier may", tt.pkg, d)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/newswatch/newswatch/config"
+	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/watcher"
+)
+
+// userAgent names newswatch and its version to the servers it polls.
+func userAgent() string {
+	v, _ := buildVersion()
+	return "newswatch/" + v + " (+https://github.com/newswatch/newswatch)"
+}
+
+func notifierConfig(c *config.Config) notifier.Config {
+	return notifier.Config{
+		URL:       c.NATS.URL,
+		CredsFile: c.NATS.CredsFile,
+		Embedded: notifier.EmbeddedConfig{
+			Listen:   c.NATS.Embedded.Listen,
+			StoreDir: c.NATS.Embedded.StoreDir,
+		},
+		SubjectPrefix:   c.NATS.SubjectPrefix,
+		AlertStream:     c.NATS.AlertStream,
+		DuplicateWindow: c.NATS.DuplicateWindow,
+		Name:            "newswatch",
+	}
+}
+
+func watcherConfig(l *loaded, n *notifier.Notifier, workers int, shutdownTimeout time.Duration) watcher.Config {
+	return watcher.Config{
+		Feeds:           watcherFeeds(l.cfg),
+		Rules:           l.rules,
+		Index:           l.index,
+		Workers:         workers,
+		UserAgent:       userAgent(),
+		ShutdownTimeout: shutdownTimeout,
+		Publisher:       alertPublisher{n.Alerts()},
+		State:           n.State(),
+		Jobs:            n.Jobs(),
+	}
+}
+
+func watcherFeeds(c *config.Config) []watcher.Feed {
+	feeds := make([]watcher.Feed, len(c.Feeds))
+	for i, f := range c.Feeds {
+		feeds[i] = watcher.Feed{
+			ID:           f.ID,
+			URL:          f.URL,
+			Schedule:     f.Schedule,
+			Timeout:      f.Timeout,
+			MaxBody:      f.MaxBody,
+			FirstPoll:    watcher.FirstPoll{Mode: watcher.FirstPollMode(f.FirstPoll.Mode), Window: f.FirstPoll.Window},
+			AllowPrivate: f.AllowPrivate,
+			Tags:         f.Tags,
+		}
+	}
+	return feeds
+}
+
+func fetchOptions(timeout time.Duration, maxBody int64) watcher.FetchOptions {
+	return watcher.FetchOptions{UserAgent: userAgent(), Timeout: timeout, MaxBody: maxBody}
+}
+
+// alertPublisher publishes the watcher's alerts as the notifier's events.
+type alertPublisher struct{ alerts *notifier.Alerts }
+
+func (p alertPublisher) Publish(ctx context.Context, alerts []watcher.Alert) error {
+	out := make([]notifier.Alert, len(alerts))
+	for i, a := range alerts {
+		hits := make([]notifier.Hit, len(a.Hits))
+		for j, h := range a.Hits {
+			hits[j] = notifier.Hit(h)
+		}
+		out[i] = notifier.Alert{
+			RuleID:    a.RuleID,
+			RuleQuery: a.RuleQuery,
+			FeedID:    a.FeedID,
+			FeedURL:   a.FeedURL,
+			FeedTitle: a.FeedTitle,
+			Item:      notifier.AlertItem(a.Item),
+			Hits:      hits,
+			Snippet:   a.Snippet,
+			Time:      a.Time,
+		}
+	}
+	return p.alerts.Publish(ctx, out)
+}
