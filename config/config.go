@@ -1,0 +1,109 @@
+package config
+
+import "time"
+
+// Config is a loaded, defaulted and validated configuration.
+type Config struct {
+	File     string // path it was loaded from
+	NATS     NATS
+	HTTP     HTTP
+	Defaults Defaults
+	Feeds    []Feed
+	Lists    map[string][]string
+	Rules    []Rule
+
+	src     source              // the file's lines, for positions found later
+	queries []scalar            // rules[i].query as written in the file
+	terms   map[string][]scalar // lists[name][i] as written in the file
+}
+
+// NATS is the nats section.
+type NATS struct {
+	URL             string // "" runs the embedded server
+	Embedded        Embedded
+	CredsFile       string
+	SubjectPrefix   string
+	AlertStream     string
+	DuplicateWindow time.Duration
+}
+
+// Embedded configures the embedded NATS server used when NATS.URL is "".
+type Embedded struct {
+	// Listen is host:port with a numeric port. "" means in-process only; an
+	// absent or null key means DefaultEmbeddedListen.
+	Listen   string
+	StoreDir string
+}
+
+// HTTP is the http section.
+type HTTP struct {
+	Listen string // host:port with a numeric port; "" = off
+}
+
+// Defaults are the values every feed inherits.
+type Defaults struct {
+	Schedule     string
+	Timeout      time.Duration
+	MaxBody      int64 // bytes
+	FirstPoll    FirstPoll
+	AllowPrivate bool
+}
+
+// FirstPollMode says what the first poll of a new feed alerts.
+type FirstPollMode string
+
+// The first_poll modes.
+const (
+	FirstPollBaseline FirstPollMode = "baseline" // remember the items, alert none
+	FirstPollAll      FirstPollMode = "all"      // alert every item
+	FirstPollWindow   FirstPollMode = "window"   // alert items published within Window
+)
+
+// FirstPoll is a first_poll value. Window is set only for FirstPollWindow.
+type FirstPoll struct {
+	Mode   FirstPollMode
+	Window time.Duration
+}
+
+// Feed is one feed, every field resolved: the feed's own value, else the
+// default.
+type Feed struct {
+	ID           string
+	URL          string
+	Schedule     string
+	Timeout      time.Duration
+	MaxBody      int64
+	FirstPoll    FirstPoll
+	AllowPrivate bool
+	Tags         []string
+	Pos          Position // the feed's first key
+}
+
+// Rule is one watch rule. Feeds holds feed ids and "tag:NAME" entries; empty
+// means every feed.
+type Rule struct {
+	ID    string
+	Query string
+	Feeds []string
+	Pos   Position // the rule's first key
+}
+
+// Position is a 1-based line and a 1-based byte column in the file.
+type Position struct {
+	Line, Column int
+}
+
+// Defaults as SPEC.md §2 states them.
+const (
+	DefaultSubjectPrefix   = "newswatch"
+	DefaultAlertStream     = "NEWSWATCH_ALERTS"
+	DefaultDuplicateWindow = 30 * time.Minute
+	DefaultEmbeddedListen  = "127.0.0.1:4222"
+	DefaultHTTPListen      = "127.0.0.1:9780"
+	DefaultSchedule        = "@every 5m"
+	DefaultTimeout         = 30 * time.Second
+	DefaultMaxBody         = 10 << 20
+	// DefaultStoreDir is used when $STATE_DIRECTORY is not set; with it, the
+	// store is $STATE_DIRECTORY/nats.
+	DefaultStoreDir = "./newswatch-data/nats"
+)

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// lookupEnv reads the environment; tests set it with t.Setenv.
+var lookupEnv = os.LookupEnv
+
+// Load reads the file at path and parses it. An invalid file gives Errors.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes, defaults and validates the configuration in data; file names
+// it in errors. When data is invalid it returns a nil *Config and Errors,
+// every problem found, in file order.
+func Parse(file string, data []byte) (*Config, error) {
+	// Editors count no column for a byte order mark, and the parser would
+	// take it for part of the first key.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	d := &decoder{src: newSource(file, data), anchors: map[*ast.AliasNode]ast.Node{}}
+	f, err := parse(data)
+	if err == nil && f == nil {
+		err = errors.New("yaml parser returned nothing")
+	}
+	if err != nil {
+		return nil, Errors{d.syntaxError(err)}
+	}
+	// One document. A second one is an error even when empty: the parser
+	// can drop a document that follows an empty one.
+	docs := slices.DeleteFunc(f.Docs, func(doc *ast.DocumentNode) bool { return doc == nil })
+	var body ast.Node
+	if len(docs) > 0 {
+		d.collectAnchors(docs[0], map[string]ast.Node{})
+		body = docs[0].Body
+	}
+	if len(docs) > 1 {
+		start := docs[1].Start
+		if start == nil {
+			start = tokenOf(docs[1].Body)
+		}
+		d.errorf(start, "expected one YAML document, found %d", len(docs))
+	}
+	cfg := d.config(body)
+	if len(d.errs) > 0 {
+		return nil, sortErrors(d.errs)
+	}
+	cfg.File = file
+	cfg.src = d.src
+	return cfg, nil
+}
+
+// parse runs the YAML parser. Duplicate keys are left to the decoder, which
+// reports them all with its own words.
+func parse(data []byte) (f *ast.File, err error) {
+	defer func() {
+		// The parser must not take the process down with it on hostile input.
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("yaml parser failed: %v", r)
+		}
+	}()
+	return parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
+}
+
+// syntaxError turns a parser error into an *Error at its position, without
+// the parser's multi-line rendering.
+func (d *decoder) syntaxError(err error) *Error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		line, col := d.pos(ye.GetToken())
+		return d.src.errorAt(line, col, ye.GetMessage())
+	}
+	return d.src.errorAt(0, 0, err.Error())
+}
+
+// sortErrors puts errors in file order and drops repeats, which aliases and
+// merge keys can cause.
+func sortErrors(errs Errors) Errors {
+	slices.SortStableFunc(errs, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
+	return slices.CompactFunc(errs, func(a, b *Error) bool {
+		return a.Line == b.Line && a.Column == b.Column && a.Msg == b.Msg
+	})
+}
+
+// defaultStoreDir is $STATE_DIRECTORY/nats (the first directory when systemd
+// gives several), else DefaultStoreDir.
+func defaultStoreDir() string {
+	dirs, ok := lookupEnv("STATE_DIRECTORY")
+	first, _, _ := strings.Cut(dirs, ":")
+	if !ok || first == "" {
+		return DefaultStoreDir
+	}
+	return filepath.Join(first, "nats")
+}
