@@ -1,0 +1,206 @@
+package notifier
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The CloudEvents attributes of an alert (SPEC.md §4). Within EventType's ".v1", fields are only
+// ever added.
+const (
+	EventType        = "io.newswatch.alert.v1"
+	EventSpecVersion = "1.0"
+	EventContentType = "application/cloudevents+json" // the message's Content-Type header
+	eventDataType    = "application/json"
+	eventSourcePath  = "newswatch/feeds/"
+)
+
+// ErrInvalidAlert is wrapped by the errors for an alert that cannot be published as is.
+var ErrInvalidAlert = errors.New("notifier: invalid alert")
+
+// Alert is one (item, rule) match. It mirrors watcher.Alert, which this package cannot import.
+type Alert struct {
+	RuleID    string
+	RuleQuery string
+	FeedID    string
+	FeedURL   string
+	FeedTitle string
+	Item      AlertItem
+	Hits      []Hit
+	Snippet   string
+	Time      time.Time // when the match was found
+}
+
+// AlertItem is the part of a feed item that an alert carries.
+type AlertItem struct {
+	Key        string // required: GUID, else canonical link, else a hash of title and date
+	GUID       string
+	Link       string
+	Title      string
+	Summary    string
+	Published  time.Time // zero when unknown
+	Updated    time.Time
+	Authors    []string
+	Categories []string
+}
+
+// Hit is one span of an item's field that made the rule match; offsets are bytes into the text
+// of that field as the alert carries it.
+type Hit struct {
+	Field string
+	Index int // which value of a multi-valued field (author, category)
+	Start int
+	End   int
+	Text  string
+}
+
+// Event is an alert as a CloudEvents 1.0 event in structured JSON mode: the message body.
+type Event struct {
+	SpecVersion     string    `json:"specversion"`
+	Type            string    `json:"type"`
+	Source          string    `json:"source"`
+	ID              string    `json:"id"`
+	Time            string    `json:"time"`
+	Subject         string    `json:"subject"`
+	DataContentType string    `json:"datacontenttype"`
+	Data            EventData `json:"data"`
+}
+
+// EventData is the "data" of an alert event.
+type EventData struct {
+	Rule    EventRule  `json:"rule"`
+	Feed    EventFeed  `json:"feed"`
+	Item    EventItem  `json:"item"`
+	Hits    []EventHit `json:"hits"`
+	Snippet string     `json:"snippet,omitempty"`
+}
+
+// EventRule identifies the rule; Version changes whenever its query text does.
+type EventRule struct {
+	ID      string `json:"id"`
+	Query   string `json:"query"`
+	Version string `json:"version"`
+}
+
+// EventFeed identifies the feed.
+type EventFeed struct {
+	ID    string `json:"id"`
+	URL   string `json:"url"`
+	Title string `json:"title,omitempty"`
+}
+
+// EventItem is the item; empty fields are left out, times are RFC 3339 in UTC.
+type EventItem struct {
+	Key        string   `json:"key"`
+	GUID       string   `json:"guid,omitempty"`
+	Link       string   `json:"link,omitempty"`
+	Title      string   `json:"title,omitempty"`
+	Summary    string   `json:"summary,omitempty"`
+	Published  string   `json:"published,omitempty"`
+	Updated    string   `json:"updated,omitempty"`
+	Authors    []string `json:"authors,omitempty"`
+	Categories []string `json:"categories,omitempty"`
+}
+
+// EventHit is one matched span; an absent index means 0.
+type EventHit struct {
+	Field string `json:"field"`
+	Index int    `json:"index,omitempty"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+	Text  string `json:"text"`
+}
+
+// EventID identifies the (rule, item) pair: the first 32 hex digits of the SHA-256 of the rule
+// id and the item key. The same item matching the same rule always yields the same id, which
+// is what JetStream de-duplicates on.
+func EventID(ruleID, itemKey string) string {
+	h := sha256.New()
+	h.Write([]byte(ruleID))
+	h.Write([]byte{0}) // ids cannot contain NUL: ("a","bc") and ("ab","c") differ
+	h.Write([]byte(itemKey))
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// RuleVersion is the first 12 hex digits of the SHA-256 of a rule's query text.
+func RuleVersion(query string) string {
+	sum := sha256.Sum256([]byte(query))
+	return hex.EncodeToString(sum[:])[:12]
+}
+
+// NewEvent builds the event of a; it fails when a lacks what the event requires.
+func NewEvent(a Alert) (Event, error) {
+	if err := a.validate(); err != nil {
+		return Event{}, err
+	}
+	hits := make([]EventHit, len(a.Hits))
+	for i, h := range a.Hits {
+		hits[i] = EventHit{Field: h.Field, Index: h.Index, Start: h.Start, End: h.End, Text: h.Text}
+	}
+	it := a.Item
+	return Event{
+		SpecVersion:     EventSpecVersion,
+		Type:            EventType,
+		Source:          eventSourcePath + a.FeedID,
+		ID:              EventID(a.RuleID, it.Key),
+		Time:            formatTime(a.Time),
+		Subject:         a.RuleID,
+		DataContentType: eventDataType,
+		Data: EventData{
+			Rule: EventRule{ID: a.RuleID, Query: a.RuleQuery, Version: RuleVersion(a.RuleQuery)},
+			Feed: EventFeed{ID: a.FeedID, URL: a.FeedURL, Title: a.FeedTitle},
+			Item: EventItem{
+				Key:        it.Key,
+				GUID:       it.GUID,
+				Link:       it.Link,
+				Title:      it.Title,
+				Summary:    it.Summary,
+				Published:  formatTime(it.Published),
+				Updated:    formatTime(it.Updated),
+				Authors:    it.Authors,
+				Categories: it.Categories,
+			},
+			Hits:    hits,
+			Snippet: a.Snippet,
+		},
+	}, nil
+}
+
+// ParseEvent decodes a message body into an alert event and checks that it is one.
+func ParseEvent(body []byte) (Event, error) {
+	var ev Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return Event{}, fmt.Errorf("parse alert event: %w", err)
+	}
+	if ev.SpecVersion != EventSpecVersion || ev.Type != EventType || ev.ID == "" {
+		return Event{}, fmt.Errorf("parse alert event: not a %s %s event (specversion %q, type %q, id %q)",
+			EventType, EventSpecVersion, ev.SpecVersion, ev.Type, ev.ID)
+	}
+	return ev, nil
+}
+
+func (a Alert) validate() error {
+	switch {
+	case !validToken(a.RuleID):
+		return fmt.Errorf("%w: rule id %q is not a subject token", ErrInvalidAlert, a.RuleID)
+	case !validToken(a.FeedID):
+		return fmt.Errorf("%w: rule %s: feed id %q is not a subject token", ErrInvalidAlert, a.RuleID, a.FeedID)
+	case a.Item.Key == "":
+		return fmt.Errorf("%w: rule %s feed %s: item key is empty", ErrInvalidAlert, a.RuleID, a.FeedID)
+	case a.Time.IsZero():
+		return fmt.Errorf("%w: rule %s feed %s: time is zero", ErrInvalidAlert, a.RuleID, a.FeedID)
+	}
+	return nil
+}
+
+// formatTime is RFC 3339 in UTC, "" for the zero time.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,111 @@
+package notifier
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// FeedStatus is the kind of a feed-health event; it is the last token of its subject.
+type FeedStatus string
+
+// The feed-health events of SPEC.md §4.
+const (
+	FeedError     FeedStatus = "error"     // a poll failed; the feed backs off
+	FeedRecovered FeedStatus = "recovered" // a poll succeeded after failures
+	FeedStale     FeedStatus = "stale"     // the feed has not been polled successfully for too long, or is gone (410)
+)
+
+// FeedHealth is one change in a feed's health.
+type FeedHealth struct {
+	FeedID   string
+	FeedURL  string
+	Status   FeedStatus
+	Error    string    // what failed, for FeedError and FeedStale; never a secret
+	Failures int       // consecutive failed polls
+	Since    time.Time // when the feed last polled successfully; zero if never
+	Time     time.Time // when this was observed
+}
+
+// HealthEvent is a feed-health event: CloudEvents 1.0, type io.newswatch.feed.<status>.v1.
+type HealthEvent struct {
+	SpecVersion     string     `json:"specversion"`
+	Type            string     `json:"type"`
+	Source          string     `json:"source"`
+	ID              string     `json:"id"`
+	Time            string     `json:"time"`
+	Subject         string     `json:"subject"`
+	DataContentType string     `json:"datacontenttype"`
+	Data            HealthData `json:"data"`
+}
+
+// HealthData is the "data" of a feed-health event.
+type HealthData struct {
+	Feed     EventFeed `json:"feed"`
+	Status   string    `json:"status"`
+	Error    string    `json:"error,omitempty"`
+	Failures int       `json:"failures,omitempty"`
+	Since    string    `json:"since,omitempty"`
+}
+
+// Health publishes feed-health events on <prefix>.feed.<feed>.<status>. They are plain NATS
+// messages, not stored in a stream: they describe the present. Safe for concurrent use.
+type Health struct {
+	nc     *nats.Conn
+	prefix string
+}
+
+// HealthSubject is the subject of a feed's health events of one status.
+func HealthSubject(prefix, feedID string, status FeedStatus) string {
+	return prefix + ".feed." + feedID + "." + string(status)
+}
+
+// Publish sends the event and flushes it to the server, bounded by ctx.
+func (h *Health) Publish(ctx context.Context, fh FeedHealth) error {
+	switch {
+	case !validToken(fh.FeedID):
+		return fmt.Errorf("%w: health: feed id %q is not a subject token", ErrInvalidAlert, fh.FeedID)
+	case fh.Status != FeedError && fh.Status != FeedRecovered && fh.Status != FeedStale:
+		return fmt.Errorf("%w: health of %s: unknown status %q", ErrInvalidAlert, fh.FeedID, fh.Status)
+	case fh.Time.IsZero():
+		return fmt.Errorf("%w: health of %s: time is zero", ErrInvalidAlert, fh.FeedID)
+	}
+	sum := sha256.Sum256([]byte(fh.FeedID + "\x00" + string(fh.Status) + "\x00" + strconv.FormatInt(fh.Time.UnixNano(), 10)))
+	ev := HealthEvent{
+		SpecVersion:     EventSpecVersion,
+		Type:            "io.newswatch.feed." + string(fh.Status) + ".v1",
+		Source:          eventSourcePath + fh.FeedID,
+		ID:              hex.EncodeToString(sum[:])[:32],
+		Time:            formatTime(fh.Time),
+		Subject:         fh.FeedID,
+		DataContentType: eventDataType,
+		Data: HealthData{
+			Feed:     EventFeed{ID: fh.FeedID, URL: fh.FeedURL},
+			Status:   string(fh.Status),
+			Error:    fh.Error,
+			Failures: fh.Failures,
+			Since:    formatTime(fh.Since),
+		},
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode health of %s: %w", fh.FeedID, err)
+	}
+	m := nats.NewMsg(HealthSubject(h.prefix, fh.FeedID, fh.Status))
+	m.Data = body
+	m.Header.Set("Content-Type", EventContentType)
+	if err := h.nc.PublishMsg(m); err != nil {
+		return fmt.Errorf("publish health of %s: %w", fh.FeedID, err)
+	}
+	if err := h.nc.FlushWithContext(ctx); err != nil && !errors.Is(err, nats.ErrConnectionReconnecting) {
+		return fmt.Errorf("publish health of %s: %w", fh.FeedID, err)
+	}
+	return nil
+}

@@ -1,0 +1,270 @@
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+const (
+	// pullWait is how long one pull request waits for jobs before it is renewed.
+	pullWait = 15 * time.Second
+	// ackTimeout bounds the wait for the server to confirm an acknowledgement.
+	ackTimeout = 5 * time.Second
+	// minMaxAckPending keeps the shared consumer's limit above any one replica's workers.
+	minMaxAckPending = 1024
+)
+
+// JobQueue carries poll jobs between the schedules and the workers of every replica over the
+// poll work-queue stream. It satisfies watcher.JobQueue and is safe for concurrent use.
+type JobQueue struct {
+	js     jetstream.JetStream
+	names  names
+	cfg    JobsConfig
+	log    *zap.Logger
+	stream string
+}
+
+// Enqueue submits the poll of feedID for slot and waits for JetStream to store it. The message
+// id poll.<feed>.<unix seconds> makes enqueueing the same slot again (from any replica, within
+// the poll stream's duplicate window) a no-op.
+func (q *JobQueue) Enqueue(ctx context.Context, feedID string, slot time.Time) error {
+	if !validToken(feedID) {
+		return fmt.Errorf("enqueue poll: feed id %q is not a subject token", feedID)
+	}
+	m := nats.NewMsg(pollSubject(q.names.prefix, feedID))
+	m.Data = []byte(slot.UTC().Format(time.RFC3339Nano))
+	m.Header.Set(jetstream.MsgIDHeader, "poll."+feedID+"."+strconv.FormatInt(slot.Unix(), 10))
+	if _, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream)); err != nil {
+		return fmt.Errorf("enqueue poll %s at %s: %w", feedID, slot.UTC().Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+// Consume runs handle for queued jobs, at most workers at once, until ctx is done; then it stops
+// pulling, waits for the handlers in flight and returns nil. A job is pulled only when a worker
+// is free, so none waits in a local buffer while its AckWait runs. Handlers get ctx; while one
+// runs, its job's AckWait is renewed every AckWait/3 so long polls are not delivered twice. A
+// handler's nil acknowledges the job; an error is logged and the job is delivered again after
+// Jobs.RetryDelay, up to Jobs.MaxDeliver times. Pull failures (NATS unreachable, consumer
+// removed) are logged and retried with backoff, so Consume outlives outages and reconnects.
+// Consume returns an error only for invalid arguments or a consumer the server refuses.
+func (q *JobQueue) Consume(ctx context.Context, workers int, handle func(ctx context.Context, feedID string, slot time.Time) error) error {
+	if workers < 1 {
+		return fmt.Errorf("consume polls: workers must be positive, got %d", workers)
+	}
+	if handle == nil {
+		return errors.New("consume polls: handle is nil")
+	}
+	cons, err := q.consumer(ctx, workers)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	// A pull request does not survive a server restart; renew it as soon as the connection is back
+	// instead of waiting for its missed heartbeats.
+	reconnected := q.js.Conn().StatusChanged(nats.CONNECTED)
+	defer q.js.Conn().RemoveStatusListener(reconnected)
+	slots := make(chan struct{}, workers) // a token per running handler
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wait := retryFirst
+	for {
+		n, ok := acquire(ctx, slots)
+		if !ok {
+			return nil
+		}
+		started, err := q.pull(ctx, cons, n, reconnected, func(msg jetstream.Msg) {
+			wg.Go(func() {
+				defer func() { <-slots }()
+				q.run(ctx, msg, handle)
+			})
+		})
+		for range n - started {
+			<-slots
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			if wait != retryFirst {
+				q.log.Info("pulling poll jobs again")
+			}
+			wait = retryFirst
+			continue
+		}
+		level := zap.DebugLevel // an outage is logged once, not at every retry
+		if wait == retryFirst {
+			level = zap.WarnLevel
+		}
+		q.log.Log(level, "pull poll jobs", zap.Error(err), zap.Duration("retry_in", wait))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+			if c, cerr := q.consumer(ctx, workers); cerr == nil {
+				cons = c
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		wait = min(2*wait, retryMax)
+	}
+}
+
+// acquire blocks for one free worker slot, then takes every other free one; it returns how many
+// it took, or false when ctx is done first.
+func acquire(ctx context.Context, slots chan struct{}) (int, bool) {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, false
+	}
+	n := 1
+	for n < cap(slots) {
+		select {
+		case slots <- struct{}{}:
+			n++
+		default:
+			return n, true
+		}
+	}
+	return n, true
+}
+
+// pull fetches up to n jobs with one pull request and starts each with start. The request ends
+// early when the connection is re-established. Jobs that arrive after ctx is done are handed
+// back at once.
+func (q *JobQueue) pull(ctx context.Context, cons jetstream.Consumer, n int, reconnected <-chan nats.Status, start func(jetstream.Msg)) (int, error) {
+	fctx, cancel := context.WithTimeout(ctx, pullWait)
+	var watch sync.WaitGroup
+	defer watch.Wait()
+	defer cancel()
+	watch.Go(func() {
+		select {
+		case <-reconnected:
+			cancel()
+		case <-fctx.Done():
+		}
+	})
+	batch, err := cons.Fetch(n, jetstream.FetchContext(fctx))
+	if err != nil {
+		return 0, err
+	}
+	started := 0
+	for msg := range batch.Messages() {
+		if ctx.Err() != nil {
+			_ = msg.Nak() // another worker, here or elsewhere, takes it now
+			continue
+		}
+		start(msg)
+		started++
+	}
+	err = batch.Error()
+	if err != nil && fctx.Err() == nil {
+		return started, err
+	}
+	return started, nil
+}
+
+// run handles one job and settles it.
+func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(context.Context, string, time.Time) error) {
+	feedID, slot, err := q.parse(msg)
+	if err != nil {
+		q.log.Error("dropping malformed poll job", zap.String("subject", msg.Subject()), zap.Error(err))
+		_ = msg.TermWithReason("malformed poll job")
+		return
+	}
+	stop := q.keepAlive(msg)
+	err = handle(ctx, feedID, slot)
+	stop()
+
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	if err == nil {
+		if aerr := msg.DoubleAck(sctx); aerr != nil {
+			// The job comes back after AckWait; handling it again is harmless.
+			q.log.Warn("ack poll job", zap.String("feed", feedID), zap.Time("slot", slot), zap.Error(aerr))
+		}
+		return
+	}
+	fields := []zap.Field{zap.String("feed", feedID), zap.Time("slot", slot), zap.Error(err)}
+	if md, merr := msg.Metadata(); merr == nil {
+		fields = append(fields, zap.Uint64("delivery", md.NumDelivered))
+	}
+	q.log.Warn("poll job failed, will be retried", fields...)
+	if nerr := msg.NakWithDelay(q.cfg.RetryDelay); nerr != nil {
+		q.log.Warn("nak poll job", zap.String("feed", feedID), zap.Error(nerr))
+	}
+}
+
+// keepAlive tells the server every AckWait/3 that msg is still being worked on, until stop.
+func (q *JobQueue) keepAlive(msg jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(q.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress() // a lost heartbeat at worst causes a harmless redelivery
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// parse reads the feed id from the subject and the slot from the body.
+func (q *JobQueue) parse(msg jetstream.Msg) (string, time.Time, error) {
+	feedID, ok := strings.CutPrefix(msg.Subject(), q.names.prefix+".poll.")
+	if !ok || !validToken(feedID) {
+		return "", time.Time{}, fmt.Errorf("subject %q is not %s.poll.<feed>", msg.Subject(), q.names.prefix)
+	}
+	slot, err := time.Parse(time.RFC3339Nano, string(msg.Data()))
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("poll job %s: slot: %w", feedID, err)
+	}
+	return feedID, slot, nil
+}
+
+// consumer creates or updates the durable pull consumer that every replica shares, retrying
+// while NATS does not answer.
+func (q *JobQueue) consumer(ctx context.Context, workers int) (jetstream.Consumer, error) {
+	cc := jetstream.ConsumerConfig{
+		Durable:       q.names.pollDurable,
+		Description:   "newswatch poll workers",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       q.cfg.AckWait,
+		MaxDeliver:    q.cfg.MaxDeliver,
+		MaxAckPending: max(workers, minMaxAckPending),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	var cons jetstream.Consumer
+	err := retry(ctx, q.log, "create poll consumer", func(ctx context.Context) error {
+		c, err := q.js.CreateOrUpdateConsumer(ctx, q.stream, cc)
+		if err != nil {
+			return fmt.Errorf("consumer %s on %s: %w", cc.Durable, q.stream, err)
+		}
+		cons = c
+		return nil
+	})
+	return cons, err
+}

@@ -1,0 +1,342 @@
+package notifier_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newswatch/newswatch/notifier"
+)
+
+const (
+	pollStream = "NEWSWATCH_POLLS"
+	pollerName = "newswatch_pollers"
+)
+
+var slot0 = time.Date(2026, 11, 26, 15, 35, 0, 0, time.UTC)
+
+// job is one handler call.
+type job struct {
+	feed string
+	slot time.Time
+}
+
+// consume runs Consume in the background until the test ends and returns a channel of every
+// handler call. handle decides each call's result.
+func consume(t *testing.T, q *notifier.JobQueue, workers int, handle func(ctx context.Context, j job) error) <-chan job {
+	t.Helper()
+	calls := make(chan job, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- q.Consume(ctx, workers, func(ctx context.Context, feed string, slot time.Time) error {
+			j := job{feed, slot}
+			calls <- j
+			return handle(ctx, j)
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Consume: got %v, want nil after cancel", err)
+			}
+		case <-time.After(waitTimeout):
+			t.Errorf("Consume did not return within %s of cancel", waitTimeout)
+		}
+	})
+	return calls
+}
+
+// next is the next handler call.
+func next(t *testing.T, calls <-chan job) job {
+	t.Helper()
+	select {
+	case j := <-calls:
+		return j
+	case <-time.After(waitTimeout):
+		t.Fatalf("no job handled within %s", waitTimeout)
+		return job{}
+	}
+}
+
+func consumerInfo(t *testing.T, n *notifier.Notifier) *jetstream.ConsumerInfo {
+	t.Helper()
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	c, err := js.Consumer(testContext(t), pollStream, pollerName)
+	if err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	info, err := c.Info(testContext(t))
+	if err != nil {
+		t.Fatalf("consumer info: %v", err)
+	}
+	return info
+}
+
+func TestEnqueueDeduplicatesSlots(t *testing.T) {
+	n := open(t, embeddedConfig(t))
+	ctx := testContext(t)
+	q := n.Jobs()
+	steps := []struct {
+		name string
+		feed string
+		slot time.Time
+		want uint64
+	}{
+		{"first", "world", slot0, 1},
+		{"same slot again", "world", slot0, 1},
+		{"same slot, other zone", "world", slot0.In(time.FixedZone("X", 7200)), 1},
+		{"other feed", "bbc", slot0, 2},
+		{"next slot replaces the waiting one", "world", slot0.Add(5 * time.Minute), 2},
+	}
+	for _, s := range steps {
+		if err := q.Enqueue(ctx, s.feed, s.slot); err != nil {
+			t.Fatalf("%s: Enqueue: %v", s.name, err)
+		}
+		if got := streamMsgs(t, n, pollStream); got != s.want {
+			t.Errorf("%s: poll stream holds %d jobs, want %d", s.name, got, s.want)
+		}
+	}
+	if err := q.Enqueue(ctx, "a.b", slot0); err == nil {
+		t.Errorf("Enqueue(a.b): got nil error, want one")
+	}
+
+	calls := consume(t, q, 1, func(context.Context, job) error { return nil })
+	got := map[string]time.Time{}
+	for range 2 {
+		j := next(t, calls)
+		got[j.feed] = j.slot
+	}
+	want := map[string]time.Time{"world": slot0.Add(5 * time.Minute), "bbc": slot0}
+	for feed, slot := range want {
+		if !got[feed].Equal(slot) {
+			t.Errorf("job %s: got slot %s, want %s", feed, got[feed], slot)
+		}
+	}
+}
+
+func TestConsumeAcksAndRetries(t *testing.T) {
+	cfg := embeddedConfig(t)
+	cfg.Jobs.RetryDelay = 50 * time.Millisecond
+	n := open(t, cfg)
+	ctx := testContext(t)
+	q := n.Jobs()
+	slot := slot0.Add(123 * time.Millisecond)
+	for _, feed := range []string{"world", "bbc", "cnn"} {
+		if err := q.Enqueue(ctx, feed, slot); err != nil {
+			t.Fatalf("Enqueue %s: %v", feed, err)
+		}
+	}
+	var (
+		mu    sync.Mutex
+		tries = map[string]int{}
+	)
+	calls := consume(t, q, 2, func(_ context.Context, j job) error {
+		mu.Lock()
+		defer mu.Unlock()
+		tries[j.feed]++
+		if j.feed == "bbc" && tries[j.feed] == 1 {
+			return errors.New("feed unreachable")
+		}
+		return nil
+	})
+	for range 4 {
+		if j := next(t, calls); !j.slot.Equal(slot) {
+			t.Errorf("job %s: got slot %s, want %s", j.feed, j.slot, slot)
+		}
+	}
+	waitFor(t, "every job acknowledged", func() bool { return streamMsgs(t, n, pollStream) == 0 })
+	info := consumerInfo(t, n)
+	if info.NumAckPending != 0 || info.NumPending != 0 {
+		t.Errorf("consumer: got %d unacknowledged and %d pending, want 0 and 0", info.NumAckPending, info.NumPending)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]int{"world": 1, "bbc": 2, "cnn": 1}
+	for feed, w := range want {
+		if tries[feed] != w {
+			t.Errorf("job %s: handled %d times, want %d", feed, tries[feed], w)
+		}
+	}
+}
+
+func TestConsumeLimitsWorkers(t *testing.T) {
+	n := open(t, embeddedConfig(t))
+	ctx := testContext(t)
+	q := n.Jobs()
+	feeds := []string{"a", "b", "c", "d", "e"}
+	for _, f := range feeds {
+		if err := q.Enqueue(ctx, f, slot0); err != nil {
+			t.Fatalf("Enqueue %s: %v", f, err)
+		}
+	}
+	var (
+		mu           sync.Mutex
+		running, top int
+	)
+	release := make(chan struct{})
+	calls := consume(t, q, 2, func(ctx context.Context, _ job) error {
+		mu.Lock()
+		running++
+		top = max(top, running)
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			running--
+			mu.Unlock()
+		}()
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	next(t, calls)
+	next(t, calls)
+	waitFor(t, "two jobs out, three waiting", func() bool {
+		info := consumerInfo(t, n)
+		return info.NumAckPending == 2 && info.NumPending == 3
+	})
+	close(release)
+	for range 3 {
+		next(t, calls)
+	}
+	waitFor(t, "every job acknowledged", func() bool { return streamMsgs(t, n, pollStream) == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if top != 2 {
+		t.Errorf("handlers at once: got %d, want 2", top)
+	}
+}
+
+// TestConsumeKeepsLongJobAlive runs a job for several AckWaits: the heartbeats keep the server
+// from delivering it again.
+func TestConsumeKeepsLongJobAlive(t *testing.T) {
+	cfg := embeddedConfig(t)
+	cfg.Jobs.AckWait = time.Second
+	n := open(t, cfg)
+	ctx := testContext(t)
+	q := n.Jobs()
+
+	acks, err := n.Conn().SubscribeSync("$JS.ACK." + pollStream + ".>")
+	if err != nil {
+		t.Fatalf("subscribe to acks: %v", err)
+	}
+	defer acks.Unsubscribe() // a sync subscription with unread messages holds up Close's drain
+	if err := q.Enqueue(ctx, "world", slot0); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	release := make(chan struct{})
+	calls := consume(t, q, 1, func(context.Context, job) error {
+		<-release
+		return nil
+	})
+	next(t, calls)
+	// Four heartbeats at AckWait/3 span more than one AckWait.
+	for i := 0; i < 4; {
+		m, err := acks.NextMsg(waitTimeout)
+		if err != nil {
+			t.Fatalf("heartbeat %d: %v", i+1, err)
+		}
+		if string(m.Data) == "+WPI" {
+			i++
+		}
+	}
+	info := consumerInfo(t, n)
+	if info.NumRedelivered != 0 || info.NumAckPending != 1 {
+		t.Errorf("consumer while the job runs: got %d redelivered, %d unacknowledged, want 0, 1", info.NumRedelivered, info.NumAckPending)
+	}
+	close(release)
+	waitFor(t, "job acknowledged", func() bool { return streamMsgs(t, n, pollStream) == 0 })
+	select {
+	case j := <-calls:
+		t.Errorf("job handled again: %+v", j)
+	default:
+	}
+}
+
+func TestConsumeDropsMalformedJob(t *testing.T) {
+	n := open(t, embeddedConfig(t))
+	ctx := testContext(t)
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	if _, err := js.Publish(ctx, "newswatch.poll.world", []byte("not a time")); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	if err := n.Jobs().Enqueue(ctx, "bbc", slot0); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	calls := consume(t, n.Jobs(), 1, func(context.Context, job) error { return nil })
+	if j := next(t, calls); j.feed != "bbc" {
+		t.Errorf("handled job: got feed %q, want bbc", j.feed)
+	}
+	waitFor(t, "both jobs settled", func() bool {
+		info := consumerInfo(t, n)
+		return info.NumAckPending == 0 && info.NumPending == 0
+	})
+	select {
+	case j := <-calls:
+		t.Errorf("malformed job reached the handler: %+v", j)
+	default:
+	}
+}
+
+func TestConsumeInvalidArguments(t *testing.T) {
+	n := open(t, embeddedConfig(t))
+	ok := func(context.Context, string, time.Time) error { return nil }
+	if err := n.Jobs().Consume(testContext(t), 0, ok); err == nil {
+		t.Errorf("Consume with 0 workers: got nil error, want one")
+	}
+	if err := n.Jobs().Consume(testContext(t), 1, nil); err == nil {
+		t.Errorf("Consume with a nil handler: got nil error, want one")
+	}
+}
+
+// TestConsumeAcrossRestart keeps a consumer running while its external server restarts.
+func TestConsumeAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	srv := runServer(t, -1, dir)
+	cfg := embeddedConfig(t)
+	cfg.URL = srv.ClientURL()
+	cfg.Embedded = notifier.EmbeddedConfig{}
+	n := open(t, cfg)
+	ctx := testContext(t)
+	calls := consume(t, n.Jobs(), 2, func(context.Context, job) error { return nil })
+
+	if err := n.Jobs().Enqueue(ctx, "world", slot0); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	if j := next(t, calls); j.feed != "world" {
+		t.Errorf("first job: got %q, want world", j.feed)
+	}
+
+	port := srv.Addr().(*net.TCPAddr).Port
+	down := n.Conn().StatusChanged(nats.RECONNECTING)
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	waitStatus(t, down, nats.RECONNECTING)
+	up := n.Conn().StatusChanged(nats.CONNECTED)
+	runServer(t, port, dir)
+	waitStatus(t, up, nats.CONNECTED)
+
+	if err := n.Jobs().Enqueue(ctx, "bbc", slot0); err != nil {
+		t.Fatalf("Enqueue after restart: %v", err)
+	}
+	if j := next(t, calls); j.feed != "bbc" {
+		t.Errorf("job after restart: got %q, want bbc", j.feed)
+	}
+}

@@ -1,0 +1,241 @@
+// Package notifier owns everything newswatch does with NATS: connecting to a server or running
+// an embedded one, provisioning the JetStream streams and the KV bucket, the CloudEvents alert
+// format, publishing alerts with de-duplication (Alerts), the poll work queue (JobQueue), the
+// feed state store with compare-and-swap (StateStore) and feed-health events (Health).
+//
+// A Notifier and the values it hands out are safe for concurrent use. The connection reconnects
+// forever; Open retries provisioning until its context ends, JobQueue.Consume retries its pulls
+// through outages, and a failed job is redelivered by JetStream. Alerts.Publish, Enqueue and
+// the StateStore do not retry: they report the failure and the caller decides, because every
+// one of them is safe to repeat.
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+const (
+	// pubAckTimeout forgets an async publish that was never acknowledged, so that a caller that
+	// gave up waiting does not leave it pending forever.
+	pubAckTimeout = time.Minute
+	// pubAsyncMaxPending is the connection's limit of PubAcks awaited at once, for every worker.
+	pubAsyncMaxPending = 16384
+)
+
+// Notifier is a connection to NATS with newswatch's streams provisioned.
+type Notifier struct {
+	cfg   Config
+	log   *zap.Logger
+	srv   *server.Server // nil with an external server
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	names names
+
+	alerts *Alerts
+	state  *StateStore
+	jobs   *JobQueue
+	health *Health
+
+	closed    chan struct{} // closed when the connection is closed
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open validates cfg, starts the embedded server when cfg.URL is empty, connects, and creates or
+// updates the alert stream, the poll stream and the feed-state bucket. While the server does not
+// answer, Open retries until ctx is done; ctx bounds the whole of it.
+func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
+	if log == nil {
+		return nil, fmt.Errorf("%w: logger is nil", ErrInvalidConfig)
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	n := &Notifier{cfg: cfg, log: log, names: newNames(cfg), closed: make(chan struct{})}
+	if cfg.URL == "" {
+		srv, err := startEmbedded(ctx, cfg.Embedded, log)
+		if err != nil {
+			return nil, err
+		}
+		n.srv = srv
+	}
+	if err := n.connect(); err != nil {
+		n.shutdownServer()
+		return nil, err
+	}
+	kv, err := provision(ctx, n.js, cfg, n.names, log)
+	if err != nil {
+		n.nc.Close()
+		n.shutdownServer()
+		return nil, err
+	}
+	n.alerts = &Alerts{js: n.js, prefix: cfg.SubjectPrefix, stream: n.names.alertStream}
+	n.state = &StateStore{kv: kv}
+	n.health = &Health{nc: n.nc, prefix: cfg.SubjectPrefix}
+	n.jobs = &JobQueue{js: n.js, names: n.names, cfg: cfg.Jobs, log: log.Named("jobs"), stream: n.names.pollStream}
+	log.Info("nats ready", zap.String("url", n.redactedURL()), zap.Bool("embedded", n.srv != nil),
+		zap.String("alert_stream", n.names.alertStream), zap.String("poll_stream", n.names.pollStream),
+		zap.String("state_bucket", n.names.stateBucket))
+	return n, nil
+}
+
+// connect dials the server with options that survive outages: reconnect forever, also when the
+// first attempt fails, and log every change of state.
+func (n *Notifier) connect() error {
+	var once sync.Once
+	opts := []nats.Option{
+		nats.Name(n.cfg.Name),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil { // our own Close or Drain
+				n.log.Debug("nats disconnected")
+				return
+			}
+			n.log.Warn("nats disconnected", zap.Error(err))
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			n.log.Info("nats reconnected", zap.String("server", redact(c.ConnectedUrlRedacted())))
+		}),
+		nats.ClosedHandler(func(*nats.Conn) {
+			n.log.Debug("nats connection closed")
+			once.Do(func() { close(n.closed) })
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			fields := []zap.Field{zap.Error(err)}
+			if sub != nil {
+				fields = append(fields, zap.String("subject", sub.Subject))
+			}
+			n.log.Warn("nats async error", fields...)
+		}),
+	}
+	url := n.cfg.URL
+	if n.srv != nil {
+		url = ""
+		opts = append(opts, nats.InProcessServer(n.srv))
+	}
+	if n.cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(n.cfg.CredsFile))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to nats %s: %w", n.redactedURL(), err)
+	}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncTimeout(pubAckTimeout),
+		jetstream.WithPublishAsyncMaxPending(pubAsyncMaxPending))
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	n.nc, n.js = nc, js
+	return nil
+}
+
+// Alerts publishes alerts to the alert stream.
+func (n *Notifier) Alerts() *Alerts { return n.alerts }
+
+// State is the feed state store.
+func (n *Notifier) State() *StateStore { return n.state }
+
+// Jobs is the poll work queue.
+func (n *Notifier) Jobs() *JobQueue { return n.jobs }
+
+// Health publishes feed-health events.
+func (n *Notifier) Health() *Health { return n.health }
+
+// Conn is the underlying connection, for tests and `tail`.
+func (n *Notifier) Conn() *nats.Conn { return n.nc }
+
+// ClientURL is the URL that other local processes can connect to: the embedded server's real
+// listener address (with the port the kernel chose), the configured URL of an external server
+// (which may carry credentials), or "" for an embedded server without a listener.
+func (n *Notifier) ClientURL() string {
+	if n.srv != nil {
+		return embeddedURL(n.srv)
+	}
+	return n.cfg.URL
+}
+
+// Ready reports whether the connection is up and JetStream answers.
+func (n *Notifier) Ready(ctx context.Context) error {
+	if st := n.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("nats not ready: connection %s", st)
+	}
+	if _, err := n.js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("nats not ready: jetstream: %w", err)
+	}
+	return nil
+}
+
+// Close drains the connection (letting pending publishes and acknowledgements finish), then
+// shuts the embedded server down. It is bounded by ctx: when ctx ends first, the connection is
+// closed at once and Close reports ctx's cause. Calls after the first return the first's result.
+func (n *Notifier) Close(ctx context.Context) error {
+	n.closeOnce.Do(func() {
+		var errs []error
+		if err := n.nc.Drain(); err != nil {
+			n.nc.Close()
+			if !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrConnectionReconnecting) {
+				errs = append(errs, fmt.Errorf("drain nats connection: %w", err))
+			}
+		}
+		select {
+		case <-n.closed:
+		case <-ctx.Done():
+			n.nc.Close()
+			errs = append(errs, fmt.Errorf("drain nats connection: %w", context.Cause(ctx)))
+		}
+		if n.srv != nil {
+			if err := n.shutdownServerCtx(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}
+
+// shutdownServerCtx shuts the embedded server down and waits for it, at most until ctx is done.
+func (n *Notifier) shutdownServerCtx(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		n.shutdownServer()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shut down embedded nats: %w", context.Cause(ctx))
+	}
+}
+
+func (n *Notifier) shutdownServer() {
+	if n.srv == nil {
+		return
+	}
+	n.srv.Shutdown()
+	n.srv.WaitForShutdown()
+}
+
+// redactedURL names the server for logs and errors without credentials.
+func (n *Notifier) redactedURL() string {
+	if n.srv != nil {
+		if u := embeddedURL(n.srv); u != "" {
+			return u
+		}
+		return "in-process"
+	}
+	return redact(n.cfg.URL)
+}

@@ -1,0 +1,59 @@
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrConflict is wrapped by Save's error when the stored revision is not the one given: another
+// writer got there first. Nothing was written; re-read and redo.
+var ErrConflict = errors.New("notifier: state revision conflict")
+
+// StateStore keeps each feed's state document in the KV bucket, keyed by feed id, with the
+// KV revision for compare-and-swap. It satisfies watcher.StateStore and is safe for concurrent use.
+type StateStore struct {
+	kv jetstream.KeyValue
+}
+
+// Load returns the feed's state and its revision; a feed without state yields nil, 0, nil.
+func (s *StateStore) Load(ctx context.Context, feedID string) ([]byte, uint64, error) {
+	if !validToken(feedID) {
+		return nil, 0, fmt.Errorf("load state: feed id %q is not a key", feedID)
+	}
+	e, err := s.kv.Get(ctx, feedID)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("load state %s: %w", feedID, err)
+	}
+	return e.Value(), e.Revision(), nil
+}
+
+// Save writes data only if the stored revision is still revision (0: only if the feed has no
+// state) and returns the new revision. A stale revision fails with ErrConflict; any error means
+// nothing was written.
+func (s *StateStore) Save(ctx context.Context, feedID string, data []byte, revision uint64) (uint64, error) {
+	if !validToken(feedID) {
+		return 0, fmt.Errorf("save state: feed id %q is not a key", feedID)
+	}
+	var (
+		rev uint64
+		err error
+	)
+	if revision == 0 {
+		rev, err = s.kv.Create(ctx, feedID, data)
+	} else {
+		rev, err = s.kv.Update(ctx, feedID, data, revision)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return 0, fmt.Errorf("save state %s at revision %d: %w: %w", feedID, revision, ErrConflict, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("save state %s: %w", feedID, err)
+	}
+	return rev, nil
+}

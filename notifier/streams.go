@@ -1,0 +1,152 @@
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// names are the subjects and JetStream resources derived from the configuration.
+type names struct {
+	prefix      string // subject prefix, "newswatch"
+	alertStream string // "NEWSWATCH_ALERTS", configured
+	pollStream  string // "NEWSWATCH_POLLS"
+	pollDurable string // "newswatch_pollers"
+	stateBucket string // "newswatch_feeds"
+}
+
+func newNames(cfg Config) names {
+	base := nameFromPrefix(cfg.SubjectPrefix)
+	return names{
+		prefix:      cfg.SubjectPrefix,
+		alertStream: cfg.AlertStream,
+		pollStream:  strings.ToUpper(base) + "_POLLS",
+		pollDurable: base + "_pollers",
+		stateBucket: base + "_feeds",
+	}
+}
+
+// AlertSubject is the subject of the alerts of one rule for one feed: <prefix>.alert.<rule>.<feed>.
+func AlertSubject(prefix, ruleID, feedID string) string {
+	return prefix + ".alert." + ruleID + "." + feedID
+}
+
+// pollSubject is the subject of the poll jobs of one feed: <prefix>.poll.<feed>.
+func pollSubject(prefix, feedID string) string {
+	return prefix + ".poll." + feedID
+}
+
+// streamConfigs are the streams newswatch owns, as they must be.
+func streamConfigs(cfg Config, n names) []jetstream.StreamConfig {
+	return []jetstream.StreamConfig{
+		{
+			Name:        n.alertStream,
+			Description: "newswatch alerts",
+			Subjects:    []string{n.prefix + ".alert.>"},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Duplicates:  cfg.DuplicateWindow,
+			MaxAge:      cfg.AlertMaxAge,
+			Replicas:    cfg.Replicas,
+		},
+		{
+			Name:        n.pollStream,
+			Description: "newswatch poll jobs",
+			Subjects:    []string{n.prefix + ".poll.>"},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Duplicates:  cfg.Jobs.DuplicateWindow,
+			MaxAge:      cfg.Jobs.MaxAge,
+			// A backlog of slots for one feed (workers down for a while) collapses to its latest
+			// slot: polling a feed twice in a row finds nothing new the second time.
+			MaxMsgsPerSubject: 1,
+			Discard:           jetstream.DiscardOld,
+			Replicas:          cfg.Replicas,
+		},
+	}
+}
+
+func bucketConfig(cfg Config, n names) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      n.stateBucket,
+		Description: "newswatch feed state",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+	}
+}
+
+// provision creates or updates the streams and the bucket. NATS may not be reachable yet (the
+// connection retries in the background), so attempts that fail for want of an answer are
+// repeated until ctx is done; an answer that refuses the configuration fails at once.
+func provision(ctx context.Context, js jetstream.JetStream, cfg Config, n names, log *zap.Logger) (jetstream.KeyValue, error) {
+	var kv jetstream.KeyValue
+	attempt := func(ctx context.Context) error {
+		for _, sc := range streamConfigs(cfg, n) {
+			if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+				return fmt.Errorf("stream %s: %w", sc.Name, err)
+			}
+		}
+		bc := bucketConfig(cfg, n)
+		b, err := js.CreateOrUpdateKeyValue(ctx, bc)
+		if err != nil {
+			return fmt.Errorf("kv bucket %s: %w", bc.Bucket, err)
+		}
+		kv = b
+		return nil
+	}
+	err := retry(ctx, log, "provision jetstream", attempt)
+	return kv, err
+}
+
+const (
+	retryFirst   = 250 * time.Millisecond
+	retryMax     = 5 * time.Second
+	retryAttempt = 5 * time.Second
+)
+
+// retry runs attempt with a bounded context until it succeeds, fails permanently, or ctx is
+// done. The first failure is logged at warn level, the repeats at debug level.
+func retry(ctx context.Context, log *zap.Logger, what string, attempt func(context.Context) error) error {
+	wait := retryFirst
+	for n := 1; ; n++ {
+		actx, cancel := context.WithTimeout(ctx, retryAttempt)
+		err := attempt(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if permanent(err) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		level := zap.DebugLevel
+		if n == 1 {
+			level = zap.WarnLevel
+		}
+		log.Log(level, "nats not answering, retrying", zap.String("op", what), zap.Int("attempt", n), zap.Error(err))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w (last error: %w)", what, context.Cause(ctx), err)
+		case <-t.C:
+		}
+		wait = min(2*wait, retryMax)
+	}
+}
+
+// permanent reports whether err is an answer from JetStream that a retry will not change,
+// such as a stream configuration it refuses. Timeouts, missing responders (no JetStream yet)
+// and connection states are transient.
+func permanent(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.Code >= 400 && apiErr.Code < 500 && apiErr.Code != 408
+}
