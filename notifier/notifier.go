@@ -89,43 +89,14 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 	return n, nil
 }
 
-// connect dials the server with options that survive outages: reconnect forever, also when the
-// first attempt fails, and log every change of state.
+// connect dials the server with options that survive outages (see connectOptions).
 func (n *Notifier) connect() error {
 	var once sync.Once
-	opts := []nats.Option{
-		nats.Name(n.cfg.Name),
-		nats.MaxReconnects(-1),
-		nats.RetryOnFailedConnect(true),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err == nil { // our own Close or Drain
-				n.log.Debug("nats disconnected")
-				return
-			}
-			n.log.Warn("nats disconnected", zap.Error(err))
-		}),
-		nats.ReconnectHandler(func(c *nats.Conn) {
-			n.log.Info("nats reconnected", zap.String("server", redact(c.ConnectedUrlRedacted())))
-		}),
-		nats.ClosedHandler(func(*nats.Conn) {
-			n.log.Debug("nats connection closed")
-			once.Do(func() { close(n.closed) })
-		}),
-		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-			fields := []zap.Field{zap.Error(err)}
-			if sub != nil {
-				fields = append(fields, zap.String("subject", sub.Subject))
-			}
-			n.log.Warn("nats async error", fields...)
-		}),
-	}
+	opts := connectOptions(n.cfg.Name, n.cfg.CredsFile, n.log, func() { once.Do(func() { close(n.closed) }) })
 	url := n.cfg.URL
 	if n.srv != nil {
 		url = ""
 		opts = append(opts, nats.InProcessServer(n.srv))
-	}
-	if n.cfg.CredsFile != "" {
-		opts = append(opts, nats.UserCredentials(n.cfg.CredsFile))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -140,6 +111,41 @@ func (n *Notifier) connect() error {
 	}
 	n.nc, n.js = nc, js
 	return nil
+}
+
+// connectOptions are the options of every connection: reconnect forever, also when the first
+// attempt fails, log every change of state, and call closed when the connection is closed.
+func connectOptions(name, credsFile string, log *zap.Logger, closed func()) []nats.Option {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil { // our own Close or Drain
+				log.Debug("nats disconnected")
+				return
+			}
+			log.Warn("nats disconnected", zap.Error(err))
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info("nats reconnected", zap.String("server", redact(c.ConnectedUrlRedacted())))
+		}),
+		nats.ClosedHandler(func(*nats.Conn) {
+			log.Debug("nats connection closed")
+			closed()
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			fields := []zap.Field{zap.Error(err)}
+			if sub != nil {
+				fields = append(fields, zap.String("subject", sub.Subject))
+			}
+			log.Warn("nats async error", fields...)
+		}),
+	}
+	if credsFile != "" {
+		opts = append(opts, nats.UserCredentials(credsFile))
+	}
+	return opts
 }
 
 // Alerts publishes alerts to the alert stream.
