@@ -18,5 +18,6 @@ ENV STATE_DIRECTORY=/data
 VOLUME /data
 EXPOSE 4222 9780
 USER nonroot:nonroot
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s CMD ["/usr/local/bin/newswatch", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/newswatch"]
 CMD ["run", "-c", "/etc/newswatch/newswatch.yaml"]

@@ -1,8 +1,19 @@
 // Package matcher implements the newswatch rule language: normalisation, tokenizing, parsing,
 // compiling many rules into one index, and evaluating items against it with explanations.
 //
-// It is pure: no I/O, no logger, no clock, no globals that change. An *Index is immutable after
-// Compile and safe for concurrent use by any number of goroutines.
+// It is pure: no I/O, no logger, no clock, no globals that change, no retries. An *Index is
+// immutable after Compile and safe for concurrent use by any number of goroutines; a *Matcher
+// (Index.NewMatcher) is one goroutine's reusable scratch space, which matches without
+// allocating.
+//
+// How an item is matched: its fields are normalised and split into words once (the fold table
+// of fold_table.go, generated from golang.org/x/text, with an ASCII fast path); every word, and
+// every prefix length some wildcard uses, is looked up in one hash table of all the words the
+// rules need. Each rule is anchored on one or two clauses of keys (words, prefixes, pairs of
+// Han or Kana characters, feeds, tags) that every matching item must have, as Lucene Monitor's
+// presearcher does; only the rules whose clauses the item meets are evaluated, with word
+// positions. Rules that no key anchors (a regular expression alone) are evaluated for every
+// item; Index.Stats counts them.
 package matcher
 
 // Rule is one watch rule as the configuration gives it.
@@ -42,13 +53,15 @@ type Match struct {
 	Hits []Hit
 }
 
-// QueryError is a rule that does not compile. Column is 1-based, in bytes, within Rule's query,
-// or within the list term when List is set.
+// QueryError is a rule that does not compile. The position is within Rule's query, or within
+// the list term when List is set. Compile reports every rule's first error, each a *QueryError.
 type QueryError struct {
-	Rule   int    // index into the rules given to Compile
+	Rule   int // index into the rules given to Compile; -1 for an error in a list term
 	RuleID string
 	List   string // set when the error is inside a term of this list
 	Term   int    // index of that term in the list
-	Column int
+	Line   int    // 1-based line within the query or list term
+	Column int    // 1-based byte column within that line
+	Offset int    // 0-based byte offset within the query or list term
 	Msg    string
 }

@@ -17,10 +17,12 @@ func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 type cli struct {
 	LogLevel string `name:"log-level" default:"info" enum:"debug,info,warn,error" help:"Minimum level of log lines: debug, info, warn or error."`
 
-	Run     runCmd     `cmd:"" help:"Run the daemon."`
-	Check   checkCmd   `cmd:"" help:"Validate the configuration, its schedules and its rules."`
-	Test    testCmd    `cmd:"" help:"Dry run: match the items of feeds against the rules and print the matches."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+	Run         runCmd         `cmd:"" help:"Run the daemon."`
+	Check       checkCmd       `cmd:"" help:"Validate the configuration, its schedules and its rules."`
+	Test        testCmd        `cmd:"" help:"Dry run: match the items of feeds against the rules and print the matches."`
+	Tail        tailCmd        `cmd:"" help:"Print alerts as they arrive; --since replays stored ones first."`
+	Healthcheck healthcheckCmd `cmd:"" help:"Ask the readiness endpoint; exit 0 when ready (for container health checks)."`
+	Version     versionCmd     `cmd:"" help:"Print the version."`
 }
 
 // env is what a command may use of the outside world, so that tests run commands in-process.

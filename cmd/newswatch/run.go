@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -58,7 +59,18 @@ func (r runCmd) Run(e *env) error {
 		log.Error("cannot start", zap.Error(err))
 		return exitError{1}
 	}
-	go reloadOnHangup(ctx, r.Config, w, log)
+	rl := &reloader{path: r.Config, w: w, log: log}
+	if addr := l.cfg.HTTP.Listen; addr != "" {
+		ops, err := listenOps(addr, opsHandlers{registry: newRegistry(), ready: n.Ready, reload: rl.reload}, log.Named("http"))
+		if err != nil {
+			log.Error("cannot start", zap.Error(err))
+			return exitError{1}
+		}
+		go ops.serve()
+		defer ops.shutdown(context.Background())
+		log.Info("http listening", zap.String("addr", addr))
+	}
+	go rl.onHangup(ctx)
 
 	log.Info("running", zap.String("nats", n.ClientURL()))
 	if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -79,9 +91,32 @@ func (r runCmd) closeNotifier(n *notifier.Notifier, log *zap.Logger) {
 	}
 }
 
-// reloadOnHangup reloads the configuration on SIGHUP: a file that validates whole replaces the
-// running feeds and rules; any other is logged and changes nothing.
-func reloadOnHangup(ctx context.Context, path string, w *watcher.Watcher, log *zap.Logger) {
+// reloader replaces the running feeds and rules with those of the configuration file, on SIGHUP
+// or POST /-/reload. A file that does not validate whole changes nothing.
+type reloader struct {
+	path string
+	w    *watcher.Watcher
+	log  *zap.Logger
+	mu   sync.Mutex // one reload at a time
+}
+
+func (r *reloader) reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, err := load(r.path)
+	if err == nil {
+		err = r.w.Update(watcherFeeds(l.cfg), l.rules, l.index)
+	}
+	if err != nil {
+		r.log.Error("reload failed; the running configuration stays", zap.String("config", r.path), zap.Error(err))
+		return err
+	}
+	r.log.Info("configuration reloaded", zap.String("config", r.path),
+		zap.Int("feeds", len(l.cfg.Feeds)), zap.Int("rules", len(l.rules)))
+	return nil
+}
+
+func (r *reloader) onHangup(ctx context.Context) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -90,17 +125,7 @@ func reloadOnHangup(ctx context.Context, path string, w *watcher.Watcher, log *z
 		case <-ctx.Done():
 			return
 		case <-hup:
+			_ = r.reload() // logged
 		}
-		l, err := load(path)
-		if err != nil {
-			log.Error("reload failed; the running configuration stays", zap.String("config", path), zap.Error(err))
-			continue
-		}
-		if err := w.Update(watcherFeeds(l.cfg), l.rules, l.index); err != nil {
-			log.Error("reload failed; the running configuration stays", zap.String("config", path), zap.Error(err))
-			continue
-		}
-		log.Info("configuration reloaded", zap.String("config", path),
-			zap.Int("feeds", len(l.cfg.Feeds)), zap.Int("rules", len(l.rules)))
 	}
 }

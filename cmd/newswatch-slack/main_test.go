@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/slack/fakeslack"
+)
+
+const testToken = "xoxb-cmd-test-secret-0000"
+
+func TestHelpNamesEveryEnvironmentTwin(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"run", "--help"}, &out, &errOut); code != 0 {
+		t.Fatalf("run --help: got status %d, want 0; stderr %s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"$NEWSWATCH_SLACK_NATS_URL", "$NEWSWATCH_SLACK_TOKEN_FILE", "$NEWSWATCH_SLACK_WEBHOOK_URL_FILE",
+		"$NEWSWATCH_SLACK_API_URL", "$NEWSWATCH_SLACK_ROUTE", "$NEWSWATCH_SLACK_DEFAULT_CHANNEL",
+		"$NEWSWATCH_SLACK_RATE", "$NEWSWATCH_SLACK_HTTP_LISTEN", "$NEWSWATCH_SLACK_START",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help: got\n%s\nwant it to name %s", out.String(), want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"version"}, &out, &errOut); code != 0 {
+		t.Fatalf("version: got status %d, want 0", code)
+	}
+	if !strings.HasPrefix(out.String(), "newswatch-slack ") || !strings.Contains(out.String(), "go1.") {
+		t.Errorf("version: got %q, want newswatch-slack, its version and the Go version", out.String())
+	}
+}
+
+func TestBadInvocationsFail(t *testing.T) {
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no transport", []string{"run", "--default-channel", "#x", "--http-listen", ""}, "one of --token-file and --webhook-url-file is required"},
+		{"both transports", []string{"run", "--token-file", token, "--webhook-url-file", token, "--default-channel", "#x", "--http-listen", ""}, "exclude each other"},
+		{"bad route", []string{"run", "--token-file", token, "--route", "dprk", "--http-listen", ""}, `route \"dprk\"`},
+		{"bad start", []string{"run", "--token-file", token, "--default-channel", "#x", "--start", "yesterday", "--http-listen", ""}, `start \"yesterday\"`},
+		{"no route", []string{"run", "--token-file", token, "--http-listen", ""}, "no route and no DefaultChannel"},
+		{"missing token file", []string{"run", "--token-file", filepath.Join(dir, "nope"), "--default-channel", "#x", "--http-listen", ""}, "read secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(append(tt.args, "--nats-url", "nats://127.0.0.1:1"), &out, &errOut)
+			if code != 1 {
+				t.Errorf("status: got %d, want 1", code)
+			}
+			if !strings.Contains(errOut.String(), tt.want) {
+				t.Errorf("stderr: got %s, want it to contain %s", errOut.String(), tt.want)
+			}
+			if strings.Contains(errOut.String(), testToken) {
+				t.Errorf("stderr leaks the token: %s", errOut.String())
+			}
+		})
+	}
+}
+
+// The bridge, killed with SIGKILL while it posts and started again, posts the rest of the
+// alerts to each routed channel, losing none (see the repeat bound below); it serves its health and metrics endpoints, and
+// SIGTERM stops it cleanly.
+func TestKilledBridgeResumesLosingNothing(t *testing.T) {
+	n := openNATS(t)
+	s := fakeslack.New(fakeslack.Config{
+		Token:    testToken,
+		Channels: map[string]string{"#dprk": "C0DPRK", "#newsroom": "C0NEWS"},
+		Interval: 100 * time.Millisecond,
+	})
+	t.Cleanup(s.Close)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	const count = 20
+	var alerts []notifier.Alert
+	for i := range count {
+		alerts = append(alerts, notifier.Alert{
+			RuleID: "dprk-troops", RuleQuery: "dprk", FeedID: "world", FeedURL: "https://example.org/rss",
+			Item: notifier.AlertItem{Key: fmt.Sprintf("item-%d", i), Title: fmt.Sprintf("Item %d", i), Link: "https://example.org/" + fmt.Sprint(i)},
+			Hits: []notifier.Hit{{Field: "title", Start: 0, End: 4, Text: "Item"}},
+			Time: time.Now(),
+		})
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+	if err := n.Alerts().Publish(ctx, alerts); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+
+	env := []string{
+		"NEWSWATCH_SLACK_TOKEN_FILE=" + tokenFile,
+		"NEWSWATCH_SLACK_ROUTE=dprk-*=#dprk,#newsroom",
+		"NEWSWATCH_SLACK_START=all",
+	}
+	args := []string{"run", "--nats-url", n.ClientURL(), "--api-url", s.APIURL(),
+		"--rate", "5", "--burst", "1", "--http-listen", "127.0.0.1:0", "--log-level", "debug"}
+
+	first := startBridge(t, env, args...)
+	if _, err := s.WaitPosts(count/2, waitTimeout); err != nil {
+		t.Fatal(err)
+	}
+	first.kill(t)
+	killedAt := len(s.Posts())
+	if killedAt >= 2*count {
+		t.Fatalf("all %d messages were posted before the kill; the test proves nothing", killedAt)
+	}
+
+	second := startBridge(t, env, args...)
+	addr := second.httpAddr(t)
+	if _, err := s.WaitPosts(2*count, waitTimeout); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every alert acknowledged", func() bool {
+		c, err := js.Consumer(ctx, "NEWSWATCH_ALERTS", "newswatch_slack")
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(ctx)
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
+	// Every message reaches each channel. A message that Slack accepted in the instant between
+	// the post and the ledger write, when the kill came, is posted again: at most one a channel.
+	seen := map[[2]string]int{}
+	for _, p := range s.Posts() {
+		seen[[2]string{p.Channel, p.EventID}]++
+	}
+	repeats := 0
+	for _, a := range alerts {
+		id := notifier.EventID(a.RuleID, a.Item.Key)
+		for _, ch := range []string{"C0DPRK", "C0NEWS"} {
+			got := seen[[2]string{ch, id}]
+			if got < 1 || got > 2 {
+				t.Errorf("messages of %s in %s: got %d, want 1", a.Item.Key, ch, got)
+			}
+			repeats += got - 1
+		}
+	}
+	if repeats > 2 {
+		t.Errorf("messages posted twice: got %d, want at most 2 (one a channel, in flight at the kill)", repeats)
+	}
+	if len(s.Posts()) != 2*count+repeats {
+		t.Errorf("messages: got %d, want %d", len(s.Posts()), 2*count+repeats)
+	}
+	t.Logf("killed after %d of %d messages; %d in all, %d posted twice", killedAt, 2*count, len(s.Posts()), repeats)
+
+	for path, want := range map[string]string{
+		"/healthz": "ok",
+		"/readyz":  "ready",
+		"/metrics": `newswatch_slack_posts_total{result="posted"}`,
+	} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: got %d %q, want 200 with %q", path, resp.StatusCode, body, want)
+		}
+	}
+
+	second.stop(t)
+	for _, b := range []*bridge{first, second} {
+		if strings.Contains(b.log.String(), testToken) {
+			t.Errorf("the token leaked into the log")
+		}
+	}
+}

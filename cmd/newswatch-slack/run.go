@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/newswatch/newswatch/notifier/slack"
+)
+
+type runCmd struct {
+	NATSURL       string `name:"nats-url" default:"nats://127.0.0.1:4222" help:"NATS server(s) with the alert stream, comma-separated."`
+	NATSCredsFile string `name:"nats-creds-file" type:"existingfile" help:"NATS credentials file."`
+	SubjectPrefix string `name:"subject-prefix" default:"newswatch" help:"newswatch's subject prefix (nats.subject_prefix)."`
+	AlertStream   string `name:"alert-stream" default:"NEWSWATCH_ALERTS" help:"The alert stream (nats.alert_stream)."`
+	Durable       string `name:"durable" default:"newswatch_slack" help:"Name of the durable consumer; bridges with the same name share the work."`
+	Start         string `name:"start" default:"new" help:"Where a new consumer starts: new, all, or a duration such as 24h."`
+
+	TokenFile      string `name:"token-file" type:"path" help:"File holding the bot token (xoxb-...), for chat.postMessage."`
+	WebhookURLFile string `name:"webhook-url-file" type:"path" help:"File holding an incoming webhook URL, instead of a bot token."`
+	APIURL         string `name:"api-url" default:"https://slack.com/api/" help:"Base URL of the Slack Web API."`
+
+	Route          []string `name:"route" sep:" " placeholder:"RULE[/FEED]=CHANNEL[,CHANNEL]" help:"Route the alerts of matching rules and feeds (ids or * globs) to channels; repeatable, or space-separated."`
+	DefaultChannel string   `name:"default-channel" help:"Channel for the alerts that no route matches."`
+
+	Rate              float64       `name:"rate" default:"1" help:"Messages per second to one channel."`
+	Burst             int           `name:"burst" default:"3" help:"Messages one channel may get at once after a quiet spell."`
+	MaxInFlight       int           `name:"max-in-flight" default:"64" help:"Alerts handled at once."`
+	PostTimeout       time.Duration `name:"post-timeout" default:"15s" help:"Bound of one request to Slack."`
+	DeadLetterSubject string        `name:"dead-letter-subject" help:"Subject prefix of dead letters (default <subject-prefix>.slack.dead)."`
+
+	HTTPListen      string        `name:"http-listen" default:"127.0.0.1:9781" help:"Address of /healthz, /readyz and /metrics; empty: off."`
+	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"10s" help:"How long SIGTERM lets posts in flight finish."`
+}
+
+func (r runCmd) Run(e *env) error {
+	log, err := newLogger(e.stderr, e.logLevel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	fail := func(err error) error {
+		log.Error("cannot start", zap.Error(err))
+		return exitError{1}
+	}
+
+	poster, err := r.poster()
+	if err != nil {
+		return fail(err)
+	}
+	start, err := slack.ParseStart(r.Start)
+	if err != nil {
+		return fail(err)
+	}
+	routes := make([]slack.Route, 0, len(r.Route))
+	for _, s := range r.Route {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		rt, err := slack.ParseRoute(s)
+		if err != nil {
+			return fail(err)
+		}
+		routes = append(routes, rt)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	nc, err := r.connect(log)
+	if err != nil {
+		return fail(err)
+	}
+	defer r.closeNATS(nc, log)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	b, err := slack.New(slack.Config{
+		Conn:              nc,
+		SubjectPrefix:     r.SubjectPrefix,
+		AlertStream:       r.AlertStream,
+		Durable:           r.Durable,
+		Start:             start,
+		DeadLetterSubject: r.DeadLetterSubject,
+		Poster:            poster,
+		Routes:            routes,
+		DefaultChannel:    r.DefaultChannel,
+		Rate:              r.Rate,
+		Burst:             r.Burst,
+		MaxInFlight:       r.MaxInFlight,
+		PostTimeout:       r.PostTimeout,
+		DrainTimeout:      r.ShutdownTimeout,
+		Registerer:        reg,
+	}, log.Named("bridge"))
+	if err != nil {
+		return fail(err)
+	}
+	if r.HTTPListen != "" {
+		shutdown, err := serveHTTP(r.HTTPListen, b.Ready, reg, log.Named("http"))
+		if err != nil {
+			return fail(err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := shutdown(sctx); err != nil {
+				log.Warn("http shutdown", zap.Error(err))
+			}
+		}()
+	}
+
+	ver, _ := buildVersion()
+	log.Info("starting", zap.String("version", ver), zap.String("nats", redactURL(r.NATSURL)),
+		zap.Int("routes", len(routes)), zap.String("default_channel", r.DefaultChannel))
+	if err := b.Run(ctx); err != nil {
+		log.Error("bridge stopped", zap.Error(err))
+		return exitError{1}
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// poster builds the transport from exactly one of the two secret files.
+func (r runCmd) poster() (slack.Poster, error) {
+	switch {
+	case r.TokenFile != "" && r.WebhookURLFile != "":
+		return nil, errors.New("--token-file and --webhook-url-file exclude each other")
+	case r.TokenFile != "":
+		token, err := readSecret(r.TokenFile)
+		if err != nil {
+			return nil, err
+		}
+		return slack.NewBotPoster(slack.BotConfig{Token: token, APIURL: r.APIURL})
+	case r.WebhookURLFile != "":
+		u, err := readSecret(r.WebhookURLFile)
+		if err != nil {
+			return nil, err
+		}
+		return slack.NewWebhookPoster(slack.WebhookConfig{URL: u})
+	}
+	return nil, errors.New("one of --token-file and --webhook-url-file is required")
+}
+
+// readSecret reads a secret file, without its surrounding white space.
+func readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("secret file %s is empty", path)
+	}
+	return s, nil
+}
+
+// connect dials NATS and keeps reconnecting forever, also when the first attempt fails.
+func (r runCmd) connect(log *zap.Logger) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name("newswatch-slack"),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", zap.Error(err))
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info("nats reconnected", zap.String("server", c.ConnectedUrlRedacted()))
+		}),
+	}
+	if r.NATSCredsFile != "" {
+		opts = append(opts, nats.UserCredentials(r.NATSCredsFile))
+	}
+	nc, err := nats.Connect(r.NATSURL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats %s: %w", redactURL(r.NATSURL), err)
+	}
+	return nc, nil
+}
+
+// closeNATS drains the connection, so that the last acknowledgements reach the server.
+func (r runCmd) closeNATS(nc *nats.Conn, log *zap.Logger) {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		log.Warn("nats drain took too long; closing")
+		nc.Close()
+	}
+}
+
+// redactURL hides the user information of each comma-separated URL.
+func redactURL(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		at := strings.LastIndex(p, "@")
+		if at < 0 {
+			continue
+		}
+		start := 0
+		if s := strings.Index(p, "://"); s >= 0 && s < at {
+			start = s + len("://")
+		}
+		parts[i] = p[:start] + "redacted@" + p[at+1:]
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,3 @@
+package matcher
+
+//go:generate go run gen_fold.go

@@ -1,0 +1,265 @@
+// Package fakeslack is a local HTTP server that behaves like the parts of Slack the bridge uses:
+// chat.postMessage with a bot token, and incoming webhooks. It checks the token, knows a fixed
+// set of channels (answering {"ok":false,"error":"channel_not_found"} for any other), answers
+// 429 with Retry-After when a channel gets more than one message a second, can be told to fail
+// with a status, and records every message it accepted and every request that came while a
+// Retry-After it gave was still running. It is for tests, and safe for concurrent use.
+package fakeslack
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Token is the bot token chat.postMessage must carry as "Authorization: Bearer".
+	Token string
+	// Channels maps every channel name or id a client may use ("#news", "C0NEWS") to the
+	// channel's id. Any other channel is not found.
+	Channels map[string]string
+	// WebhookChannel is the channel id of the incoming webhook at WebhookURL; "" for none.
+	WebhookChannel string
+	// Interval is the least time between two messages to one channel; optional, 1s.
+	Interval time.Duration
+}
+
+// Post is one message Slack accepted.
+type Post struct {
+	Channel   string          // the channel id
+	AsGiven   string          // the channel as the client named it
+	TS        string          // the message's ts
+	Text      string          // the fallback text
+	Blocks    json.RawMessage // the blocks, as sent
+	EventType string          // metadata event_type
+	EventID   string          // metadata event_payload.event_id
+	Webhook   bool            // posted through the webhook
+	At        time.Time
+}
+
+// Server is the fake Slack.
+type Server struct {
+	cfg     Config
+	srv     *httptest.Server
+	webhook string // path of the webhook
+
+	mu         sync.Mutex
+	posts      []Post
+	requests   int
+	limited    int                  // 429s answered
+	early      int                  // requests within a Retry-After
+	lastPost   map[string]time.Time // channel id -> when its last message was accepted
+	retryUntil map[string]time.Time // channel id -> end of the Retry-After last given
+	failures   map[string][]int     // channel id -> statuses to answer next
+	seq        int
+	postedCh   chan struct{} // signalled after every accepted post
+}
+
+// New starts the server on a random loopback port; Close stops it.
+func New(cfg Config) *Server {
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Second
+	}
+	s := &Server{
+		cfg:        cfg,
+		webhook:    "/services/T000/B000/" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		lastPost:   map[string]time.Time{},
+		retryUntil: map[string]time.Time{},
+		failures:   map[string][]int{},
+		postedCh:   make(chan struct{}, 1),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/chat.postMessage", s.postMessage)
+	mux.HandleFunc("POST "+s.webhook, s.postWebhook)
+	s.srv = httptest.NewServer(mux)
+	return s
+}
+
+// APIURL is the base URL of the Web API, for slack.OptionAPIURL and the bridge's --api-url.
+func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
+
+// WebhookURL is the URL of the incoming webhook.
+func (s *Server) WebhookURL() string { return s.srv.URL + s.webhook }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Fail makes the next requests for channel (an id) answer the given HTTP statuses, in order.
+func (s *Server) Fail(channelID string, statuses ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[channelID] = append(s.failures[channelID], statuses...)
+}
+
+// Posts is a copy of the messages accepted so far.
+func (s *Server) Posts() []Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Post(nil), s.posts...)
+}
+
+// Stats are the counts of requests, 429 answers, and requests that came while a Retry-After
+// given for their channel was still running.
+func (s *Server) Stats() (requests, rateLimited, early int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests, s.limited, s.early
+}
+
+// WaitPosts waits until at least n messages were accepted, at most timeout, and returns them.
+func (s *Server) WaitPosts(n int, timeout time.Duration) ([]Post, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		if p := s.Posts(); len(p) >= n {
+			return p, nil
+		}
+		select {
+		case <-s.postedCh:
+		case <-deadline.C:
+			return s.Posts(), fmt.Errorf("fakeslack: %d messages posted within %s, want %d", len(s.Posts()), timeout, n)
+		}
+	}
+}
+
+// admit applies the failures and the rate limit to a request for a known channel. It returns
+// the status to answer (0: accept) and, for 429, the Retry-After in seconds.
+func (s *Server) admit(ch string, now time.Time) (status, retryAfter int) {
+	s.requests++
+	if until, ok := s.retryUntil[ch]; ok && now.Before(until) {
+		s.early++
+	}
+	if f := s.failures[ch]; len(f) > 0 {
+		s.failures[ch] = f[1:]
+		return f[0], 0
+	}
+	if last, ok := s.lastPost[ch]; ok && now.Sub(last) < s.cfg.Interval {
+		wait := last.Add(s.cfg.Interval).Sub(now)
+		secs := max(1, int(math.Ceil(wait.Seconds())))
+		s.retryUntil[ch] = now.Add(time.Duration(secs) * time.Second)
+		s.limited++
+		return http.StatusTooManyRequests, secs
+	}
+	s.lastPost[ch] = now
+	return 0, 0
+}
+
+// accept records p, which admit let through.
+func (s *Server) accept(p Post) Post {
+	s.seq++
+	p.TS = fmt.Sprintf("%d.%06d", p.At.Unix(), s.seq)
+	s.posts = append(s.posts, p)
+	select {
+	case s.postedCh <- struct{}{}:
+	default:
+	}
+	return p
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
+	auth := r.Header.Get("Authorization")
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data"})
+		return
+	}
+	switch {
+	case auth == "":
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "not_authed"})
+		return
+	case auth != "Bearer "+s.cfg.Token:
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	given := r.PostForm.Get("channel")
+	id, ok := s.cfg.Channels[given]
+	if !ok {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "channel_not_found"})
+		return
+	}
+	if r.PostForm.Get("text") == "" && r.PostForm.Get("blocks") == "" {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "no_text"})
+		return
+	}
+	p := Post{Channel: id, AsGiven: given, Text: r.PostForm.Get("text"), At: time.Now()}
+	if b := r.PostForm.Get("blocks"); b != "" {
+		if !json.Valid([]byte(b)) {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_blocks"})
+			return
+		}
+		p.Blocks = json.RawMessage(b)
+	}
+	if m := r.PostForm.Get("metadata"); m != "" {
+		var md struct {
+			EventType    string `json:"event_type"`
+			EventPayload struct {
+				EventID string `json:"event_id"`
+			} `json:"event_payload"`
+		}
+		if err := json.Unmarshal([]byte(m), &md); err != nil {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_metadata_format"})
+			return
+		}
+		p.EventType, p.EventID = md.EventType, md.EventPayload.EventID
+	}
+
+	s.mu.Lock()
+	status, retry := s.admit(id, p.At)
+	if status == 0 {
+		p = s.accept(p)
+	}
+	s.mu.Unlock()
+	switch {
+	case status == http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		writeJSON(w, status, map[string]any{"ok": false, "error": "ratelimited"})
+	case status != 0:
+		http.Error(w, http.StatusText(status), status)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": id, "ts": p.TS})
+	}
+}
+
+func (s *Server) postWebhook(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.WebhookChannel == "" {
+		http.Error(w, "no_service", http.StatusNotFound)
+		return
+	}
+	var msg struct {
+		Text   string          `json:"text"`
+		Blocks json.RawMessage `json:"blocks"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&msg); err != nil || (msg.Text == "" && len(msg.Blocks) == 0) {
+		http.Error(w, "invalid_payload", http.StatusBadRequest)
+		return
+	}
+	p := Post{Channel: s.cfg.WebhookChannel, AsGiven: s.cfg.WebhookChannel, Text: msg.Text, Blocks: msg.Blocks, Webhook: true, At: time.Now()}
+	s.mu.Lock()
+	status, retry := s.admit(s.cfg.WebhookChannel, p.At)
+	if status == 0 {
+		s.accept(p)
+	}
+	s.mu.Unlock()
+	switch {
+	case status == http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		http.Error(w, "rate_limited", status)
+	case status != 0:
+		http.Error(w, strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_")), status)
+	default:
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok"))
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,37 @@
+package watcher
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Sentinel errors of a poll. Fetch and parse failures wrap one of these (or *HTTPError), so
+// callers tell them apart with errors.Is / errors.As.
+var (
+	// ErrNotAFeed is a body that is neither RSS, Atom nor JSON Feed (an HTML page, say).
+	ErrNotAFeed = errors.New("watcher: not a feed")
+	// ErrMalformedFeed is a body recognised as a feed that does not parse.
+	ErrMalformedFeed = errors.New("watcher: malformed feed")
+	// ErrBodyTooLarge is a body, after decompression, longer than the feed's MaxBody.
+	ErrBodyTooLarge = errors.New("watcher: body too large")
+	// ErrTooManyRedirects is a chain of more than maxRedirects redirects.
+	ErrTooManyRedirects = errors.New("watcher: too many redirects")
+	// ErrUnsupportedScheme is a URL, or a redirect target, that is not http or https.
+	ErrUnsupportedScheme = errors.New("watcher: unsupported URL scheme")
+	// ErrUnsupportedEncoding is a Content-Encoding other than gzip or identity.
+	ErrUnsupportedEncoding = errors.New("watcher: unsupported content encoding")
+	// ErrTimeout is a fetch that did not complete within the feed's Timeout.
+	ErrTimeout = errors.New("watcher: fetch timed out")
+	// ErrRunning is a second call of Run.
+	ErrRunning = errors.New("watcher: already run")
+)
+
+// HTTPError is a final answer whose status is neither 2xx nor 304.
+type HTTPError struct {
+	StatusCode int
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("watcher: HTTP status %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}

@@ -1,0 +1,143 @@
+package watcher
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/newswatch/newswatch/matcher"
+)
+
+// Feed is one feed to watch.
+type Feed struct {
+	ID  string
+	URL string // http or https; userinfo is allowed and never logged
+	// Schedule is a 5-field cron expression, a descriptor (@hourly) or "@every D"; see
+	// ValidateSchedule. "@every D" fires at the Unix epoch + a per-feed offset + k*D.
+	Schedule     string
+	Timeout      time.Duration // positive
+	MaxBody      int64         // bytes after decompression, positive
+	FirstPoll    FirstPoll
+	AllowPrivate bool // carried for the address guard to come; not enforced yet
+	Tags         []string
+}
+
+// FirstPollMode says what the first successful poll of a feed alerts.
+type FirstPollMode string
+
+// First poll modes. The zero value means FirstPollBaseline.
+const (
+	// FirstPollBaseline records every item present without alerting.
+	FirstPollBaseline FirstPollMode = "baseline"
+	// FirstPollAll alerts every item present.
+	FirstPollAll FirstPollMode = "all"
+	// FirstPollWindow alerts the items published (else updated) within Window before the poll;
+	// items without a date are recorded without alerting.
+	FirstPollWindow FirstPollMode = "window"
+)
+
+// FirstPoll is a feed's first poll policy.
+type FirstPoll struct {
+	Mode   FirstPollMode
+	Window time.Duration // for FirstPollWindow, positive
+}
+
+func (f Feed) fetchOptions(userAgent string) FetchOptions {
+	return FetchOptions{UserAgent: userAgent, Timeout: f.Timeout, MaxBody: f.MaxBody, AllowPrivate: f.AllowPrivate}
+}
+
+func (f Feed) validate() error {
+	if f.ID == "" {
+		return errors.New("id is empty")
+	}
+	u, err := url.Parse(f.URL)
+	if err != nil {
+		return fmt.Errorf("url: %w", stripURLError(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("url %q: want an absolute http or https URL", redactURL(f.URL))
+	}
+	if f.Timeout <= 0 {
+		return fmt.Errorf("timeout must be positive, got %s", f.Timeout)
+	}
+	if f.MaxBody <= 0 {
+		return fmt.Errorf("max body must be positive, got %d", f.MaxBody)
+	}
+	switch f.FirstPoll.Mode {
+	case "", FirstPollBaseline, FirstPollAll:
+	case FirstPollWindow:
+		if f.FirstPoll.Window <= 0 {
+			return fmt.Errorf("first poll window must be positive, got %s", f.FirstPoll.Window)
+		}
+	default:
+		return fmt.Errorf("first poll mode %q: want baseline, all or window", f.FirstPoll.Mode)
+	}
+	return nil
+}
+
+// plan is the immutable set of feeds and rules the watcher works with. Update swaps in a new
+// one atomically; a poll and a tick each read one plan and use it throughout.
+type plan struct {
+	feeds  map[string]*feedPlan
+	order  []string          // feed ids in configuration order
+	groups map[string]*group // by schedule key
+	rules  map[string]matcher.Rule
+	index  *matcher.Index
+}
+
+type feedPlan struct {
+	Feed
+	sched slotSchedule
+	group string
+}
+
+// group is the feeds that fire at the same instants, and so share one cron entry.
+type group struct {
+	key   string
+	sched slotSchedule
+	feeds []string // in configuration order
+}
+
+func buildPlan(feeds []Feed, rules []matcher.Rule, ix *matcher.Index, loc *time.Location) (*plan, error) {
+	if ix == nil {
+		return nil, errors.New("index is nil")
+	}
+	p := &plan{
+		feeds:  make(map[string]*feedPlan, len(feeds)),
+		groups: make(map[string]*group),
+		rules:  make(map[string]matcher.Rule, len(rules)),
+		index:  ix,
+	}
+	for i, f := range feeds {
+		if err := f.validate(); err != nil {
+			return nil, fmt.Errorf("feeds[%d] %q: %w", i, f.ID, err)
+		}
+		if _, dup := p.feeds[f.ID]; dup {
+			return nil, fmt.Errorf("feeds[%d]: duplicate id %q", i, f.ID)
+		}
+		sched, key, err := parseSchedule(f.Schedule, f.ID, loc)
+		if err != nil {
+			return nil, fmt.Errorf("feeds[%d] %q: %w", i, f.ID, err)
+		}
+		f.Tags = append([]string(nil), f.Tags...)
+		p.feeds[f.ID] = &feedPlan{Feed: f, sched: sched, group: key}
+		p.order = append(p.order, f.ID)
+		g := p.groups[key]
+		if g == nil {
+			g = &group{key: key, sched: sched}
+			p.groups[key] = g
+		}
+		g.feeds = append(g.feeds, f.ID)
+	}
+	for i, r := range rules {
+		if r.ID == "" {
+			return nil, fmt.Errorf("rules[%d]: id is empty", i)
+		}
+		if _, dup := p.rules[r.ID]; dup {
+			return nil, fmt.Errorf("rules[%d]: duplicate id %q", i, r.ID)
+		}
+		p.rules[r.ID] = r
+	}
+	return p, nil
+}

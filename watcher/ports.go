@@ -1,0 +1,61 @@
+package watcher
+
+import (
+	"context"
+	"time"
+
+	"github.com/newswatch/newswatch/matcher"
+)
+
+// Publisher publishes alerts and returns only once the server has acknowledged every one of them.
+// Publishing the same alert twice must be harmless: the implementation de-duplicates by event id.
+type Publisher interface {
+	Publish(ctx context.Context, alerts []Alert) error
+}
+
+// StateStore keeps each feed's state as an opaque document with a revision, for compare-and-swap.
+type StateStore interface {
+	// Load returns the feed's state and its revision; a feed without state yields nil, 0, nil.
+	Load(ctx context.Context, feedID string) (data []byte, revision uint64, err error)
+	// Save writes data only if the stored revision is still revision (0: only if absent) and
+	// returns the new revision. Any error means nothing was written.
+	Save(ctx context.Context, feedID string, data []byte, revision uint64) (uint64, error)
+}
+
+// JobQueue carries poll jobs between the schedule and the workers, across replicas.
+type JobQueue interface {
+	// Enqueue submits the poll of feedID for the slot; enqueueing the same (feedID, slot) again
+	// is a no-op, so every replica may enqueue every slot.
+	Enqueue(ctx context.Context, feedID string, slot time.Time) error
+	// Consume runs handle for queued jobs with at most workers at once until ctx is done, then
+	// waits for the handlers in flight. A job is acknowledged when handle returns nil and
+	// delivered again later when it returns an error or its worker dies.
+	Consume(ctx context.Context, workers int, handle func(ctx context.Context, feedID string, slot time.Time) error) error
+}
+
+// Alert is one (item, rule) match, ready to publish.
+type Alert struct {
+	RuleID    string
+	RuleQuery string
+	FeedID    string
+	FeedURL   string
+	FeedTitle string
+	Item      AlertItem
+	Hits      []matcher.Hit
+	Snippet   string
+	Time      time.Time // when the match was found
+}
+
+// AlertItem is the part of a feed item that an alert carries. Text is plain text, the same text
+// that the hits' byte offsets refer to.
+type AlertItem struct {
+	Key        string
+	GUID       string
+	Link       string
+	Title      string
+	Summary    string
+	Published  time.Time // zero when the feed gives none
+	Updated    time.Time
+	Authors    []string
+	Categories []string
+}

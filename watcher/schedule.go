@@ -1,0 +1,144 @@
+package watcher
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// slotSchedule is a cron.Schedule that can also name its most recent activation, so that a tick
+// knows the slot it fires for and a fresh start can enqueue the slot it missed.
+type slotSchedule interface {
+	cron.Schedule
+	// Prev returns the latest activation at or before t, or the zero time when there is none
+	// within prevHorizon.
+	Prev(t time.Time) time.Time
+}
+
+// prevHorizon is how far back Prev looks for a cron activation; beyond it a schedule counts as
+// never having fired (robfig/cron gives up after five years going forward).
+const prevHorizon = 16 * 365 * 24 * time.Hour
+
+// everySchedule fires every Every, on the instants Unix epoch + Offset + k*Every. Every replica
+// computes the same instants without talking to the others.
+type everySchedule struct {
+	Every  time.Duration
+	Offset time.Duration
+}
+
+func (s everySchedule) Prev(t time.Time) time.Time {
+	n := t.UnixNano() - int64(s.Offset)
+	k := n / int64(s.Every)
+	if n%int64(s.Every) < 0 {
+		k-- // floor, not truncation, before the epoch
+	}
+	return time.Unix(0, k*int64(s.Every)+int64(s.Offset)).In(t.Location())
+}
+
+func (s everySchedule) Next(t time.Time) time.Time { return s.Prev(t).Add(s.Every) }
+
+// cronSchedule is a 5-field cron expression or a descriptor such as @hourly.
+type cronSchedule struct {
+	cron.Schedule
+}
+
+// Prev finds the latest activation at or before t by widening a window back from t until it
+// holds one, then bisecting: for b below that activation Next(b) <= t, for b at or after it
+// Next(b) > t. Activations fall on whole seconds, so a one-second bracket pins it.
+func (s cronSchedule) Prev(t time.Time) time.Time {
+	fired := func(b time.Time) bool {
+		n := s.Next(b)
+		return !n.IsZero() && !n.After(t)
+	}
+	w := time.Minute
+	for !fired(t.Add(-w)) {
+		if w >= prevHorizon {
+			return time.Time{}
+		}
+		w *= 2
+	}
+	lo, hi := t.Add(-w), t
+	for hi.Sub(lo) > time.Second {
+		mid := lo.Add(hi.Sub(lo) / 2)
+		if fired(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return s.Next(lo)
+}
+
+// errAutoSchedule is the adaptive schedule of the specification, which is not built yet.
+var errAutoSchedule = errors.New(`schedule "auto" is not supported yet`)
+
+// parseSchedule parses a feed's schedule. "@every D" becomes an epoch-aligned schedule with the
+// feed's offset; anything else is a robfig/cron standard spec (5 fields or a descriptor, with an
+// optional CRON_TZ= prefix) interpreted in loc unless it names its own zone. The returned key is
+// equal for feeds that fire at exactly the same instants, so that they share one cron entry.
+func parseSchedule(spec, feedID string, loc *time.Location) (slotSchedule, string, error) {
+	spec = strings.Join(strings.Fields(spec), " ")
+	if spec == "" {
+		return nil, "", errors.New("schedule is empty")
+	}
+	if spec == "auto" {
+		return nil, "", errAutoSchedule
+	}
+	s, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, "", fmt.Errorf("schedule %q: %w", spec, err)
+	}
+	switch s := s.(type) {
+	case cron.ConstantDelaySchedule:
+		// Parse the duration again: cron.Every rounds up below a second, and we refuse that.
+		d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(withoutZone(spec), "@every")))
+		if err != nil {
+			return nil, "", fmt.Errorf("schedule %q: %w", spec, err)
+		}
+		if d < time.Second {
+			return nil, "", fmt.Errorf("schedule %q: interval must be at least 1s", spec)
+		}
+		e := everySchedule{Every: d, Offset: feedOffset(feedID, d)}
+		return e, fmt.Sprintf("@every %s +%s", e.Every, e.Offset), nil
+	case *cron.SpecSchedule:
+		c := *s
+		if c.Location == time.Local {
+			c.Location = loc
+		}
+		return cronSchedule{&c}, c.Location.String() + " " + withoutZone(spec), nil
+	default:
+		return nil, "", fmt.Errorf("schedule %q: unexpected schedule type %T", spec, s)
+	}
+}
+
+// withoutZone drops a CRON_TZ= or TZ= prefix from a spec.
+func withoutZone(spec string) string {
+	if strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=") {
+		if _, rest, ok := strings.Cut(spec, " "); ok {
+			return rest
+		}
+	}
+	return spec
+}
+
+// feedOffset is the feed's stable offset in [0, every), in whole seconds: an FNV-1a hash of its
+// id, so that feeds with the same interval spread over it rather than all firing at once.
+func feedOffset(feedID string, every time.Duration) time.Duration {
+	secs := uint64(every / time.Second)
+	if secs == 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(feedID))
+	return time.Duration(h.Sum64()%secs) * time.Second
+}
+
+// ValidateSchedule reports whether spec is a schedule the watcher accepts, for `newswatch check`.
+func ValidateSchedule(spec string) error {
+	_, _, err := parseSchedule(spec, "", time.UTC)
+	return err
+}

@@ -1,0 +1,113 @@
+package watcher
+
+import (
+	"context"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"go.uber.org/zap"
+)
+
+// scheduler keeps one cron entry per group of feeds that fire at the same instants, and turns
+// each tick into poll jobs. Only Run's goroutine calls apply; ticks run on cron's goroutines
+// and read the current plan.
+type scheduler struct {
+	w       *Watcher
+	cron    *cron.Cron
+	entries map[string]cron.EntryID // by group key
+	applied *plan
+}
+
+func newScheduler(w *Watcher) *scheduler {
+	return &scheduler{
+		w:       w,
+		cron:    cron.New(cron.WithLocation(w.loc), cron.WithLogger(cronLogger{w.log})),
+		entries: make(map[string]cron.EntryID),
+	}
+}
+
+// apply makes the cron entries those of p, and enqueues the most recent past slot of every feed
+// that is new to the schedule (all of them at start) or changed its schedule, so that it is
+// polled at once rather than at its next slot. Enqueueing a slot polled already costs nothing:
+// the queue de-duplicates it and the poll acknowledges it without work.
+func (s *scheduler) apply(ctx context.Context, p *plan) {
+	for key, id := range s.entries {
+		if _, ok := p.groups[key]; !ok {
+			s.cron.Remove(id)
+			delete(s.entries, key)
+		}
+	}
+	for key, g := range p.groups {
+		if _, ok := s.entries[key]; !ok {
+			s.entries[key] = s.cron.Schedule(g.sched, cron.FuncJob(func() { s.tick(ctx, key) }))
+		}
+	}
+	now := time.Now()
+	var jobs []pollJob
+	for _, id := range p.order {
+		f := p.feeds[id]
+		if s.applied != nil {
+			if old := s.applied.feeds[id]; old != nil && old.group == f.group {
+				continue
+			}
+		}
+		if slot := f.sched.Prev(now); !slot.IsZero() {
+			jobs = append(jobs, pollJob{feedID: id, slot: slot})
+		}
+	}
+	s.applied = p
+	s.enqueue(ctx, jobs)
+}
+
+// tick enqueues the feeds of a group for the slot that fired: the latest activation of the
+// group's schedule, which is the same instant on every replica.
+func (s *scheduler) tick(ctx context.Context, key string) {
+	g := s.w.plan.Load().groups[key]
+	if g == nil {
+		return // removed by an Update that apply has not seen yet
+	}
+	slot := g.sched.Prev(time.Now())
+	jobs := make([]pollJob, len(g.feeds))
+	for i, id := range g.feeds {
+		jobs[i] = pollJob{feedID: id, slot: slot}
+	}
+	s.enqueue(ctx, jobs)
+}
+
+type pollJob struct {
+	feedID string
+	slot   time.Time
+}
+
+// enqueue submits jobs and logs their failures once, as one line, since they usually share a
+// cause (the queue is unreachable). A missed job is not retried: the feed's next slot polls it.
+func (s *scheduler) enqueue(ctx context.Context, jobs []pollJob) {
+	var failed int
+	var first error
+	var firstJob pollJob
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := s.w.jobs.Enqueue(ctx, j.feedID, j.slot); err != nil {
+			if failed == 0 {
+				first, firstJob = err, j
+			}
+			failed++
+		}
+	}
+	if failed > 0 && ctx.Err() == nil {
+		s.w.log.Warn("enqueue poll jobs failed",
+			zap.Int("failed", failed), zap.Int("jobs", len(jobs)),
+			zap.String("feed", firstJob.feedID), zap.Time("slot", firstJob.slot), zap.Error(first))
+	}
+}
+
+// cronLogger routes robfig/cron's logging to zap: its chatter to debug, its errors to error.
+type cronLogger struct{ log *zap.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug("cron: "+msg, zap.Any("details", kv)) }
+
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error("cron: "+msg, zap.Error(err), zap.Any("details", kv))
+}

@@ -1,0 +1,78 @@
+package watcher
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// minSeen is the least number of keys the seen set keeps, however small the feed.
+const minSeen = 200
+
+// feedState is what the watcher remembers about a feed between polls, stored as JSON in the
+// StateStore. Fields are only ever added, so that replicas of different versions can share it.
+type feedState struct {
+	// URL is the (redacted) URL the validators belong to; they are not sent to another URL.
+	URL          string `json:"url,omitempty"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	// Seen holds the keys of the items already handled, oldest first.
+	Seen []string `json:"seen,omitempty"`
+	// LastSlot is the latest slot polled; a job for this slot or an earlier one does nothing.
+	LastSlot time.Time `json:"last_slot,omitzero"`
+	// Baselined is set by the first successful poll, after which first_poll no longer applies.
+	Baselined           bool      `json:"baselined,omitempty"`
+	ConsecutiveFailures int       `json:"consecutive_failures,omitempty"`
+	LastError           string    `json:"last_error,omitempty"`
+	LastFailure         time.Time `json:"last_failure,omitzero"`
+	LastSuccess         time.Time `json:"last_success,omitzero"`
+}
+
+func decodeState(data []byte) (feedState, error) {
+	var st feedState
+	if len(data) == 0 {
+		return st, nil
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return feedState{}, fmt.Errorf("decode feed state: %w", err)
+	}
+	return st, nil
+}
+
+func (st feedState) encode() ([]byte, error) {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encode feed state: %w", err)
+	}
+	return data, nil
+}
+
+// validatorsFor returns the validators to send to url: none when they were given for another.
+func (st feedState) validatorsFor(url string) validators {
+	if st.URL != redactURL(url) {
+		return validators{}
+	}
+	return validators{ETag: st.ETag, LastModified: st.LastModified}
+}
+
+// boundSeen returns seen with added appended, trimmed to max(3 x len(current), minSeen) keys by
+// dropping the oldest keys that are not in current, the keys of the feed's present items. Since
+// current is at most a third of the bound, the bound is always reached. seen is not modified.
+func boundSeen(seen, added []string, current map[string]bool) []string {
+	all := slices.Concat(seen, added)
+	limit := max(3*len(current), minSeen)
+	drop := len(all) - limit
+	if drop <= 0 {
+		return all
+	}
+	out := make([]string, 0, limit)
+	for _, k := range all {
+		if drop > 0 && !current[k] {
+			drop--
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,100 @@
+package watcher
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+)
+
+func keys(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return out
+}
+
+func set(ks ...[]string) map[string]bool {
+	m := map[string]bool{}
+	for _, k := range ks {
+		for _, s := range k {
+			m[s] = true
+		}
+	}
+	return m
+}
+
+func TestBoundSeen(t *testing.T) {
+	tests := []struct {
+		name    string
+		seen    []string
+		added   []string
+		current map[string]bool
+		want    []string
+	}{
+		{
+			name: "under the floor keeps all", seen: keys("o", 150), added: keys("n", 10),
+			current: set(keys("n", 10)), want: slices.Concat(keys("o", 150), keys("n", 10)),
+		},
+		{
+			name: "floor of 200 drops the oldest", seen: keys("o", 200), added: keys("n", 5),
+			current: set(keys("n", 5)), want: slices.Concat(keys("o", 200)[5:], keys("n", 5)),
+		},
+		{
+			name: "three times a big feed", seen: keys("o", 400), added: keys("n", 100),
+			current: set(keys("n", 100)), want: slices.Concat(keys("o", 400)[200:], keys("n", 100)),
+		},
+		{
+			name: "never drops an item still in the feed", seen: keys("o", 205), added: nil,
+			current: set(keys("o", 3)), // the three oldest keys are still in the feed
+			want:    slices.Concat(keys("o", 3), keys("o", 205)[8:]),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			orig := slices.Clone(tt.seen)
+			got := boundSeen(tt.seen, tt.added, tt.current)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %d keys %v…, want %d keys %v…", len(got), head(got), len(tt.want), head(tt.want))
+			}
+			if !slices.Equal(tt.seen, orig) {
+				t.Errorf("boundSeen modified its input")
+			}
+		})
+	}
+}
+
+func head(s []string) []string { return s[:min(len(s), 6)] }
+
+func TestStateRoundTrip(t *testing.T) {
+	st := feedState{URL: "https://example.org/f", ETag: `"v1"`, Seen: []string{"a", "b"}, LastSlot: utc("2026-01-01T00:00:00Z"),
+		Baselined: true, ConsecutiveFailures: 2, LastError: "boom"}
+	data, err := st.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeState(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.LastSlot.Equal(st.LastSlot) || got.ETag != st.ETag || !slices.Equal(got.Seen, st.Seen) || !got.Baselined ||
+		got.ConsecutiveFailures != 2 || got.LastError != "boom" || got.URL != st.URL {
+		t.Errorf("got %+v, want %+v", got, st)
+	}
+	if _, err := decodeState([]byte("{")); err == nil {
+		t.Errorf("decodeState of broken JSON: got nil error, want one")
+	}
+	if empty, err := decodeState(nil); err != nil || empty.Baselined || len(empty.Seen) != 0 {
+		t.Errorf("decodeState(nil) = %+v, %v, want the zero state", empty, err)
+	}
+}
+
+func TestValidatorsOnlyForTheirURL(t *testing.T) {
+	st := feedState{URL: "https://example.org/f", ETag: `"v1"`, LastModified: "Mon, 02 Jan 2006 15:04:05 GMT"}
+	if got := st.validatorsFor("https://user:pw@example.org/f"); got.ETag != `"v1"` {
+		t.Errorf("same URL with credentials: got %+v, want the stored validators", got)
+	}
+	if got := st.validatorsFor("https://example.org/other"); got != (validators{}) {
+		t.Errorf("other URL: got %+v, want none", got)
+	}
+}

@@ -1,0 +1,136 @@
+// Package watcher polls news feeds on their schedules and turns every new item that matches a
+// watch rule into an Alert.
+//
+// It owns the schedule (robfig/cron, with "@every" aligned to the Unix epoch so that replicas
+// agree on slot times), the fetcher (conditional GET, gzip, size and time limits), the parser
+// (gofeed) and the poll job that ties them to the matcher. It declares the interfaces it needs
+// from the outside (Publisher, StateStore, JobQueue) and never imports NATS.
+//
+// A Watcher is safe for concurrent use: Poll runs on many workers at once, and Update may be
+// called while Run runs. Nothing is retried inside a poll except the state commit, which is
+// redone against the re-read state a few times; a failing feed is recorded in its state and
+// polled again at its next slot; a failing publisher or state store fails the job, which the
+// JobQueue redelivers.
+package watcher
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/newswatch/newswatch/matcher"
+)
+
+// Defaults of Config.
+const (
+	DefaultWorkers         = 4
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultUserAgent       = "newswatch (+https://github.com/newswatch/newswatch)"
+)
+
+// Config is what a Watcher needs. Publisher, State, Jobs and Index are required.
+type Config struct {
+	Feeds []Feed
+	Rules []matcher.Rule
+	// Index is Rules compiled by the caller with matcher.Compile.
+	Index *matcher.Index
+	// Workers is how many polls run at once on this replica; 0 means DefaultWorkers.
+	Workers int
+	// UserAgent is sent with every request; empty means DefaultUserAgent.
+	UserAgent string
+	// Location interprets cron expressions without CRON_TZ=; nil means UTC, so that replicas in
+	// different zones agree.
+	Location *time.Location
+	// ShutdownTimeout bounds each step of the shutdown: waiting for the schedule to stop, and
+	// for polls in flight, which are cancelled when it runs out; 0 means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	Publisher       Publisher
+	State           StateStore
+	Jobs            JobQueue
+}
+
+// Watcher schedules, runs and commits the polls of a set of feeds.
+type Watcher struct {
+	log             *zap.Logger
+	pub             Publisher
+	state           StateStore
+	jobs            JobQueue
+	workers         int
+	userAgent       string
+	loc             *time.Location
+	shutdownTimeout time.Duration
+	fetcher         *fetcher
+
+	plan    atomic.Pointer[plan]
+	updated chan struct{} // a new plan waits for Run to apply it to the schedule
+	ran     atomic.Bool
+}
+
+// New validates cfg and returns a Watcher. A nil log discards logs.
+func New(cfg Config, log *zap.Logger) (*Watcher, error) {
+	switch {
+	case cfg.Publisher == nil:
+		return nil, errors.New("watcher: publisher is nil")
+	case cfg.State == nil:
+		return nil, errors.New("watcher: state store is nil")
+	case cfg.Jobs == nil:
+		return nil, errors.New("watcher: job queue is nil")
+	case cfg.Workers < 0:
+		return nil, fmt.Errorf("watcher: workers must not be negative, got %d", cfg.Workers)
+	case cfg.ShutdownTimeout < 0:
+		return nil, fmt.Errorf("watcher: shutdown timeout must not be negative, got %s", cfg.ShutdownTimeout)
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	w := &Watcher{
+		log:             log,
+		pub:             cfg.Publisher,
+		state:           cfg.State,
+		jobs:            cfg.Jobs,
+		workers:         orDefault(cfg.Workers, DefaultWorkers),
+		userAgent:       orDefault(cfg.UserAgent, DefaultUserAgent),
+		loc:             cfg.Location,
+		shutdownTimeout: orDefault(cfg.ShutdownTimeout, DefaultShutdownTimeout),
+		fetcher:         newFetcher(),
+		updated:         make(chan struct{}, 1),
+	}
+	if w.loc == nil {
+		w.loc = time.UTC
+	}
+	p, err := buildPlan(cfg.Feeds, cfg.Rules, cfg.Index, w.loc)
+	if err != nil {
+		return nil, fmt.Errorf("watcher: %w", err)
+	}
+	w.plan.Store(p)
+	return w, nil
+}
+
+// orDefault returns v, or def when v is the zero value.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Update replaces the feeds and rules atomically: polls that start afterwards use the new set,
+// and a running Run re-schedules to it and polls new feeds (and feeds whose schedule changed)
+// at once. Polls in flight finish with the set they started with. An invalid set is an error
+// and changes nothing.
+func (w *Watcher) Update(feeds []Feed, rules []matcher.Rule, ix *matcher.Index) error {
+	p, err := buildPlan(feeds, rules, ix, w.loc)
+	if err != nil {
+		return fmt.Errorf("watcher: update: %w", err)
+	}
+	w.plan.Store(p)
+	select {
+	case w.updated <- struct{}{}:
+	default: // Run has a wake-up pending and will read the newest plan.
+	}
+	return nil
+}
