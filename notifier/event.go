@@ -139,7 +139,7 @@ func NewEvent(a Alert) (Event, error) {
 	}
 	hits := make([]EventHit, len(a.Hits))
 	for i, h := range a.Hits {
-		hits[i] = EventHit{Field: h.Field, Index: h.Index, Start: h.Start, End: h.End, Text: h.Text}
+		hits[i] = EventHit(h)
 	}
 	it := a.Item
 	return Event{

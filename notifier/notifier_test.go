@@ -302,8 +302,9 @@ func ExampleOpen() {
 }
 
 func ExampleEventID() {
-	fmt.Println(notifier.EventID("kursk", "urn:1") == notifier.EventID("kursk", "urn:1"))
-	// Output: true
+	// The same (rule, item key) always yields the same id: JetStream de-duplicates on it.
+	fmt.Println(notifier.EventID("kursk", "urn:example:item:1"))
+	// Output: 86bc6c254429d737a362407feba2be69
 }
 
 func TestOpenFailsOnUnusableStoreDir(t *testing.T) {
