@@ -21,12 +21,13 @@ test: ## every test, with the race detector
 	$(GO) test -race -timeout 20m ./...
 
 bench: ## the benchmarks whose figures BENCHMARKS.md reports
-	$(GO) test -run '^$$' -bench . -benchmem ./matcher/
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 30m ./matcher/
 
 fuzz: ## each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./matcher/
-	$(GO) test -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime $(FUZZTIME) ./matcher/
+	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./matcher/
+	$(GO) test -run '^$$' -fuzz '^FuzzMatchText$$' -fuzztime $(FUZZTIME) ./matcher/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseItems$$' -fuzztime $(FUZZTIME) ./watcher/
 
 run: ## the daemon on the example configuration
 	$(GO) run ./cmd/newswatch run -c examples/newswatch.yaml
