@@ -9,14 +9,14 @@ ARG VERSION=devel
 ARG COMMIT=""
 RUN CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
-      -o /out/newswatch ./cmd/newswatch
+      -o /out/ ./cmd/newswatch ./cmd/newswatch-slack
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/newswatch /usr/local/bin/newswatch
+COPY --from=build /out/newswatch /out/newswatch-slack /usr/local/bin/
 # Feed state and the embedded NATS store live under /data.
 ENV STATE_DIRECTORY=/data
 VOLUME /data
-EXPOSE 4222 9780
+EXPOSE 4222 9780 9781
 USER nonroot:nonroot
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s CMD ["/usr/local/bin/newswatch", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/newswatch"]

@@ -6,7 +6,7 @@ LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 30s
 
-.PHONY: build check test bench fuzz run
+.PHONY: build check test test-packaging bench fuzz run
 
 build: ## the two binaries, into ./bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
@@ -19,6 +19,9 @@ check: ## formatting, vet, staticcheck
 
 test: ## every test, with the race detector
 	$(GO) test -race -timeout 20m ./...
+
+test-packaging: ## the systemd unit, checked by systemd-analyze (Debian's package systemd)
+	$(GO) test -tags packaging -run '^TestSystemdUnit$$' ./cmd/newswatch/
 
 bench: ## the benchmarks whose figures BENCHMARKS.md reports
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 30m ./matcher/

@@ -123,6 +123,15 @@ func freePort(t *testing.T) int {
 // and the NATS URL.
 func testConfig(t *testing.T, dir string, feeds []map[string]any) (path, natsURL string) {
 	t.Helper()
+	cfg, natsURL := testConfigMap(t, dir, feeds)
+	path = filepath.Join(dir, "newswatch.yaml")
+	writeConfig(t, path, cfg)
+	return path, natsURL
+}
+
+// testConfigMap is the configuration of testConfig, for a test to change before writing it.
+func testConfigMap(t *testing.T, dir string, feeds []map[string]any) (cfg map[string]any, natsURL string) {
+	t.Helper()
 	data, err := os.ReadFile("../../examples/newswatch.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -132,23 +141,26 @@ func testConfig(t *testing.T, dir string, feeds []map[string]any) (path, natsURL
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg := map[string]any{
+	return map[string]any{
 		"nats":     map[string]any{"embedded": map[string]any{"listen": addr, "store_dir": filepath.Join(dir, "nats")}},
 		"http":     map[string]any{"listen": ""},
 		"defaults": map[string]any{"schedule": "@every 1s", "timeout": "5s", "allow_private": true},
 		"feeds":    feeds,
 		"lists":    example["lists"],
 		"rules":    example["rules"],
-	}
+	}, "nats://" + addr
+}
+
+// writeConfig writes cfg as YAML to path.
+func writeConfig(t *testing.T, path string, cfg map[string]any) {
+	t.Helper()
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path = filepath.Join(dir, "newswatch.yaml")
 	if err := os.WriteFile(path, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path, "nats://" + addr
 }
 
 // daemon is a running `newswatch run` process.
@@ -158,9 +170,10 @@ type daemon struct {
 	done chan error
 }
 
-func startDaemon(t *testing.T, config string) *daemon {
+func startDaemon(t *testing.T, config string, env ...string) *daemon {
 	t.Helper()
 	d := &daemon{cmd: exec.Command(binary, "run", "-c", config, "--log-level", "debug"), log: new(bytes.Buffer), done: make(chan error, 1)}
+	d.cmd.Env = append(os.Environ(), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

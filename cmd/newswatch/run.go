@@ -59,7 +59,8 @@ func (r runCmd) Run(e *env) error {
 		log.Error("cannot start", zap.Error(err))
 		return exitError{1}
 	}
-	rl := &reloader{path: r.Config, w: w, log: log}
+	sd := sdNotifier{log: log}
+	rl := &reloader{path: r.Config, w: w, log: log, sd: sd}
 	if addr := l.cfg.HTTP.Listen; addr != "" {
 		ops, err := listenOps(addr, opsHandlers{registry: newRegistry(), ready: n.Ready, reload: rl.reload}, log.Named("http"))
 		if err != nil {
@@ -71,9 +72,13 @@ func (r runCmd) Run(e *env) error {
 		log.Info("http listening", zap.String("addr", addr))
 	}
 	go rl.onHangup(ctx)
+	go sd.watchdog(ctx, n.Ready)
 
 	log.Info("running", zap.String("nats", n.ClientURL()))
-	if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	sd.ready()
+	err = w.Run(ctx)
+	sd.stopping()
+	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("watcher stopped", zap.Error(err))
 		return exitError{1}
 	}
@@ -97,12 +102,15 @@ type reloader struct {
 	path string
 	w    *watcher.Watcher
 	log  *zap.Logger
+	sd   sdNotifier
 	mu   sync.Mutex // one reload at a time
 }
 
 func (r *reloader) reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.sd.reloading()
+	defer r.sd.ready()
 	l, err := load(r.path)
 	if err == nil {
 		err = r.w.Update(watcherFeeds(l.cfg), l.rules, l.index)
