@@ -13,11 +13,25 @@ func Snippet(text string, h Hit, width int) string {
 	if h.Start < 0 || h.End > len(text) || h.Start > h.End {
 		return ""
 	}
-	if len(text) <= width {
-		return strings.TrimSpace(text)
+	start, end := SnippetBounds(text, h, width)
+	s := strings.TrimSpace(text[start:end])
+	if start > 0 {
+		s = "… " + s
+	}
+	if end < len(text) {
+		s += " …"
+	}
+	return s
+}
+
+// SnippetBounds returns the byte range of text that Snippet shows, before trimming white space and
+// adding ellipses: for callers that mark the hits inside it.
+func SnippetBounds(text string, h Hit, width int) (start, end int) {
+	if h.Start < 0 || h.End > len(text) || h.Start > h.End || len(text) <= width {
+		return 0, len(text)
 	}
 	room := max(width-(h.End-h.Start), 0)
-	start, end := h.Start-room/2, h.End+(room-room/2)
+	start, end = h.Start-room/2, h.End+(room-room/2)
 	if start < 0 {
 		end, start = end-start, 0
 	}
@@ -44,14 +58,7 @@ func Snippet(text string, h Hit, width int) string {
 	for end < len(text) && !utf8.RuneStart(text[end]) {
 		end++
 	}
-	s := strings.TrimSpace(text[start:end])
-	if start > 0 {
-		s = "… " + s
-	}
-	if end < len(text) {
-		s += " …"
-	}
-	return s
+	return start, end
 }
 
 func spaceBefore(s string, i int) bool {

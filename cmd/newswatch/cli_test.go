@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/newswatch/newswatch/matcher"
 )
 
 // runCLI runs the command line in-process and returns its exit status and output.
@@ -152,5 +154,36 @@ func TestVersion(t *testing.T) {
 	code, out, _ := runCLI(t, "", "version")
 	if code != 0 || !strings.HasPrefix(out, "newswatch ") || !strings.Contains(out, "go1.") {
 		t.Errorf("version: exit %d, output %q; want 0 and `newswatch <version> ... go1.x`", code, out)
+	}
+}
+
+func TestHighlight(t *testing.T) {
+	text := "Pyongyang has sent thousands of soldiers to Russia, officials in Seoul said."
+	hits := []matcher.Hit{
+		{Field: "summary", Start: 0, End: 9, Text: "Pyongyang"},
+		{Field: "summary", Start: 32, End: 40, Text: "soldiers"},
+	}
+	tests := []struct {
+		name  string
+		color bool
+		width int
+		want  string
+	}{
+		{name: "plain", want: "[Pyongyang] has sent thousands of [soldiers] to Russia, officials in Seoul said."},
+		{name: "terminal", color: true, want: "\x1b[1;31mPyongyang\x1b[0m has sent thousands of \x1b[1;31msoldiers\x1b[0m to Russia, officials in Seoul said."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := matchPrinter{color: tt.color}.highlight(text, hits)
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	long := strings.Repeat("word ", 60) + "Kursk" + strings.Repeat(" word", 60)
+	at := strings.Index(long, "Kursk")
+	got := matchPrinter{}.highlight(long, []matcher.Hit{{Field: "content", Start: at, End: at + 5, Text: "Kursk"}})
+	if !strings.HasPrefix(got, "… ") || !strings.HasSuffix(got, " …") || !strings.Contains(got, " [Kursk] ") || len(got) > 200 {
+		t.Errorf("long text: got %q, want about 160 bytes around [Kursk] with ellipses", got)
 	}
 }

@@ -42,6 +42,8 @@ func (r runCmd) Run(e *env) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, a second one ends the process at once.
+	context.AfterFunc(ctx, stop)
 
 	ver, _ := buildVersion()
 	log.Info("starting", zap.String("version", ver), zap.String("config", r.Config),

@@ -145,12 +145,13 @@ func (p matchPrinter) print(src string, it watcher.Item, m matcher.Match) error 
 		return err
 	}
 	fmt.Fprintf(p.w, "%s  %s\n", p.bold(m.Rule), it.Title)
-	fmt.Fprintf(p.w, "  source: %s\n", src)
+	fmt.Fprintf(p.w, "  %-8s %s\n", "source:", src)
 	if it.Link != "" {
-		fmt.Fprintf(p.w, "  link:   %s\n", it.Link)
+		fmt.Fprintf(p.w, "  %-8s %s\n", "link:", it.Link)
 	}
+	mi := it.MatcherItem("", nil)
 	for _, field := range hitFields(m.Hits) {
-		text := fieldText(it, field.name, field.index)
+		text := mi.Field(field.name, field.index)
 		fmt.Fprintf(p.w, "  %-8s %s\n", field.name+":", p.highlight(text, field.hits))
 	}
 	_, err := fmt.Fprintln(p.w)
@@ -177,65 +178,33 @@ func hitFields(hits []matcher.Hit) []fieldHits {
 	return out
 }
 
-// fieldText is the text of an item's field that the hits' offsets refer to.
-func fieldText(it watcher.Item, field string, index int) string {
-	pick := func(vs []string) string {
-		if index < len(vs) {
-			return vs[index]
-		}
-		return ""
-	}
-	switch field {
-	case "title":
-		return it.Title
-	case "summary":
-		return it.Summary
-	case "content":
-		return it.Content
-	case "link":
-		return it.Link
-	case "author":
-		return pick(it.Authors)
-	case "category":
-		return pick(it.Categories)
-	}
-	return ""
-}
-
-// highlight shows a snippet of text around the hits, each hit marked: bold red on a terminal,
-// else between [ and ].
+// highlight shows a snippet of text around the first hit with every hit in it marked: bold red on a
+// terminal, else between [ and ].
 func (p matchPrinter) highlight(text string, hits []matcher.Hit) string {
 	const width = 160
-	snip := matcher.Snippet(text, hits[0], width)
+	start, end := matcher.SnippetBounds(text, hits[0], width)
 	open, closing := "[", "]"
 	if p.color {
 		open, closing = "\x1b[1;31m", "\x1b[0m"
 	}
-	// Mark every hit that the snippet shows; the snippet is a substring of text, possibly with
-	// ellipses around it.
-	body := strings.Trim(snip, "…")
-	start := strings.Index(text, body)
-	if start < 0 {
-		return snip
-	}
 	var b strings.Builder
-	if strings.HasPrefix(snip, "…") {
-		b.WriteString("…")
+	if start > 0 {
+		b.WriteString("… ")
 	}
 	pos := start
 	for _, h := range hits {
-		if h.Start < pos || h.End > start+len(body) {
+		if h.Start < pos || h.End > end {
 			continue
 		}
 		b.WriteString(text[pos:h.Start])
 		b.WriteString(open + text[h.Start:h.End] + closing)
 		pos = h.End
 	}
-	b.WriteString(text[pos : start+len(body)])
-	if strings.HasSuffix(snip, "…") {
-		b.WriteString("…")
+	b.WriteString(text[pos:end])
+	if end < len(text) {
+		b.WriteString(" …")
 	}
-	return b.String()
+	return strings.TrimSpace(b.String())
 }
 
 func (p matchPrinter) bold(s string) string {
