@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"slices"
 	"testing"
 	"time"
@@ -113,7 +117,71 @@ func TestEndToEnd(t *testing.T) {
 	if got, want := streamSubjects(t, nc), []string{"newswatch.alert.dprk-troops.world", "newswatch.alert.kursk.world"}; !slices.Equal(got, want) {
 		t.Errorf("alert stream holds %v, want %v", got, want)
 	}
+	checkTail(t, natsURL, []string{"newswatch.alert.dprk-troops.world", "newswatch.alert.kursk.world"})
 	d.stop(t, 30*time.Second)
+}
+
+// checkTail runs `newswatch tail --since 1h --json` and requires it to replay one event for each
+// subject, then to exit 0 on SIGINT.
+func checkTail(t *testing.T, natsURL string, subjects []string) {
+	t.Helper()
+	cmd := exec.Command(binary, "tail", "-s", natsURL, "--since", "1h", "--json")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var got []string
+	for range subjects {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("tail ended early: %s", stderr.String())
+			}
+			var ev alertEvent
+			if err := json.Unmarshal([]byte(l), &ev); err != nil {
+				t.Fatalf("tail printed %q: %v", l, err)
+			}
+			got = append(got, "newswatch.alert."+ev.Subject+"."+ev.Data.Feed.ID)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("tail printed %v within 30s, want %v; stderr: %s", got, subjects, stderr.String())
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, subjects) {
+		t.Errorf("tail replayed %v, want %v", got, subjects)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	drained := make(chan struct{})
+	go func() {
+		for range lines { // until tail closes its output
+		}
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("tail did not exit within 30s of SIGINT")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("tail after SIGINT: %v, want exit 0; stderr: %s", err, stderr.String())
+	}
 }
 
 // connect connects to the daemon's embedded NATS server, waiting for it to listen.
