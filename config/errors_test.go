@@ -238,6 +238,16 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "credentials in the nats url",
+			data: yamlLines(
+				"nats:",
+				"  url: nats://alice:s3cret-canary@nats.example:4222,nats://b.example:4222",
+			),
+			want: []string{
+				`nw.yaml:2:8: invalid nats url "nats://redacted@nats.example:4222,nats://b.example:4222": credentials in a url are not allowed; name a credentials file with creds_file`,
+			},
+		},
+		{
 			name: "nats and http values",
 			data: yamlLines(
 				"nats:",

@@ -151,7 +151,9 @@ func checkListen(what, s string) error {
 }
 
 // checkNATSURL accepts "" or what nats.go's Connect does: a comma-separated
-// list of servers, each host:port or a nats, tls, ws or wss URL.
+// list of servers, each host:port or a nats, tls, ws or wss URL. Credentials
+// in a URL are refused, and never repeated in the message: they belong in the
+// file that creds_file names.
 func checkNATSURL(s string) error {
 	if s == "" {
 		return nil // the embedded server
@@ -159,7 +161,10 @@ func checkNATSURL(s string) error {
 	for part := range strings.SplitSeq(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
-			return fmt.Errorf("invalid nats url %q: empty server in the list", s)
+			return fmt.Errorf("invalid nats url %q: empty server in the list", withoutUserinfo(s))
+		}
+		if strings.Contains(part, "@") {
+			return fmt.Errorf("invalid nats url %q: credentials in a url are not allowed; name a credentials file with creds_file", withoutUserinfo(s))
 		}
 		if !strings.Contains(part, "://") {
 			continue
@@ -178,6 +183,24 @@ func checkNATSURL(s string) error {
 		}
 	}
 	return nil
+}
+
+// withoutUserinfo replaces what stands before the "@" of each server in a
+// comma-separated list of NATS URLs by "redacted".
+func withoutUserinfo(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		at := strings.LastIndex(p, "@")
+		if at < 0 {
+			continue
+		}
+		start := 0
+		if s := strings.Index(p, "://"); s >= 0 && s < at {
+			start = s + len("://")
+		}
+		parts[i] = p[:start] + "redacted" + p[at:]
+	}
+	return strings.Join(parts, ",")
 }
 
 // checkSubjectPrefix accepts dot-separated NATS subject tokens without

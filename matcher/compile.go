@@ -387,8 +387,8 @@ func (c *compiler) term(a *ast, fields uint8) (int32, error) {
 			if int(last.end) != len(base) || utf8.RuneCountInString(last.word) < 2 {
 				return 0, errAt(a.pos+offs[i], "a wildcard needs at least two letters or digits before *")
 			}
-			if len(last.word) > 63 {
-				return 0, errAt(a.pos+offs[i], "a wildcard prefix can be at most 63 bytes long")
+			if len(last.word) > 62 {
+				return 0, errAt(a.pos+offs[i], "a wildcard prefix can be at most 62 bytes long")
 			}
 		}
 		for j, t := range toks {

@@ -40,11 +40,11 @@ type Item struct {
 
 // Hit is one span of an item's field that made a rule match.
 type Hit struct {
-	Field string // title, summary, content, author, category, link
-	Index int    // which value of a multi-valued field (author, category); 0 otherwise
-	Start int    // byte offset into the field's text
-	End   int
-	Text  string
+	Field string `json:"field"`           // title, summary, content, author, category, link
+	Index int    `json:"index,omitempty"` // which value of a multi-valued field (author, category); 0 otherwise
+	Start int    `json:"start"`           // byte offset into the field's text
+	End   int    `json:"end"`
+	Text  string `json:"text"`
 }
 
 // Match is one rule that matched an item, with the spans that made it match.

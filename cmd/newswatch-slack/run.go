@@ -26,7 +26,7 @@ type runCmd struct {
 	Durable       string `name:"durable" default:"newswatch_slack" help:"Name of the durable consumer; bridges with the same name share the work."`
 	Start         string `name:"start" default:"new" help:"Where a new consumer starts: new, all, or a duration such as 24h."`
 
-	TokenFile      string `name:"token-file" type:"path" help:"File holding the bot token (xoxb-...), for chat.postMessage."`
+	TokenFile      string `name:"token-file" type:"path" help:"File holding the bot token (xoxb-...), for chat.postMessage; scopes chat:write, channels:history and channels:read (groups:* for private channels)."`
 	WebhookURLFile string `name:"webhook-url-file" type:"path" help:"File holding an incoming webhook URL, instead of a bot token."`
 	APIURL         string `name:"api-url" default:"https://slack.com/api/" help:"Base URL of the Slack Web API."`
 

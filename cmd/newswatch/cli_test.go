@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,6 +103,20 @@ func TestTestJSON(t *testing.T) {
 	}
 	got := map[string]bool{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		// The keys are exactly those of the contract, in lower case.
+		var raw struct {
+			Hits []map[string]any `json:"hits"`
+		}
+		if err := json.Unmarshal([]byte(l), &raw); err != nil {
+			t.Fatalf("line %q is not JSON: %v", l, err)
+		}
+		for _, h := range raw.Hits {
+			for k := range h {
+				if !slices.Contains([]string{"field", "index", "start", "end", "text"}, k) {
+					t.Errorf("hit key %q in %s; want field, start, end, text (and index)", k, l)
+				}
+			}
+		}
 		var m line
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("line %q is not JSON: %v", l, err)
@@ -132,6 +147,31 @@ func TestTestJSON(t *testing.T) {
 		if strings.HasPrefix(k, "en-decoy/") {
 			t.Errorf("the decoy matched: %s", k)
 		}
+	}
+}
+
+func TestTestFeedScope(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "scoped.yaml")
+	const text = `feeds:
+  - id: world
+    url: https://news.example/rss.xml
+rules:
+  - id: kursk
+    query: kursk
+    feeds: [world]
+`
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, "", "test", "-c", cfg, "testdata/world.xml"); code != 1 {
+		t.Errorf("a rule scoped to a feed, items of no feed: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, "", "test", "-c", cfg, "--feed", "world", "testdata/world.xml"); code != 0 || !strings.Contains(out, "[Kursk]") {
+		t.Errorf("with --feed world: exit %d, output %q, want 0 and the Kursk item\n%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "", "test", "-c", cfg, "--feed", "nope", "testdata/world.xml"); code != 2 || !strings.Contains(errOut, `no feed "nope"`) {
+		t.Errorf("with an unknown --feed: exit %d, stderr %q, want 2 naming the feed", code, errOut)
 	}
 }
 

@@ -165,9 +165,10 @@ func writeConfig(t *testing.T, path string, cfg map[string]any) {
 
 // daemon is a running `newswatch run` process.
 type daemon struct {
-	cmd  *exec.Cmd
-	log  *bytes.Buffer
-	done chan error
+	cmd     *exec.Cmd
+	log     *bytes.Buffer
+	done    chan error
+	stopped bool // the process has exited and done was read
 }
 
 func startDaemon(t *testing.T, config string, env ...string) *daemon {
@@ -180,7 +181,7 @@ func startDaemon(t *testing.T, config string, env ...string) *daemon {
 	}
 	go func() { d.done <- d.cmd.Wait() }()
 	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
+		if !d.stopped {
 			d.cmd.Process.Kill()
 			<-d.done
 		}
@@ -199,6 +200,7 @@ func (d *daemon) stop(t *testing.T, timeout time.Duration) {
 	}
 	select {
 	case err := <-d.done:
+		d.stopped = true
 		if err != nil {
 			t.Fatalf("daemon exited with %v after SIGTERM, want status 0", err)
 		}

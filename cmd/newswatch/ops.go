@@ -85,7 +85,10 @@ func (s *opsServer) serve() {
 	}
 }
 
-func (s *opsServer) shutdown(ctx context.Context) {
+// shutdown stops the server, letting requests in flight finish for at most timeout.
+func (s *opsServer) shutdown(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	if err := s.srv.Shutdown(ctx); err != nil {
 		s.log.Warn("http shutdown", zap.Error(err))
 	}

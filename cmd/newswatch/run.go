@@ -44,6 +44,11 @@ func (r runCmd) Run(e *env) error {
 	defer stop()
 	// After the first signal, a second one ends the process at once.
 	context.AfterFunc(ctx, stop)
+	// SIGHUP is taken from here on, so that a reload asked for early or during the shutdown never
+	// kills the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	ver, _ := buildVersion()
 	log.Info("starting", zap.String("version", ver), zap.String("config", r.Config),
@@ -63,18 +68,23 @@ func (r runCmd) Run(e *env) error {
 	}
 	sd := sdNotifier{log: log}
 	rl := &reloader{path: r.Config, w: w, log: log, sd: sd}
+
+	// Every goroutine started here ends before NATS is closed.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop() // ends them also when the watcher stops by itself
 	if addr := l.cfg.HTTP.Listen; addr != "" {
 		ops, err := listenOps(addr, opsHandlers{registry: newRegistry(), ready: n.Ready, reload: rl.reload}, log.Named("http"))
 		if err != nil {
 			log.Error("cannot start", zap.Error(err))
 			return exitError{1}
 		}
-		go ops.serve()
-		defer ops.shutdown(context.Background())
+		wg.Go(ops.serve)
+		defer ops.shutdown(5 * time.Second)
 		log.Info("http listening", zap.String("addr", addr))
 	}
-	go rl.onHangup(ctx)
-	go sd.watchdog(ctx, n.Ready)
+	wg.Go(func() { rl.onHangup(ctx, hup) })
+	wg.Go(func() { sd.watchdog(ctx) })
 
 	log.Info("running", zap.String("nats", n.ClientURL()))
 	sd.ready()
@@ -126,10 +136,8 @@ func (r *reloader) reload() error {
 	return nil
 }
 
-func (r *reloader) onHangup(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// onHangup reloads on every SIGHUP until ctx is done.
+func (r *reloader) onHangup(ctx context.Context, hup <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():

@@ -19,6 +19,7 @@ type testCmd struct {
 	Config  string   `short:"c" required:"" type:"path" help:"Configuration file."`
 	Rule    []string `name:"rule" help:"Match only this rule (repeatable)."`
 	JSON    bool     `name:"json" help:"Print one JSON object a line for each (item, rule) match."`
+	Feed    string   `name:"feed" help:"Match items of URLs, files and stdin as items of this feed of the configuration (for rules scoped to feeds or tags)."`
 	Sources []string `arg:"" name:"source" help:"A feed id of the configuration, a feed URL, a feed file, or - for standard input."`
 }
 
@@ -41,6 +42,10 @@ func (c testCmd) Run(e *env) error {
 	l, err := load(c.Config)
 	if err != nil {
 		printLoadError(e.stderr, err)
+		return exitError{2}
+	}
+	if c.Feed != "" && !slices.ContainsFunc(l.cfg.Feeds, func(f config.Feed) bool { return f.ID == c.Feed }) {
+		fmt.Fprintf(e.stderr, "newswatch: no feed %q in %s\n", c.Feed, c.Config)
 		return exitError{2}
 	}
 	for _, id := range c.Rule {
@@ -84,24 +89,31 @@ func (c testCmd) Run(e *env) error {
 }
 
 // readSource reads the items of one source: a feed id of the configuration, a URL, a file or "-".
+// Items of a URL, a file or "-" belong to the feed named by --feed, else to no feed.
 func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) (feedID string, tags []string, items []watcher.Item, err error) {
+	if i := slices.IndexFunc(l.cfg.Feeds, func(f config.Feed) bool { return f.ID == c.Feed }); i >= 0 {
+		feedID, tags = l.cfg.Feeds[i].ID, l.cfg.Feeds[i].Tags
+	}
 	var data []byte
+	d := l.cfg.Defaults
 	switch {
 	case src == "-":
-		data, err = io.ReadAll(io.LimitReader(e.stdin, l.cfg.Defaults.MaxBody+1))
-		if err == nil && int64(len(data)) > l.cfg.Defaults.MaxBody {
-			err = fmt.Errorf("standard input is larger than max_body (%d bytes)", l.cfg.Defaults.MaxBody)
-		}
+		data, err = readLimit(e.stdin, "standard input", d.MaxBody)
 	case strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://"):
-		data, err = watcher.FetchOnce(ctx, src, fetchOptions(l.cfg.Defaults.Timeout, l.cfg.Defaults.MaxBody))
+		// A URL typed on the command line is fetched wherever it points.
+		data, err = watcher.FetchOnce(ctx, src, fetchOptions(d.Timeout, d.MaxBody, true))
 	default:
 		if i := slices.IndexFunc(l.cfg.Feeds, func(f config.Feed) bool { return f.ID == src }); i >= 0 {
 			f := l.cfg.Feeds[i]
 			feedID, tags = f.ID, f.Tags
-			data, err = watcher.FetchOnce(ctx, f.URL, fetchOptions(f.Timeout, f.MaxBody))
+			data, err = watcher.FetchOnce(ctx, f.URL, fetchOptions(f.Timeout, f.MaxBody, f.AllowPrivate))
 			break
 		}
-		data, err = readFileLimit(src, l.cfg.Defaults.MaxBody)
+		var f *os.File
+		if f, err = os.Open(src); err == nil {
+			data, err = readLimit(f, src, d.MaxBody)
+			f.Close()
+		}
 	}
 	if err != nil {
 		return "", nil, nil, err
@@ -110,16 +122,11 @@ func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) 
 	return feedID, tags, items, err
 }
 
-// readFileLimit reads a file of at most limit bytes.
-func readFileLimit(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+// readLimit reads r whole, refusing more than limit bytes.
+func readLimit(r io.Reader, name string, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err == nil && int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than max_body (%d bytes)", path, limit)
+		return nil, fmt.Errorf("%s is larger than max_body (%d bytes)", name, limit)
 	}
 	return data, err
 }

@@ -61,8 +61,8 @@ func watcherFeeds(c *config.Config) []watcher.Feed {
 	return feeds
 }
 
-func fetchOptions(timeout time.Duration, maxBody int64) watcher.FetchOptions {
-	return watcher.FetchOptions{UserAgent: userAgent(), Timeout: timeout, MaxBody: maxBody}
+func fetchOptions(timeout time.Duration, maxBody int64, allowPrivate bool) watcher.FetchOptions {
+	return watcher.FetchOptions{UserAgent: userAgent(), Timeout: timeout, MaxBody: maxBody, AllowPrivate: allowPrivate}
 }
 
 // alertPublisher publishes the watcher's alerts as the notifier's events.
