@@ -204,7 +204,12 @@ func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(conte
 	if md, merr := msg.Metadata(); merr == nil {
 		fields = append(fields, zap.Uint64("delivery", md.NumDelivered))
 	}
-	q.log.Warn("poll job failed, will be retried", fields...)
+	if errors.Is(err, context.Canceled) {
+		// Abandoned at shutdown: not a failure worth a warning.
+		q.log.Debug("poll job abandoned, will be retried", fields...)
+	} else {
+		q.log.Warn("poll job failed, will be retried", fields...)
+	}
 	if nerr := msg.NakWithDelay(q.cfg.RetryDelay); nerr != nil {
 		q.log.Warn("nak poll job", zap.String("feed", feedID), zap.Error(nerr))
 	}
