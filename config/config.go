@@ -33,6 +33,10 @@ type Embedded struct {
 	// absent or null key means DefaultEmbeddedListen.
 	Listen   string
 	StoreDir string
+	// SyncAlways makes the server flush every write to disk before acknowledging it, so that
+	// a power loss loses no acknowledged alert or state; the default flushes every two minutes
+	// and survives a crash of the process but not of the machine.
+	SyncAlways bool
 }
 
 // HTTP is the http section.

@@ -145,7 +145,7 @@ func TestParseValid(t *testing.T) {
 				"nats:",
 				"  url: nats://a:4222, tls://b:4222,c:4222",
 				"  creds_file: /run/secrets/nats.creds",
-				"  embedded: {listen: '', store_dir: /var/lib/nw}",
+				"  embedded: {listen: '', store_dir: /var/lib/nw, sync_always: true}",
 				"  subject_prefix: acme.news",
 				"  alert_stream: ACME",
 				"  duplicate_window: 2h",
@@ -155,7 +155,7 @@ func TestParseValid(t *testing.T) {
 			check: func(t *testing.T, c *Config) {
 				want := NATS{
 					URL: "nats://a:4222, tls://b:4222,c:4222", CredsFile: "/run/secrets/nats.creds",
-					Embedded:      Embedded{Listen: "", StoreDir: "/var/lib/nw"},
+					Embedded:      Embedded{Listen: "", StoreDir: "/var/lib/nw", SyncAlways: true},
 					SubjectPrefix: "acme.news", AlertStream: "ACME", DuplicateWindow: 2 * time.Hour,
 				}
 				if c.NATS != want {

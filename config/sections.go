@@ -40,6 +40,8 @@ func (d *decoder) embedded(v value, emb *Embedded) {
 			if emb.StoreDir == "" {
 				emb.StoreDir = defaultStoreDir()
 			}
+		case "sync_always":
+			d.boolField(e, &emb.SyncAlways)
 		default:
 			d.errorf(e.keyTok, "unknown key %q", e.key)
 		}

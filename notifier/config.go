@@ -46,6 +46,9 @@ type EmbeddedConfig struct {
 	Listen string
 	// StoreDir is the directory of the JetStream file store; required.
 	StoreDir string
+	// SyncAlways flushes every write to disk before it is acknowledged (nats-server's
+	// sync_always); optional, off: writes are flushed every two minutes.
+	SyncAlways bool
 	// ReadyTimeout bounds the server start (optional, 30s); the context given to Open bounds it too.
 	ReadyTimeout time.Duration
 }

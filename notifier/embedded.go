@@ -23,6 +23,7 @@ func startEmbedded(ctx context.Context, cfg EmbeddedConfig, log *zap.Logger) (*s
 		ServerName: embeddedServerName,
 		JetStream:  true,
 		StoreDir:   cfg.StoreDir,
+		SyncAlways: cfg.SyncAlways,
 		NoSigs:     true,
 		DontListen: cfg.Listen == "",
 	}

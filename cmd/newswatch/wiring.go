@@ -20,8 +20,9 @@ func notifierConfig(c *config.Config) notifier.Config {
 		URL:       c.NATS.URL,
 		CredsFile: c.NATS.CredsFile,
 		Embedded: notifier.EmbeddedConfig{
-			Listen:   c.NATS.Embedded.Listen,
-			StoreDir: c.NATS.Embedded.StoreDir,
+			Listen:     c.NATS.Embedded.Listen,
+			StoreDir:   c.NATS.Embedded.StoreDir,
+			SyncAlways: c.NATS.Embedded.SyncAlways,
 		},
 		SubjectPrefix:   c.NATS.SubjectPrefix,
 		AlertStream:     c.NATS.AlertStream,
