@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,9 +17,10 @@ const maxAlertsInFlight = 256
 
 // Alerts publishes alert events to the alert stream. It is safe for concurrent use.
 type Alerts struct {
-	js     jetstream.JetStream
-	prefix string
-	stream string
+	js      jetstream.JetStream
+	prefix  string
+	stream  string
+	metrics *metrics
 }
 
 // Publish publishes one event per alert on <prefix>.alert.<rule>.<feed> and returns once
@@ -38,6 +40,7 @@ func (a *Alerts) Publish(ctx context.Context, alerts []Alert) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("publish alerts: %w", context.Cause(ctx))
 	}
+	defer func(start time.Time) { a.metrics.publishDuration.Observe(time.Since(start).Seconds()) }(time.Now())
 	var errs []error
 	for start := 0; start < len(msgs); start += maxAlertsInFlight {
 		end := min(start+maxAlertsInFlight, len(msgs))
@@ -50,6 +53,7 @@ func (a *Alerts) Publish(ctx context.Context, alerts []Alert) error {
 func (a *Alerts) publishChunk(ctx context.Context, alerts []Alert, msgs []*nats.Msg) []error {
 	var errs []error
 	fail := func(al Alert, err error) {
+		a.metrics.published.WithLabelValues("error").Inc()
 		errs = append(errs, fmt.Errorf("publish alert rule %s feed %s: %w", al.RuleID, al.FeedID, err))
 	}
 	futures := make([]jetstream.PubAckFuture, len(msgs))
@@ -66,7 +70,12 @@ func (a *Alerts) publishChunk(ctx context.Context, alerts []Alert, msgs []*nats.
 			continue
 		}
 		select {
-		case <-f.Ok():
+		case ack := <-f.Ok():
+			result := "ok"
+			if ack.Duplicate {
+				result = "duplicate"
+			}
+			a.metrics.published.WithLabelValues(result).Inc()
 		case err := <-f.Err():
 			fail(alerts[i], err)
 		case <-ctx.Done():

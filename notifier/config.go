@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ErrInvalidConfig is wrapped by every error that Open returns for a Config that does not validate.
@@ -37,6 +39,8 @@ type Config struct {
 	AlertMaxAge time.Duration
 	// Jobs tunes the poll work queue; optional.
 	Jobs JobsConfig
+	// Registerer takes the notifier's Prometheus metrics; optional, nil: not registered.
+	Registerer prometheus.Registerer
 }
 
 // EmbeddedConfig configures the embedded NATS server.

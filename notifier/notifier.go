@@ -61,6 +61,10 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	n := &Notifier{cfg: cfg, log: log, names: newNames(cfg), closed: make(chan struct{})}
 	if cfg.URL == "" {
 		srv, err := startEmbedded(ctx, cfg.Embedded, log)
@@ -79,7 +83,7 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 		n.shutdownServer()
 		return nil, err
 	}
-	n.alerts = &Alerts{js: n.js, prefix: cfg.SubjectPrefix, stream: n.names.alertStream}
+	n.alerts = &Alerts{js: n.js, prefix: cfg.SubjectPrefix, stream: n.names.alertStream, metrics: m}
 	n.state = &StateStore{kv: kv}
 	n.health = &Health{nc: n.nc, prefix: cfg.SubjectPrefix}
 	n.jobs = &JobQueue{js: n.js, names: n.names, cfg: cfg.Jobs, log: log.Named("jobs"), stream: n.names.pollStream}

@@ -65,8 +65,8 @@ func TestOperations(t *testing.T) {
 	if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz: %d, want 200", code)
 	}
-	if code, body := get(t, base+"/metrics"); code != http.StatusOK || !strings.Contains(body, "newswatch_build_info{") || !strings.Contains(body, "go_goroutines ") {
-		t.Errorf("/metrics: %d, want 200 with newswatch_build_info and go_goroutines:\n%.2000s", code, body)
+	if code, body := get(t, base+"/metrics"); code != http.StatusOK || !strings.Contains(body, "newswatch_build_info{") || !strings.Contains(body, "go_goroutines ") || !strings.Contains(body, `newswatch_alerts_published_total{result="ok"} 0`) {
+		t.Errorf("/metrics: %d, want 200 with newswatch_build_info, go_goroutines and newswatch_alerts_published_total:\n%.2000s", code, body)
 	}
 	if code, _, stderr := runCLI(t, "", "healthcheck", "--url", base+"/readyz"); code != 0 {
 		t.Errorf("healthcheck of a ready daemon: exit %d, want 0: %s", code, stderr)

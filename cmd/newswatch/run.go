@@ -54,7 +54,10 @@ func (r runCmd) Run(e *env) error {
 	log.Info("starting", zap.String("version", ver), zap.String("config", r.Config),
 		zap.Int("feeds", len(l.cfg.Feeds)), zap.Int("rules", len(l.rules)))
 
-	n, err := notifier.Open(ctx, notifierConfig(l.cfg), log.Named("nats"))
+	registry := newRegistry()
+	ncfg := notifierConfig(l.cfg)
+	ncfg.Registerer = registry
+	n, err := notifier.Open(ctx, ncfg, log.Named("nats"))
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitError{1}
@@ -74,7 +77,7 @@ func (r runCmd) Run(e *env) error {
 	defer wg.Wait()
 	defer stop() // ends them also when the watcher stops by itself
 	if addr := l.cfg.HTTP.Listen; addr != "" {
-		ops, err := listenOps(addr, opsHandlers{registry: newRegistry(), ready: n.Ready, reload: rl.reload}, log.Named("http"))
+		ops, err := listenOps(addr, opsHandlers{registry: registry, ready: n.Ready, reload: rl.reload}, log.Named("http"))
 		if err != nil {
 			log.Error("cannot start", zap.Error(err))
 			return exitError{1}

@@ -1,0 +1,39 @@
+package notifier
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the notifier's Prometheus metrics; their labels are bounded.
+type metrics struct {
+	published       *prometheus.CounterVec // by result: ok, duplicate, error
+	publishDuration prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "newswatch_alerts_published_total",
+			Help: "Alerts published to the alert stream, by result: ok, duplicate (dropped by the stream's de-duplication) or error.",
+		}, []string{"result"}),
+		publishDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "newswatch_alert_publish_duration_seconds",
+			Help:    "Time from sending a batch of alerts to the last acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	for _, r := range []string{"ok", "duplicate", "error"} {
+		m.published.WithLabelValues(r) // present from the start, at 0
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.published, m.publishDuration} {
+		if err := reg.Register(c); err != nil {
+			return nil, errors.Join(ErrInvalidConfig, err)
+		}
+	}
+	return m, nil
+}
