@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	slackapi "github.com/slack-go/slack"
 )
@@ -25,9 +26,13 @@ type BotConfig struct {
 	HTTPClient *http.Client
 }
 
-// BotPoster posts with chat.postMessage. It does not retry: the bridge does. Safe for concurrent use.
+// BotPoster posts with chat.postMessage, and finds its messages again with conversations.history
+// (see Find). It does not retry: the bridge does. Safe for concurrent use.
 type BotPoster struct {
 	client *slackapi.Client
+
+	mu  sync.Mutex
+	ids map[string]string // channel as routed ("#news") -> channel id, learnt from answers
 }
 
 // NewBotPoster validates cfg and returns a BotPoster.
@@ -53,7 +58,10 @@ func NewBotPoster(cfg BotConfig) (*BotPoster, error) {
 	}
 	bearer := *hc
 	bearer.Transport = bearerTransport{token: token, next: transportOf(hc)}
-	return &BotPoster{client: slackapi.New(token, slackapi.OptionAPIURL(api), slackapi.OptionHTTPClient(&bearer))}, nil
+	return &BotPoster{
+		client: slackapi.New(token, slackapi.OptionAPIURL(api), slackapi.OptionHTTPClient(&bearer)),
+		ids:    map[string]string{},
+	}, nil
 }
 
 // Post sends m to channel (an id or a #name). The message carries the event id as metadata of
@@ -77,6 +85,7 @@ func (p *BotPoster) Post(ctx context.Context, channel string, m Message) (Receip
 	if ts == "" {
 		return Receipt{}, errors.New("chat.postMessage to " + channel + ": answer without a message ts")
 	}
+	p.learn(channel, ch)
 	return Receipt{Channel: ch, TS: ts}, nil
 }
 

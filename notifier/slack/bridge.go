@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -22,6 +23,8 @@ type Bridge struct {
 	gates   *gates
 	metrics *metrics
 	now     func() time.Time
+	// instance tells this bridge's pending records from those of others.
+	instance string
 
 	ledger atomic.Pointer[ledger]
 	ready  atomic.Bool
@@ -49,6 +52,7 @@ func New(cfg Config, log *zap.Logger) (*Bridge, error) {
 		return nil, err
 	}
 	return &Bridge{
+		instance: rand.Text(),
 		cfg:      cfg,
 		log:      log,
 		js:       js,

@@ -18,6 +18,7 @@ type metrics struct {
 const (
 	postPosted      = "posted"       // Slack accepted the message
 	postDuplicate   = "duplicate"    // already posted: a redelivery
+	postRecovered   = "recovered"    // begun and not recorded, found in Slack: recorded, not posted
 	postRateLimited = "rate_limited" // 429
 	postError       = "error"        // 5xx, network: retried
 	postDead        = "dead"         // refused for good: dead-lettered
@@ -32,7 +33,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		posts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "newswatch_slack_posts_total",
-			Help: "Messages sent to Slack, by result: posted, duplicate, rate_limited, error, dead.",
+			Help: "Messages sent to Slack, by result: posted, duplicate, recovered, rate_limited, error, dead.",
 		}, []string{"result"}),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "newswatch_slack_alerts_total",
@@ -48,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Alerts being handled.",
 		}),
 	}
-	for _, r := range []string{postPosted, postDuplicate, postRateLimited, postError, postDead} {
+	for _, r := range []string{postPosted, postDuplicate, postRecovered, postRateLimited, postError, postDead} {
 		m.posts.WithLabelValues(r)
 	}
 	for _, r := range []string{alertAcked, alertRetried, alertInvalid, alertNoRoute} {

@@ -1,9 +1,13 @@
 // Package fakeslack is a local HTTP server that behaves like the parts of Slack the bridge uses:
-// chat.postMessage with a bot token, and incoming webhooks. It checks the token, knows a fixed
-// set of channels (answering {"ok":false,"error":"channel_not_found"} for any other), answers
-// 429 with Retry-After when a channel gets more than one message a second, can be told to fail
-// with a status, and records every message it accepted and every request that came while a
-// Retry-After it gave was still running. It is for tests, and safe for concurrent use.
+// chat.postMessage, conversations.history and conversations.list with a bot token, and incoming
+// webhooks. It checks the token, knows a fixed set of channels (answering
+// {"ok":false,"error":"channel_not_found"} for any other), answers 429 with Retry-After when a
+// channel gets more than one message a second, can be told to fail with a status or to accept a
+// message and lose the answer, and records every message it accepted and every request that came
+// while a Retry-After it gave was still running. conversations.history takes channel ids only,
+// honours oldest, latest, inclusive, limit and cursor, answers newest first, and includes the
+// messages' metadata only when asked to with include_all_metadata. It is for tests, and safe for
+// concurrent use.
 package fakeslack
 
 import (
@@ -34,7 +38,7 @@ type Config struct {
 // Post is one message Slack accepted.
 type Post struct {
 	Channel   string          // the channel id
-	AsGiven   string          // the channel as the client named it
+	AsGiven   string          // the channel as the client named it; for a webhook, its "channel" field
 	TS        string          // the message's ts
 	Text      string          // the fallback text
 	Blocks    json.RawMessage // the blocks, as sent
@@ -58,8 +62,10 @@ type Server struct {
 	lastPost   map[string]time.Time // channel id -> when its last message was accepted
 	retryUntil map[string]time.Time // channel id -> end of the Retry-After last given
 	failures   map[string][]int     // channel id -> statuses to answer next
-	seq        int
-	postedCh   chan struct{} // signalled after every accepted post
+	drops      map[string]int       // channel id -> accepted messages whose answer is lost
+	lookups    int                  // conversations.history and conversations.list requests
+	seq        int64                // the last ts given, in microseconds
+	postedCh   chan struct{}        // signalled after every accepted post
 }
 
 // New starts the server on a random loopback port; Close stops it.
@@ -73,10 +79,13 @@ func New(cfg Config) *Server {
 		lastPost:   map[string]time.Time{},
 		retryUntil: map[string]time.Time{},
 		failures:   map[string][]int{},
+		drops:      map[string]int{},
 		postedCh:   make(chan struct{}, 1),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/chat.postMessage", s.postMessage)
+	mux.HandleFunc("POST /api/conversations.history", s.history)
+	mux.HandleFunc("POST /api/conversations.list", s.list)
 	mux.HandleFunc("POST "+s.webhook, s.postWebhook)
 	s.srv = httptest.NewServer(mux)
 	return s
@@ -98,6 +107,22 @@ func (s *Server) Fail(channelID string, statuses ...int) {
 	s.failures[channelID] = append(s.failures[channelID], statuses...)
 }
 
+// DropAnswers makes the next n messages accepted for channel (an id) lose their answer: the
+// message is posted, and the connection is closed before the client hears so, as when the
+// network fails or the client is killed at that moment.
+func (s *Server) DropAnswers(channelID string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drops[channelID] += n
+}
+
+// Lookups is the number of conversations.history and conversations.list requests answered.
+func (s *Server) Lookups() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookups
+}
+
 // Posts is a copy of the messages accepted so far.
 func (s *Server) Posts() []Post {
 	s.mu.Lock()
@@ -105,7 +130,7 @@ func (s *Server) Posts() []Post {
 	return append([]Post(nil), s.posts...)
 }
 
-// Stats are the counts of requests, 429 answers, and requests that came while a Retry-After
+// Stats are the counts of requests to post (chat.postMessage and the webhook), 429 answers, and requests that came while a Retry-After
 // given for their channel was still running.
 func (s *Server) Stats() (requests, rateLimited, early int) {
 	s.mu.Lock()
@@ -153,8 +178,9 @@ func (s *Server) admit(ch string, now time.Time) (status, retryAfter int) {
 
 // accept records p, which admit let through.
 func (s *Server) accept(p Post) Post {
-	s.seq++
-	p.TS = fmt.Sprintf("%d.%06d", p.At.Unix(), s.seq)
+	// The ts is the time in microseconds, made unique and increasing as Slack's are.
+	s.seq = max(s.seq+1, p.At.UnixMicro())
+	p.TS = fmt.Sprintf("%d.%06d", s.seq/1e6, s.seq%1e6)
 	s.posts = append(s.posts, p)
 	select {
 	case s.postedCh <- struct{}{}:
@@ -163,18 +189,27 @@ func (s *Server) accept(p Post) Post {
 	return p
 }
 
-func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
+// authorized parses the form and checks the bearer token, answering the error itself when it
+// fails.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	auth := r.Header.Get("Authorization")
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data"})
-		return
+		return false
 	}
 	switch {
 	case auth == "":
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "not_authed"})
-		return
+		return false
 	case auth != "Bearer "+s.cfg.Token:
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_auth"})
+		return false
+	}
+	return true
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
 		return
 	}
 	given := r.PostForm.Get("channel")
@@ -211,11 +246,18 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	status, retry := s.admit(id, p.At)
+	drop := false
 	if status == 0 {
 		p = s.accept(p)
+		if s.drops[id] > 0 {
+			s.drops[id]--
+			drop = true
+		}
 	}
 	s.mu.Unlock()
 	switch {
+	case drop:
+		loseAnswer(w)
 	case status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		writeJSON(w, status, map[string]any{"ok": false, "error": "ratelimited"})
@@ -232,21 +274,30 @@ func (s *Server) postWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var msg struct {
-		Text   string          `json:"text"`
-		Blocks json.RawMessage `json:"blocks"`
+		Channel string          `json:"channel"`
+		Text    string          `json:"text"`
+		Blocks  json.RawMessage `json:"blocks"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&msg); err != nil || (msg.Text == "" && len(msg.Blocks) == 0) {
 		http.Error(w, "invalid_payload", http.StatusBadRequest)
 		return
 	}
-	p := Post{Channel: s.cfg.WebhookChannel, AsGiven: s.cfg.WebhookChannel, Text: msg.Text, Blocks: msg.Blocks, Webhook: true, At: time.Now()}
+	// A webhook posts to its own channel; the channel the client named is kept in AsGiven.
+	p := Post{Channel: s.cfg.WebhookChannel, AsGiven: msg.Channel, Text: msg.Text, Blocks: msg.Blocks, Webhook: true, At: time.Now()}
 	s.mu.Lock()
 	status, retry := s.admit(s.cfg.WebhookChannel, p.At)
+	drop := false
 	if status == 0 {
 		s.accept(p)
+		if s.drops[s.cfg.WebhookChannel] > 0 {
+			s.drops[s.cfg.WebhookChannel]--
+			drop = true
+		}
 	}
 	s.mu.Unlock()
 	switch {
+	case drop:
+		loseAnswer(w)
 	case status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		http.Error(w, "rate_limited", status)
@@ -256,6 +307,17 @@ func (s *Server) postWebhook(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok"))
 	}
+}
+
+// loseAnswer closes the connection without an answer.
+func loseAnswer(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler) // net/http closes the connection
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
