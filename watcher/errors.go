@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Sentinel errors of a poll. Fetch and parse failures wrap one of these (or *HTTPError), so
@@ -23,6 +24,11 @@ var (
 	ErrUnsupportedEncoding = errors.New("watcher: unsupported content encoding")
 	// ErrTimeout is a fetch that did not complete within the feed's Timeout.
 	ErrTimeout = errors.New("watcher: fetch timed out")
+	// ErrPrivateAddress is a connection refused by the address guard: the feed's host, or a
+	// redirect's, resolved to a loopback, private, link-local or otherwise internal address.
+	ErrPrivateAddress = errors.New("watcher: address not allowed")
+	// ErrEmptyBody is a 2xx answer with nothing but white space in its body.
+	ErrEmptyBody = errors.New("watcher: empty body")
 	// ErrRunning is a second call of Run.
 	ErrRunning = errors.New("watcher: already run")
 )
@@ -30,6 +36,9 @@ var (
 // HTTPError is a final answer whose status is neither 2xx nor 304.
 type HTTPError struct {
 	StatusCode int
+	// RetryAfter is the delay a 429 or 503 asked for in its Retry-After header, as sent
+	// (not yet clamped); zero when there was none or it did not parse.
+	RetryAfter time.Duration
 }
 
 func (e *HTTPError) Error() string {

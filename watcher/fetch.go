@@ -8,12 +8,17 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
 // maxRedirects is how many redirects one fetch follows.
 const maxRedirects = 5
+
+// errBadGzip is a body announced as gzip that is not.
+var errBadGzip = errors.New("bad gzip body")
 
 // FetchOptions are the limits of one fetch.
 type FetchOptions struct {
@@ -23,9 +28,12 @@ type FetchOptions struct {
 	Timeout time.Duration
 	// MaxBody bounds the body after decompression, in bytes. It must be positive.
 	MaxBody int64
-	// AllowPrivate will permit loopback, private and link-local addresses once the address guard
-	// exists; it is carried but not enforced yet.
+	// AllowPrivate permits every address; otherwise the address guard refuses those that
+	// AddressPolicy refuses, at dial time, for the URL and for every redirect.
 	AllowPrivate bool
+	// AddressPolicy is the address guard of FetchOnce; nil means PublicOnly. A Watcher takes
+	// its policy from Config.AddressPolicy instead, since its connections outlive one fetch.
+	AddressPolicy AddressPolicy
 }
 
 func (o FetchOptions) validate() error {
@@ -44,33 +52,81 @@ type validators struct {
 	LastModified string
 }
 
-// fetchResult is one successful answer: a body, or NotModified for a 304.
+// fetchResult is one successful answer: a body in UTF-8, or NotModified for a 304.
 type fetchResult struct {
 	NotModified bool
 	Body        []byte
 	Validators  validators
+	// MovedTo is where the request's URL moved permanently: the URL reached by the redirects
+	// that begin the chain, when all of them are 301 or 308; empty otherwise.
+	MovedTo string
 }
 
-// fetcher performs the HTTP side of a poll. It is the seam for the hardening that comes later
-// (address guard, Retry-After, per-host limits): every request of the package goes through it.
-// It is safe for concurrent use.
+// fetcher performs the HTTP side of a poll; every request of the package goes through it. It
+// owns two transports, one behind the address guard and one for feeds that allow private
+// addresses, so that a connection dialed for one is never reused for the other, and it limits
+// the requests in flight to one host. It is safe for concurrent use.
 type fetcher struct {
-	client    *http.Client
-	transport *http.Transport
+	guarded, open *http.Client
+	hostLimit     int
+
+	mu    sync.Mutex
+	hosts map[string]chan struct{} // a semaphore per host, created on first use
 }
 
-func newFetcher() *fetcher {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	// We ask for gzip and decompress ourselves, so that MaxBody bounds the decompressed size.
-	tr.DisableCompression = true
+// newFetcher returns a fetcher whose guard refuses what policy refuses (nil: PublicOnly) and
+// that runs at most hostLimit requests to one host at once (0: DefaultHostConcurrency).
+func newFetcher(policy AddressPolicy, hostLimit int) *fetcher {
+	if policy == nil {
+		policy = PublicOnly
+	}
 	return &fetcher{
-		transport: tr,
-		client:    &http.Client{Transport: tr, CheckRedirect: checkRedirect},
+		guarded:   newClient(policy),
+		open:      newClient(nil),
+		hostLimit: orDefault(hostLimit, DefaultHostConcurrency),
+		hosts:     make(map[string]chan struct{}),
 	}
 }
 
+func newClient(policy AddressPolicy) *http.Client {
+	tr := &http.Transport{
+		// No proxy: the guard must see the address of the feed's host, not a proxy's.
+		Proxy:                 nil,
+		DialContext:           guardedDialer(policy).DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   tlsHandshakeTimeout,
+		ResponseHeaderTimeout: responseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          100,
+		// We ask for gzip and decompress ourselves, so that MaxBody bounds the decompressed size.
+		DisableCompression: true,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
+}
+
 // close releases idle connections; the fetcher stays usable.
-func (f *fetcher) close() { f.transport.CloseIdleConnections() }
+func (f *fetcher) close() {
+	f.guarded.CloseIdleConnections()
+	f.open.CloseIdleConnections()
+}
+
+// acquire waits for a free request slot of host, and returns its release.
+func (f *fetcher) acquire(ctx context.Context, host string) (func(), error) {
+	f.mu.Lock()
+	sem := f.hosts[host]
+	if sem == nil {
+		sem = make(chan struct{}, f.hostLimit)
+		f.hosts[host] = sem
+	}
+	f.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for a connection to %s: %w", host, context.Cause(ctx))
+	}
+}
 
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > maxRedirects {
@@ -103,6 +159,13 @@ func (f *fetcher) do(ctx context.Context, rawURL string, opts FetchOptions, v va
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fetchResult{}, fmt.Errorf("%w: %q", ErrUnsupportedScheme, u.Scheme)
 	}
+	// Waiting for the host is bounded by the caller's context, not by the feed's Timeout: many
+	// feeds of one host must not time out for being many.
+	release, err := f.acquire(ctx, strings.ToLower(u.Host))
+	if err != nil {
+		return fetchResult{}, err
+	}
+	defer release()
 	ctx, cancel := context.WithTimeoutCause(ctx, opts.Timeout, fmt.Errorf("%w after %s", ErrTimeout, opts.Timeout))
 	defer cancel()
 
@@ -124,24 +187,57 @@ func (f *fetcher) do(ctx context.Context, rawURL string, opts FetchOptions, v va
 		req.Header.Set("If-Modified-Since", v.LastModified)
 	}
 
-	resp, err := f.client.Do(req)
+	client := f.guarded
+	if opts.AllowPrivate {
+		client = f.open
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fetchResult{}, ctxError(ctx, stripURLError(err))
 	}
 	defer resp.Body.Close()
 
 	got := validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	moved := movedTo(resp)
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
-		return fetchResult{NotModified: true, Validators: got}, nil
+		return fetchResult{NotModified: true, Validators: got, MovedTo: moved}, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return fetchResult{}, &HTTPError{StatusCode: resp.StatusCode}
+		he := &HTTPError{StatusCode: resp.StatusCode}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			he.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		return fetchResult{}, he
 	}
 	body, err := readBody(resp, opts.MaxBody)
 	if err != nil {
 		return fetchResult{}, ctxError(ctx, err)
 	}
-	return fetchResult{Body: body, Validators: got}, nil
+	return fetchResult{Body: toUTF8(body, resp.Header.Get("Content-Type")), Validators: got, MovedTo: moved}, nil
+}
+
+// movedTo returns the URL that the permanent redirects (301, 308) at the start of resp's
+// redirect chain lead to, redacted; empty when the chain does not start with one.
+func movedTo(resp *http.Response) string {
+	// resp.Request is the last request; each request made for a redirect carries the
+	// response that caused it.
+	var chain []*http.Request
+	for r := resp.Request; r != nil; {
+		chain = append(chain, r)
+		if r.Response == nil {
+			break
+		}
+		r = r.Response.Request
+	}
+	slices.Reverse(chain) // chain[0] is the original request
+	moved := ""
+	for _, r := range chain[1:] {
+		if s := r.Response.StatusCode; s != http.StatusMovedPermanently && s != http.StatusPermanentRedirect {
+			break
+		}
+		moved = redactURL(r.URL.String())
+	}
+	return moved
 }
 
 // readBody reads the body, decompressing gzip, and fails once more than maxBody bytes come out.
@@ -155,7 +251,7 @@ func readBody(resp *http.Response, maxBody int64) ([]byte, error) {
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, fmt.Errorf("%w: %w", errBadGzip, err)
 		}
 		defer zr.Close()
 		r = zr
@@ -195,9 +291,12 @@ func stripURLError(err error) error {
 }
 
 // FetchOnce GETs a feed with the same client, headers and limits as a poll, without validators,
-// and returns its body. It is what a dry run uses to read a feed by URL.
+// and returns its body, converted to UTF-8. It is what a dry run uses to read a feed by URL.
+//
+// Unless opts.AllowPrivate is set, the address guard (opts.AddressPolicy) applies: a caller that
+// fetches a URL the user typed on the command line passes AllowPrivate explicitly.
 func FetchOnce(ctx context.Context, rawURL string, opts FetchOptions) ([]byte, error) {
-	f := newFetcher()
+	f := newFetcher(opts.AddressPolicy, 1)
 	defer f.close()
 	res, err := f.fetch(ctx, rawURL, opts, validators{})
 	if err != nil {

@@ -14,13 +14,13 @@ import (
 )
 
 func fetchOpts() FetchOptions {
-	return FetchOptions{UserAgent: "newswatch-test/1", Timeout: 5 * time.Second, MaxBody: 1 << 16}
+	return FetchOptions{UserAgent: "newswatch-test/1", Timeout: 5 * time.Second, MaxBody: 1 << 16, AllowPrivate: true}
 }
 
 func TestFetchSendsHeadersAndValidators(t *testing.T) {
 	fs := newFeedServer(t, rss("World"))
 	fs.set(func(fs *feedServer) { fs.etag, fs.lastModified = `"v1"`, "Mon, 02 Jan 2006 15:04:05 GMT" })
-	f := newFetcher()
+	f := newFetcher(nil, 0)
 	defer f.close()
 
 	res, err := f.fetch(t.Context(), fs.URL, fetchOpts(), validators{})

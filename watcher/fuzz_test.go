@@ -1,7 +1,9 @@
 package watcher
 
 import (
+	"bytes"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParseItems feeds arbitrary bytes to the parser: it must never panic, never return items
@@ -24,6 +26,25 @@ func FuzzParseItems(f *testing.F) {
 			if it.Key == "" {
 				t.Fatalf("item %d has an empty key: %+v", i, it)
 			}
+		}
+	})
+}
+
+// FuzzToUTF8 feeds arbitrary bytes and Content-Types to the charset conversion: the result is
+// always valid UTF-8, and converting it again changes nothing.
+func FuzzToUTF8(f *testing.F) {
+	f.Add([]byte(rss("World")), "text/xml; charset=utf-8")
+	f.Add([]byte("<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss>\xca\xf3\xf0\xf1\xea</rss>"), "")
+	f.Add([]byte("\xff\xfe<\x00r\x00"), "")
+	f.Add([]byte("\xef\xbb\xbfa\xffb\x01"), "text/xml; charset=euc-kr")
+	f.Add([]byte("\xef\xbb\xbf\xef\xbb\xbf<rss/>"), "")
+	f.Fuzz(func(t *testing.T, data []byte, contentType string) {
+		out := toUTF8(data, contentType)
+		if !utf8.Valid(out) {
+			t.Fatalf("toUTF8(%q, %q) = %q, not valid UTF-8", data, contentType, out)
+		}
+		if again := toUTF8(out, ""); !bytes.Equal(again, out) {
+			t.Fatalf("toUTF8 not idempotent: %q then %q", out, again)
 		}
 	})
 }

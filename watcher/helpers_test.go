@@ -315,7 +315,7 @@ func compile(t *testing.T, rules ...matcher.Rule) *matcher.Index {
 
 // testFeed is a valid feed for url with the given schedule.
 func testFeed(id, url, schedule string) Feed {
-	return Feed{ID: id, URL: url, Schedule: schedule, Timeout: 5 * time.Second, MaxBody: 1 << 20}
+	return Feed{ID: id, URL: url, Schedule: schedule, Timeout: 5 * time.Second, MaxBody: 1 << 20, AllowPrivate: true}
 }
 
 // kurskRule is the rule most tests match with.

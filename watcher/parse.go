@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mmcdole/gofeed"
 
@@ -41,10 +42,26 @@ func (it Item) date() time.Time {
 	return it.Updated
 }
 
+// Limits of what one poll hands to the matcher.
+const (
+	// MaxItems is how many items of a document ParseItems returns: the first ones, which feeds
+	// keep newest.
+	MaxItems = 1000
+	// MaxFieldBytes is the longest text of one field of an item, cut at a rune boundary.
+	MaxFieldBytes = 64 << 10
+)
+
 // ParseItems parses an RSS, Atom or JSON Feed document and returns the feed's title and its
-// items in document order. A body that is no feed is ErrNotAFeed; one that does not parse is
-// ErrMalformedFeed.
+// first MaxItems items in document order, every text field cut to MaxFieldBytes. The document
+// is read as UTF-8 unless a BOM or its XML prolog says otherwise (FetchOnce has already applied
+// the charset of the answer's Content-Type); invalid UTF-8 is repaired. A body that is empty
+// is ErrEmptyBody, one that is no feed is ErrNotAFeed, one that does not parse (truncated, say)
+// is ErrMalformedFeed. Entities declared in the document are never expanded.
 func ParseItems(data []byte) (title string, items []Item, err error) {
+	data = toUTF8(data, "")
+	if len(bytes.TrimSpace(data)) == 0 {
+		return "", nil, ErrEmptyBody
+	}
 	f, err := gofeed.NewParser().Parse(bytes.NewReader(data))
 	if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
 		return "", nil, ErrNotAFeed
@@ -52,13 +69,33 @@ func ParseItems(data []byte) (title string, items []Item, err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: %w", ErrMalformedFeed, err)
 	}
-	items = make([]Item, 0, len(f.Items))
+	items = make([]Item, 0, min(len(f.Items), MaxItems))
 	for _, it := range f.Items {
+		if len(items) == MaxItems {
+			break
+		}
 		if it != nil {
 			items = append(items, newItem(it))
 		}
 	}
-	return matcher.PlainText(f.Title), items, nil
+	return plain(f.Title), items, nil
+}
+
+// plain is matcher.PlainText cut to MaxFieldBytes at a rune boundary. The input is cut first,
+// generously, so that a huge field costs no more than a small one to convert.
+func plain(s string) string {
+	return truncateUTF8(matcher.PlainText(truncateUTF8(s, 4*MaxFieldBytes)), MaxFieldBytes)
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a rune.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func newItem(it *gofeed.Item) Item {
@@ -72,14 +109,14 @@ func newItem(it *gofeed.Item) Item {
 			Key:        itemKey(it.GUID, link, it.Title, it.Published, published),
 			GUID:       strings.TrimSpace(it.GUID),
 			Link:       link,
-			Title:      matcher.PlainText(it.Title),
-			Summary:    matcher.PlainText(it.Description),
+			Title:      plain(it.Title),
+			Summary:    plain(it.Description),
 			Published:  published,
 			Updated:    timeOf(it.UpdatedParsed),
 			Authors:    authors(it.Authors),
 			Categories: nonEmpty(it.Categories),
 		},
-		Content: matcher.PlainText(it.Content),
+		Content: plain(it.Content),
 	}
 }
 
@@ -100,7 +137,7 @@ func authors(ps []*gofeed.Person) []string {
 		if strings.TrimSpace(name) == "" {
 			name = p.Email
 		}
-		if s := matcher.PlainText(name); strings.TrimSpace(s) != "" {
+		if s := plain(name); strings.TrimSpace(s) != "" {
 			out = append(out, s)
 		}
 	}
@@ -110,7 +147,7 @@ func authors(ps []*gofeed.Person) []string {
 func nonEmpty(ss []string) []string {
 	var out []string
 	for _, s := range ss {
-		if t := matcher.PlainText(s); strings.TrimSpace(t) != "" {
+		if t := plain(s); strings.TrimSpace(t) != "" {
 			out = append(out, t)
 		}
 	}

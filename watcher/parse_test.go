@@ -117,7 +117,8 @@ func TestParseItemsErrors(t *testing.T) {
 		want error
 	}{
 		{"html page", "<!DOCTYPE html><html><head><title>Hi</title></head><body>no feed</body></html>", ErrNotAFeed},
-		{"empty", "", ErrNotAFeed},
+		{"empty", "", ErrEmptyBody},
+		{"white space", " \r\n\t", ErrEmptyBody},
 		{"plain text", "just words", ErrNotAFeed},
 		{"truncated rss", `<rss version="2.0"><channel><item><title>a</title></item>`, ErrMalformedFeed},
 		{"broken rss element", `<rss version="2.0"><channel><item <title>a</title></item></channel></rss>`, ErrMalformedFeed},

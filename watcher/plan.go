@@ -19,7 +19,7 @@ type Feed struct {
 	Timeout      time.Duration // positive
 	MaxBody      int64         // bytes after decompression, positive
 	FirstPoll    FirstPoll
-	AllowPrivate bool // carried for the address guard to come; not enforced yet
+	AllowPrivate bool // skip the address guard (Config.AddressPolicy) for this feed
 	Tags         []string
 }
 

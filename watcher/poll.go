@@ -16,6 +16,8 @@ const maxSaveAttempts = 5
 // pollOutcome is what the network gave a poll: a 304, a parsed feed, or a failure of the feed
 // (fetch or parse) that is recorded in its state rather than returned.
 type pollOutcome struct {
+	url         string // the URL fetched: the configured one, or where the feed moved
+	movedTo     string // see fetchResult.MovedTo
 	notModified bool
 	validators  validators
 	title       string
@@ -43,14 +45,23 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 	if !slot.After(st.LastSlot) {
 		return nil
 	}
-	out := w.fetchAndParse(ctx, f, st.validatorsFor(f.URL))
+	if st.Gone != "" && st.Gone == redactURL(f.URL) {
+		w.log.Debug("job for a gone feed acknowledged", zap.String("feed", feedID), zap.Time("slot", slot))
+		return nil
+	}
+	if slot.Before(st.NextPoll) {
+		w.log.Debug("job for a feed backing off acknowledged", zap.String("feed", feedID), zap.Time("slot", slot), zap.Time("next_poll", st.NextPoll))
+		return nil
+	}
+	u := st.fetchURL(f.URL)
+	out := w.fetchAndParse(ctx, f, u, st.validatorsFor(u))
 	if out.err != nil && ctx.Err() != nil {
 		// The job was cancelled (shutdown); that is no failure of the feed.
 		return fmt.Errorf("poll %s: %w", feedID, context.Cause(ctx))
 	}
 	for attempt := 1; ; attempt++ {
 		now := time.Now()
-		next, alerts := advance(p, f, st, slot, out, now)
+		next, alerts := advance(p, f, st, slot, out, now, w.backoffCeiling)
 		if len(alerts) > 0 {
 			if err := w.pub.Publish(ctx, alerts); err != nil {
 				return fmt.Errorf("poll %s: publish %d alerts: %w", feedID, len(alerts), err)
@@ -58,7 +69,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		}
 		err := w.saveState(ctx, feedID, next, rev)
 		if err == nil {
-			w.logOutcome(f, st, out)
+			w.logOutcome(f, st, next, out)
 			return nil
 		}
 		if attempt == maxSaveAttempts || ctx.Err() != nil {
@@ -69,42 +80,57 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		if st, rev, err = w.loadState(ctx, feedID); err != nil {
 			return fmt.Errorf("poll %s: %w", feedID, err)
 		}
-		if !slot.After(st.LastSlot) {
+		if !slot.After(st.LastSlot) || slot.Before(st.NextPoll) {
 			return nil
 		}
 	}
 }
 
-func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, v validators) pollOutcome {
-	res, err := w.fetcher.fetch(ctx, f.URL, f.fetchOptions(w.userAgent), v)
+// fetchAndParse polls rawURL, the feed's configured URL or the one it moved to.
+func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string, v validators) pollOutcome {
+	out := pollOutcome{url: rawURL}
+	res, err := w.fetcher.fetch(ctx, rawURL, f.fetchOptions(w.userAgent), v)
 	if err != nil {
-		return pollOutcome{err: err}
+		out.err = err
+		return out
 	}
+	out.movedTo, out.validators = res.MovedTo, res.Validators
 	if res.NotModified {
-		return pollOutcome{notModified: true, validators: res.Validators}
+		out.notModified = true
+		return out
 	}
-	title, items, err := ParseItems(res.Body)
+	out.title, out.items, err = ParseItems(res.Body)
 	if err != nil {
-		return pollOutcome{err: fmt.Errorf("parse %s: %w", redactURL(f.URL), err)}
+		out.err = fmt.Errorf("parse %s: %w", redactURL(rawURL), err)
 	}
-	return pollOutcome{validators: res.Validators, title: title, items: items}
+	return out
 }
 
 // advance computes the state after a poll of slot and the alerts to publish before committing
 // it. It does not modify st.
-func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome, now time.Time) (feedState, []Alert) {
+// A failure sets the time before which the feed is not polled again: a 410 stops it for good.
+func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome, now time.Time, ceiling time.Duration) (feedState, []Alert) {
 	next := st
 	next.LastSlot = slot
 	if out.err != nil {
 		next.ConsecutiveFailures++
 		next.LastError = out.err.Error()
+		next.LastErrorClass = ClassifyError(out.err)
 		next.LastFailure = now
+		next.NextPoll = now.Add(backoff(out.err, next.ConsecutiveFailures, ceiling))
+		if next.LastErrorClass == ClassGone {
+			next.Gone = redactURL(f.URL)
+		}
 		return next, nil
 	}
 	next.ConsecutiveFailures = 0
 	next.LastError = ""
+	next.LastErrorClass = ""
+	next.NextPoll = time.Time{}
+	next.Gone = ""
 	next.LastSuccess = now
-	next.URL = redactURL(f.URL)
+	next.URL = redactURL(out.url)
+	trackMove(&next, redactURL(f.URL), out.movedTo)
 	if out.notModified {
 		// A 304 may repeat or refresh the validators; absent ones stay as they were.
 		if out.validators.ETag != "" {
@@ -145,6 +171,25 @@ func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome
 	}
 	next.Baselined = true
 	return next, alertsFor(p, f, out.title, alerting, now)
+}
+
+// trackMove records a permanent redirect of a successful poll: the first time as a candidate,
+// and when the next poll is redirected to the same URL, as the feed's new URL.
+func trackMove(st *feedState, cfgURL, movedTo string) {
+	if st.MovedFrom != cfgURL {
+		st.MovedFrom, st.MoveCandidate, st.MovedTo = cfgURL, "", ""
+	}
+	switch {
+	case movedTo == "":
+		st.MoveCandidate = ""
+	case movedTo == st.MoveCandidate:
+		st.MovedTo, st.MoveCandidate = movedTo, ""
+	default:
+		st.MoveCandidate = movedTo
+	}
+	if st.MovedTo == "" && st.MoveCandidate == "" {
+		st.MovedFrom = ""
+	}
 }
 
 // firstPollItems are the items of a feed's first successful poll that its policy alerts.
@@ -189,9 +234,20 @@ func (w *Watcher) saveState(ctx context.Context, feedID string, st feedState, re
 }
 
 // logOutcome logs a feed failure once: when it starts or its message changes, not at every poll
-// that repeats it. prev is the state the committed one was computed from.
-func (w *Watcher) logOutcome(f *feedPlan, prev feedState, out pollOutcome) {
+// that repeats it; and a feed that moved or is gone once, when that is found. prev is the state
+// the committed one, next, was computed from.
+func (w *Watcher) logOutcome(f *feedPlan, prev, next feedState, out pollOutcome) {
 	fields := []zap.Field{zap.String("feed", f.ID), zap.String("url", redactURL(f.URL))}
+	if next.MovedTo != "" && next.MovedTo != prev.MovedTo {
+		w.log.Info("feed moved permanently; polling its new URL", append(fields, zap.String("moved_to", next.MovedTo))...)
+	}
+	if next.Gone != "" && prev.Gone == "" {
+		w.log.Warn("feed gone (410); polling stopped until its URL changes", append(fields, zap.Error(out.err))...)
+		return
+	}
+	if out.err != nil {
+		fields = append(fields, zap.String("error_class", string(next.LastErrorClass)), zap.Time("next_poll", next.NextPoll))
+	}
 	switch {
 	case out.err != nil && (prev.ConsecutiveFailures == 0 || prev.LastError != out.err.Error()):
 		w.log.Warn("feed poll failed", append(fields, zap.Int("consecutive_failures", prev.ConsecutiveFailures+1), zap.Error(out.err))...)

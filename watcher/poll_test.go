@@ -234,13 +234,22 @@ func TestPollFeedFailureRecordedAndLoggedOnce(t *testing.T) {
 	w := testWatcher(t, Config{Feeds: []Feed{testFeed("world", secretURL, "@every 5m")}, Rules: []matcher.Rule{kurskRule}, State: state},
 		zap.New(core))
 
-	for n := 1; n <= 3; n++ {
-		if err := w.Poll(t.Context(), "world", slot(n)); err != nil {
+	// Each poll is for the first slot the backoff of the previous failure allows.
+	s := slot(1)
+	pollNext := func(n int) {
+		t.Helper()
+		if err := w.Poll(t.Context(), "world", s); err != nil {
 			t.Fatalf("Poll %d of a failing feed: %v, want nil (recorded, not redelivered)", n, err)
 		}
+		if next := state.state(t, "world").NextPoll; next.After(s) {
+			s = next
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		pollNext(n)
 	}
 	st := state.state(t, "world")
-	if st.ConsecutiveFailures != 3 || !strings.Contains(st.LastError, "503") || !st.LastSlot.Equal(slot(3)) || st.Baselined {
+	if st.ConsecutiveFailures != 3 || !strings.Contains(st.LastError, "503") || st.LastErrorClass != ClassUnavailable || st.Baselined {
 		t.Errorf("state: %+v, want 3 failures, the 503, slot 3, not baselined", st)
 	}
 	if got := fs.requests()[0].Get("Authorization"); got == "" {
@@ -254,17 +263,13 @@ func TestPollFeedFailureRecordedAndLoggedOnce(t *testing.T) {
 
 	// Another failure is logged again; then recovery.
 	fs.set(func(fs *feedServer) { fs.status = 0; fs.body = "<html><body>maintenance</body></html>" })
-	if err := w.Poll(t.Context(), "world", slot(4)); err != nil {
-		t.Fatal(err)
-	}
-	if st := state.state(t, "world"); st.ConsecutiveFailures != 4 || !strings.Contains(st.LastError, ErrNotAFeed.Error()) {
+	pollNext(4)
+	if st := state.state(t, "world"); st.ConsecutiveFailures != 4 || !strings.Contains(st.LastError, ErrNotAFeed.Error()) || st.LastErrorClass != ClassNotAFeed {
 		t.Errorf("state: %+v, want 4 failures, not a feed", st)
 	}
 	fs.set(func(fs *feedServer) { fs.body = rss("World", rssItem{GUID: "a", Title: "Kursk"}) })
-	if err := w.Poll(t.Context(), "world", slot(5)); err != nil {
-		t.Fatal(err)
-	}
-	if st := state.state(t, "world"); st.ConsecutiveFailures != 0 || st.LastError != "" || !st.Baselined || st.LastSuccess.IsZero() {
+	pollNext(5)
+	if st := state.state(t, "world"); st.ConsecutiveFailures != 0 || st.LastError != "" || st.LastErrorClass != "" || !st.NextPoll.IsZero() || !st.Baselined || st.LastSuccess.IsZero() {
 		t.Errorf("state after recovery: %+v, want no failures, baselined", st)
 	}
 	if got := logs.FilterMessage("feed poll failed").Len(); got != 2 {

@@ -3,7 +3,9 @@ package watcher
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -27,6 +29,22 @@ type feedState struct {
 	LastError           string    `json:"last_error,omitempty"`
 	LastFailure         time.Time `json:"last_failure,omitzero"`
 	LastSuccess         time.Time `json:"last_success,omitzero"`
+	// LastErrorClass is the class of LastError.
+	LastErrorClass ErrorClass `json:"last_error_class,omitempty"`
+	// NextPoll is when a failing feed may be polled again: a job for an earlier slot is
+	// acknowledged without fetching. Zero after a success.
+	NextPoll time.Time `json:"next_poll,omitzero"`
+	// Gone is the (redacted) configured URL that answered 410 Gone, or whose permanent new
+	// URL did; the feed is not polled while it is configured with that URL.
+	Gone string `json:"gone,omitempty"`
+	// MovedFrom is the (redacted) configured URL that MovedTo and MoveCandidate belong to.
+	MovedFrom string `json:"moved_from,omitempty"`
+	// MoveCandidate is where the last poll was permanently redirected to; a second poll
+	// redirected to the same URL confirms it, and it becomes MovedTo.
+	MoveCandidate string `json:"move_candidate,omitempty"`
+	// MovedTo is the confirmed new URL of the feed (redacted), polled instead of the
+	// configured one. The configuration is never rewritten.
+	MovedTo string `json:"moved_to,omitempty"`
 }
 
 func decodeState(data []byte) (feedState, error) {
@@ -46,6 +64,23 @@ func (st feedState) encode() ([]byte, error) {
 		return nil, fmt.Errorf("encode feed state: %w", err)
 	}
 	return data, nil
+}
+
+// fetchURL is the URL to poll for the configured URL cfgURL: the confirmed new URL when the feed
+// moved, with cfgURL's userinfo when it is on the same host, else cfgURL.
+func (st feedState) fetchURL(cfgURL string) string {
+	if st.MovedTo == "" || st.MovedFrom != redactURL(cfgURL) {
+		return cfgURL
+	}
+	cu, err1 := url.Parse(cfgURL)
+	mu, err2 := url.Parse(st.MovedTo)
+	if err1 != nil || err2 != nil {
+		return cfgURL
+	}
+	if cu.User != nil && strings.EqualFold(cu.Host, mu.Host) {
+		mu.User = cu.User
+	}
+	return mu.String()
 }
 
 // validatorsFor returns the validators to send to url: none when they were given for another.

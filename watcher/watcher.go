@@ -2,15 +2,20 @@
 // watch rule into an Alert.
 //
 // It owns the schedule (robfig/cron, with "@every" aligned to the Unix epoch so that replicas
-// agree on slot times), the fetcher (conditional GET, gzip, size and time limits), the parser
-// (gofeed) and the poll job that ties them to the matcher. It declares the interfaces it needs
-// from the outside (Publisher, StateStore, JobQueue) and never imports NATS.
+// agree on slot times), the fetcher (conditional GET, gzip, size and time limits, an address
+// guard at dial time, a per-host concurrency limit), the parser (charset to UTF-8, gofeed, caps
+// on items and field sizes) and the poll job that ties them to the matcher. It declares the
+// interfaces it needs from the outside (Publisher, StateStore, JobQueue) and never imports NATS.
 //
 // A Watcher is safe for concurrent use: Poll runs on many workers at once, and Update may be
 // called while Run runs. Nothing is retried inside a poll except the state commit, which is
-// redone against the re-read state a few times; a failing feed is recorded in its state and
-// polled again at its next slot; a failing publisher or state store fails the job, which the
-// JobQueue redelivers.
+// redone against the re-read state a few times. A failing feed is recorded in its state with
+// the class of its error and the time before which it is not polled again (Retry-After of a
+// 429 or 503, else an exponential backoff with jitter up to BackoffCeiling); jobs for earlier
+// slots are acknowledged without a request, and polling resumes by itself. A 410 stops the
+// feed until its configured URL changes; a permanent redirect seen on two polls in a row is
+// kept in the state and polled instead. A failing publisher or state store fails the job,
+// which the JobQueue redelivers.
 package watcher
 
 import (
@@ -29,6 +34,10 @@ const (
 	DefaultWorkers         = 4
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultUserAgent       = "newswatch (+https://github.com/newswatch/newswatch)"
+	// DefaultHostConcurrency is how many requests run at once to one host, across all its feeds.
+	DefaultHostConcurrency = 2
+	// DefaultBackoffCeiling is the longest pause of a failing feed between two polls.
+	DefaultBackoffCeiling = 6 * time.Hour
 )
 
 // Config is what a Watcher needs. Publisher, State, Jobs and Index are required.
@@ -47,9 +56,16 @@ type Config struct {
 	// ShutdownTimeout bounds each step of the shutdown: waiting for the schedule to stop, and
 	// for polls in flight, which are cancelled when it runs out; 0 means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
-	Publisher       Publisher
-	State           StateStore
-	Jobs            JobQueue
+	// HostConcurrency is how many requests run at once to one host (host:port of the feed's
+	// URL), across all its feeds; 0 means DefaultHostConcurrency.
+	HostConcurrency int
+	// BackoffCeiling is the longest pause of a failing feed; 0 means DefaultBackoffCeiling.
+	BackoffCeiling time.Duration
+	// AddressPolicy guards the feeds without AllowPrivate; nil means PublicOnly.
+	AddressPolicy AddressPolicy
+	Publisher     Publisher
+	State         StateStore
+	Jobs          JobQueue
 }
 
 // Watcher schedules, runs and commits the polls of a set of feeds.
@@ -62,6 +78,7 @@ type Watcher struct {
 	userAgent       string
 	loc             *time.Location
 	shutdownTimeout time.Duration
+	backoffCeiling  time.Duration
 	fetcher         *fetcher
 
 	plan    atomic.Pointer[plan]
@@ -82,6 +99,10 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 		return nil, fmt.Errorf("watcher: workers must not be negative, got %d", cfg.Workers)
 	case cfg.ShutdownTimeout < 0:
 		return nil, fmt.Errorf("watcher: shutdown timeout must not be negative, got %s", cfg.ShutdownTimeout)
+	case cfg.HostConcurrency < 0:
+		return nil, fmt.Errorf("watcher: host concurrency must not be negative, got %d", cfg.HostConcurrency)
+	case cfg.BackoffCeiling < 0:
+		return nil, fmt.Errorf("watcher: backoff ceiling must not be negative, got %s", cfg.BackoffCeiling)
 	}
 	if log == nil {
 		log = zap.NewNop()
@@ -95,7 +116,8 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 		userAgent:       orDefault(cfg.UserAgent, DefaultUserAgent),
 		loc:             cfg.Location,
 		shutdownTimeout: orDefault(cfg.ShutdownTimeout, DefaultShutdownTimeout),
-		fetcher:         newFetcher(),
+		backoffCeiling:  orDefault(cfg.BackoffCeiling, DefaultBackoffCeiling),
+		fetcher:         newFetcher(cfg.AddressPolicy, cfg.HostConcurrency),
 		updated:         make(chan struct{}, 1),
 	}
 	if w.loc == nil {
