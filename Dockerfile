@@ -8,7 +8,7 @@ COPY . .
 ARG VERSION=devel
 ARG COMMIT=""
 RUN CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
+      -ldflags "-s -w -X github.com/newswatch/newswatch/internal/buildinfo.version=${VERSION} -X github.com/newswatch/newswatch/internal/buildinfo.commit=${COMMIT}" \
       -o /out/ ./cmd/newswatch ./cmd/newswatch-slack
 
 FROM gcr.io/distroless/static-debian12:nonroot

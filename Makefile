@@ -2,7 +2,7 @@
 GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null)
-LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+LDFLAGS     := -s -w -X github.com/newswatch/newswatch/internal/buildinfo.version=$(VERSION) -X github.com/newswatch/newswatch/internal/buildinfo.commit=$(COMMIT)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 30s
 

@@ -132,7 +132,7 @@ func connectOptions(name, credsFile string, log *zap.Logger, closed func()) []na
 			log.Warn("nats disconnected", zap.Error(err))
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
-			log.Info("nats reconnected", zap.String("server", redact(c.ConnectedUrlRedacted())))
+			log.Info("nats reconnected", zap.String("server", RedactURL(c.ConnectedUrlRedacted())))
 		}),
 		nats.ClosedHandler(func(*nats.Conn) {
 			log.Debug("nats connection closed")
@@ -247,5 +247,5 @@ func (n *Notifier) redactedURL() string {
 		}
 		return "in-process"
 	}
-	return redact(n.cfg.URL)
+	return RedactURL(n.cfg.URL)
 }

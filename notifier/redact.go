@@ -2,10 +2,10 @@ package notifier
 
 import "strings"
 
-// redact replaces the user information (user, password or token) of each of the comma-separated
+// RedactURL replaces the user information (user, password or token) of each of the comma-separated
 // server URLs by "redacted", so that the URLs can be logged. It does not parse: a URL that
 // net/url would reject still loses its secret.
-func redact(urls string) string {
+func RedactURL(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {
 		at := strings.LastIndex(p, "@")

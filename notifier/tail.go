@@ -46,7 +46,7 @@ func Tail(ctx context.Context, cfg TailConfig, log *zap.Logger, fn func(TailedAl
 	}
 	nc, err := nats.Connect(cfg.URL, connectOptions("newswatch-tail", cfg.CredsFile, log, func() {})...)
 	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", redact(cfg.URL), err)
+		return fmt.Errorf("connect to nats %s: %w", RedactURL(cfg.URL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

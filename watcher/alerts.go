@@ -44,34 +44,10 @@ func snippet(it Item, hits []matcher.Hit) string {
 			break
 		}
 	}
-	text := fieldText(it, h)
+	mi := it.MatcherItem("", nil)
+	text := mi.Field(h.Field, h.Index)
 	if text == "" {
 		return ""
 	}
 	return matcher.Snippet(text, h, snippetWidth)
-}
-
-// fieldText is the text of the item's field that a hit refers to.
-func fieldText(it Item, h matcher.Hit) string {
-	pick := func(vs []string) string {
-		if h.Index >= 0 && h.Index < len(vs) {
-			return vs[h.Index]
-		}
-		return ""
-	}
-	switch h.Field {
-	case "title":
-		return it.Title
-	case "summary":
-		return it.Summary
-	case "content":
-		return it.Content
-	case "link":
-		return it.Link
-	case "author":
-		return pick(it.Authors)
-	case "category":
-		return pick(it.Categories)
-	}
-	return ""
 }

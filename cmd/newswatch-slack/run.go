@@ -15,6 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 
+	"github.com/newswatch/newswatch/internal/buildinfo"
+	"github.com/newswatch/newswatch/internal/logging"
+	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/slack"
 )
 
@@ -44,7 +47,7 @@ type runCmd struct {
 }
 
 func (r runCmd) Run(e *env) error {
-	log, err := newLogger(e.stderr, e.logLevel)
+	log, err := logging.New(e.stderr, e.logLevel)
 	if err != nil {
 		return err
 	}
@@ -119,8 +122,8 @@ func (r runCmd) Run(e *env) error {
 		}()
 	}
 
-	ver, _ := buildVersion()
-	log.Info("starting", zap.String("version", ver), zap.String("nats", redactURL(r.NATSURL)),
+	ver, _ := buildinfo.Version()
+	log.Info("starting", zap.String("version", ver), zap.String("nats", notifier.RedactURL(r.NATSURL)),
 		zap.Int("routes", len(routes)), zap.String("default_channel", r.DefaultChannel))
 	if err := b.Run(ctx); err != nil {
 		log.Error("bridge stopped", zap.Error(err))
@@ -184,7 +187,7 @@ func (r runCmd) connect(log *zap.Logger) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(r.NATSURL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to nats %s: %w", redactURL(r.NATSURL), err)
+		return nil, fmt.Errorf("connect to nats %s: %w", notifier.RedactURL(r.NATSURL), err)
 	}
 	return nc, nil
 }
@@ -203,21 +206,4 @@ func (r runCmd) closeNATS(nc *nats.Conn, log *zap.Logger) {
 		log.Warn("nats drain took too long; closing")
 		nc.Close()
 	}
-}
-
-// redactURL hides the user information of each comma-separated URL.
-func redactURL(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		at := strings.LastIndex(p, "@")
-		if at < 0 {
-			continue
-		}
-		start := 0
-		if s := strings.Index(p, "://"); s >= 0 && s < at {
-			start = s + len("://")
-		}
-		parts[i] = p[:start] + "redacted@" + p[at+1:]
-	}
-	return strings.Join(parts, ",")
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+
+	"github.com/newswatch/newswatch/internal/buildinfo"
 )
 
 // opsServer serves /healthz, /readyz, /metrics and POST /-/reload on http.listen.
@@ -31,7 +33,7 @@ type opsHandlers struct {
 // newRegistry is the daemon's own Prometheus registry with the Go, process and build collectors.
 func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	ver, rev := buildVersion()
+	ver, rev := buildinfo.Version()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

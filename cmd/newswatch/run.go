@@ -11,6 +11,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/newswatch/newswatch/internal/buildinfo"
+	"github.com/newswatch/newswatch/internal/logging"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/watcher"
 )
@@ -29,7 +31,7 @@ var (
 )
 
 func (r runCmd) Run(e *env) error {
-	log, err := newLogger(e.stderr, e.logLevel)
+	log, err := logging.New(e.stderr, e.logLevel)
 	if err != nil {
 		return err
 	}
@@ -50,7 +52,7 @@ func (r runCmd) Run(e *env) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	ver, _ := buildVersion()
+	ver, _ := buildinfo.Version()
 	log.Info("starting", zap.String("version", ver), zap.String("config", r.Config),
 		zap.Int("feeds", len(l.cfg.Feeds)), zap.Int("rules", len(l.rules)))
 

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/newswatch/newswatch/internal/logging"
 	"github.com/newswatch/newswatch/notifier"
 )
 
@@ -26,13 +27,13 @@ type tailCmd struct {
 
 // Run prints alerts as they arrive until SIGINT or SIGTERM.
 func (c tailCmd) Run(e *env) error {
-	log, err := newLogger(e.stderr, e.logLevel)
+	log, err := logging.New(e.stderr, e.logLevel)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	color := isTerminal(e.stdout)
+	color := logging.IsTerminal(e.stdout)
 	return notifier.Tail(ctx, notifier.TailConfig{
 		URL: c.Server, CredsFile: c.CredsFile,
 		SubjectPrefix: c.SubjectPrefix, AlertStream: c.Stream,

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/newswatch/newswatch/config"
+	"github.com/newswatch/newswatch/internal/logging"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/watcher"
 )
@@ -57,7 +58,7 @@ func (c testCmd) Run(e *env) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	out := matchPrinter{w: e.stdout, json: c.JSON, color: isTerminal(e.stdout)}
+	out := matchPrinter{w: e.stdout, json: c.JSON, color: logging.IsTerminal(e.stdout)}
 	matched, failed := false, false
 	for _, src := range c.Sources {
 		feedID, tags, items, err := c.readSource(ctx, e, l, src)

@@ -3,48 +3,18 @@ package main
 import (
 	"fmt"
 	"runtime"
-	"runtime/debug"
-)
 
-// Stamped at build time: -ldflags "-X main.version=v1.2.3 -X main.commit=abc1234".
-var (
-	version = ""
-	commit  = ""
+	"github.com/newswatch/newswatch/internal/buildinfo"
 )
 
 type versionCmd struct{}
 
 func (versionCmd) Run(e *env) error {
-	v, c := buildVersion()
+	v, c := buildinfo.Version()
 	fmt.Fprintf(e.stdout, "newswatch %s", v)
 	if c != "" {
 		fmt.Fprintf(e.stdout, " (commit %s)", c)
 	}
 	fmt.Fprintf(e.stdout, " %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
-}
-
-// buildVersion returns the stamped version and commit, else what the Go toolchain recorded.
-func buildVersion() (ver, rev string) {
-	ver, rev = version, commit
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return orDefault(ver, "devel"), rev
-	}
-	if ver == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		ver = info.Main.Version
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && rev == "" {
-			rev = s.Value
-		}
-	}
-	return orDefault(ver, "devel"), rev
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -5,13 +5,14 @@ import (
 	"time"
 
 	"github.com/newswatch/newswatch/config"
+	"github.com/newswatch/newswatch/internal/buildinfo"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/watcher"
 )
 
 // userAgent names newswatch and its version to the servers it polls.
 func userAgent() string {
-	v, _ := buildVersion()
+	v, _ := buildinfo.Version()
 	return "newswatch/" + v + " (+https://github.com/newswatch/newswatch)"
 }
 

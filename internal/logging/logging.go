@@ -1,4 +1,5 @@
-package main
+// Package logging builds the zap logger of both newswatch commands.
+package logging
 
 import (
 	"io"
@@ -8,8 +9,8 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// newLogger logs JSON lines, or readable console lines when w is a terminal, like newswatch.
-func newLogger(w io.Writer, level string) (*zap.Logger, error) {
+// New logs JSON lines, or readable console lines when w is a terminal, at level and above.
+func New(w io.Writer, level string) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
 		return nil, err
@@ -18,7 +19,7 @@ func newLogger(w io.Writer, level string) (*zap.Logger, error) {
 	encCfg.TimeKey = "time"
 	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
 	var enc zapcore.Encoder
-	if isTerminal(w) {
+	if IsTerminal(w) {
 		encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
 		enc = zapcore.NewConsoleEncoder(encCfg)
 	} else {
@@ -28,8 +29,8 @@ func newLogger(w io.Writer, level string) (*zap.Logger, error) {
 	return zap.New(core, zap.ErrorOutput(zapcore.Lock(zapcore.AddSync(w)))), nil
 }
 
-// isTerminal reports whether w is a character device such as a terminal.
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a character device such as a terminal.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
