@@ -20,6 +20,16 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 	return code, out.String(), errOut.String()
 }
 
+// writeFile writes text to a file of a fresh directory and returns its path.
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestCheckExample(t *testing.T) {
 	code, out, errOut := runCLI(t, "", "check", "-c", "../../examples/newswatch.yaml")
 	if code != 0 {
@@ -31,19 +41,14 @@ func TestCheckExample(t *testing.T) {
 }
 
 func TestCheckErrors(t *testing.T) {
-	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.yaml")
-	const text = `feeds:
+	bad := writeFile(t, "bad.yaml", `feeds:
   - id: world
     url: https://news.example/rss.xml
     shedule: "@every 5m"
 rules:
   - id: kursk
     query: 'kursk OR (troops'
-`
-	if err := os.WriteFile(bad, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	code, _, errOut := runCLI(t, "", "check", "-c", bad)
 	if code != 1 {
 		t.Fatalf("check of an invalid file: exit %d, want 1\n%s", code, errOut)
@@ -59,18 +64,13 @@ rules:
 }
 
 func TestCheckRuleError(t *testing.T) {
-	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.yaml")
-	const text = `feeds:
+	bad := writeFile(t, "bad.yaml", `feeds:
   - id: world
     url: https://news.example/rss.xml
 rules:
   - id: kursk
     query: 'kursk OR (troops'
-`
-	if err := os.WriteFile(bad, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	code, _, errOut := runCLI(t, "", "check", "-c", bad)
 	if code != 1 {
 		t.Fatalf("check of an invalid rule: exit %d, want 1\n%s", code, errOut)
@@ -151,19 +151,14 @@ func TestTestJSON(t *testing.T) {
 }
 
 func TestTestFeedScope(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "scoped.yaml")
-	const text = `feeds:
+	cfg := writeFile(t, "scoped.yaml", `feeds:
   - id: world
     url: https://news.example/rss.xml
 rules:
   - id: kursk
     query: kursk
     feeds: [world]
-`
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	if code, out, errOut := runCLI(t, "", "test", "-c", cfg, "testdata/world.xml"); code != 1 {
 		t.Errorf("a rule scoped to a feed, items of no feed: exit %d, want 1\n%s%s", code, out, errOut)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/newswatch/newswatch/internal/buildinfo"
 )
@@ -10,11 +9,6 @@ import (
 type versionCmd struct{}
 
 func (versionCmd) Run(e *env) error {
-	v, c := buildinfo.Version()
-	fmt.Fprintf(e.stdout, "newswatch %s", v)
-	if c != "" {
-		fmt.Fprintf(e.stdout, " (commit %s)", c)
-	}
-	fmt.Fprintf(e.stdout, " %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return nil
+	_, err := fmt.Fprintln(e.stdout, buildinfo.Line("newswatch"))
+	return err
 }

@@ -1,7 +1,10 @@
 // Package buildinfo tells which build of newswatch is running, for both of its commands.
 package buildinfo
 
-import "runtime/debug"
+import (
+	"runtime"
+	"runtime/debug"
+)
 
 // Stamped at build time:
 // -ldflags "-X github.com/newswatch/newswatch/internal/buildinfo.version=v1.2.3 -X github.com/newswatch/newswatch/internal/buildinfo.commit=abc1234".
@@ -28,4 +31,15 @@ func Version() (ver, rev string) {
 		ver = "devel"
 	}
 	return ver, rev
+}
+
+// Line is what `<command> version` prints: the command, the version, the commit when known, and
+// the Go version and platform.
+func Line(command string) string {
+	ver, rev := Version()
+	s := command + " " + ver
+	if rev != "" {
+		s += " (commit " + rev + ")"
+	}
+	return s + " " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
 }
