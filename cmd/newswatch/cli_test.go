@@ -84,6 +84,32 @@ rules:
 	}
 }
 
+func TestCheckAttributeErrors(t *testing.T) {
+	bad := writeFile(t, "bad.yaml", `feeds:
+  - id: world
+    url: https://news.example/rss.xml
+    tags: [en]
+rules:
+  - id: kursk
+    query: 'kursk feed:wrold OR (kursk tag:en) OR (kursk tag:fr)'
+`)
+	code, _, errOut := runCLI(t, "", "check", "-c", bad)
+	if code != 1 {
+		t.Fatalf("check of a rule testing an unknown feed: exit %d, want 1\n%s", code, errOut)
+	}
+	for _, want := range []string{
+		bad + `:7:19: rule "kursk": no feed has the id "wrold"`,
+		bad + `:7:58: rule "kursk": no feed has the tag "fr"`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("check output lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut, `"en"`) {
+		t.Errorf("check refused the known tag en:\n%s", errOut)
+	}
+}
+
 func TestTestJSON(t *testing.T) {
 	code, out, errOut := runCLI(t, "", "test", "-c", "../../examples/newswatch.yaml", "--json", "testdata/world.xml")
 	if code != 0 {

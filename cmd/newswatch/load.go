@@ -31,7 +31,36 @@ func load(path string) (*loaded, error) {
 	if err != nil {
 		return nil, queryErrors(cfg, err)
 	}
+	if errs := attributeErrors(cfg); len(errs) > 0 {
+		return nil, errs
+	}
 	return &loaded{cfg: cfg, rules: rules, index: ix}, nil
+}
+
+// attributeErrors refuses feed: and tag: tests that no feed of the configuration can pass: a typo
+// there would make a rule that silently never matches.
+func attributeErrors(cfg *config.Config) config.Errors {
+	feeds, tags := map[string]bool{}, map[string]bool{}
+	for _, f := range cfg.Feeds {
+		feeds[f.ID] = true
+		for _, t := range f.Tags {
+			tags[t] = true
+		}
+	}
+	var errs config.Errors
+	for i, r := range cfg.Rules {
+		for _, a := range matcher.Attributes(r.Query) {
+			known := feeds
+			if a.Name == "tag" {
+				known = tags
+			}
+			if !known[a.Value] {
+				msg := fmt.Sprintf("rule %q: no feed has %s %q", r.ID, map[string]string{"feed": "the id", "tag": "the tag"}[a.Name], a.Value)
+				errs = append(errs, cfg.QueryError(i, a.Offset+1, msg))
+			}
+		}
+	}
+	return errs
 }
 
 // queryErrors places the rule compiler's errors at their positions in the configuration file.
@@ -44,11 +73,11 @@ func queryErrors(cfg *config.Config, err error) error {
 		}
 		if qe.List != "" {
 			msg := fmt.Sprintf("list %q: %s", qe.List, qe.Msg)
-			errs = append(errs, cfg.ListTermError(qe.List, qe.Term, qe.Column, msg))
+			errs = append(errs, cfg.ListTermError(qe.List, qe.Term, qe.Offset+1, msg))
 			continue
 		}
 		msg := fmt.Sprintf("rule %q: %s", qe.RuleID, qe.Msg)
-		errs = append(errs, cfg.QueryError(qe.Rule, qe.Column, msg))
+		errs = append(errs, cfg.QueryError(qe.Rule, qe.Offset+1, msg))
 	}
 	return errs
 }
