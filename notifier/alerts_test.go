@@ -13,10 +13,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
 
 func TestPublishAlertShape(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
 
 	// A subscriber on the listener sees the message as any client would.
@@ -86,7 +87,7 @@ func TestPublishAlertShape(t *testing.T) {
 }
 
 func TestPublishDeduplicates(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
 	a := sampleAlert()
 	later := a
@@ -115,7 +116,7 @@ func TestPublishDeduplicates(t *testing.T) {
 }
 
 func TestPublishManyAlerts(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	alerts := make([]notifier.Alert, 1200) // more than one chunk of PubAcks in flight
 	for i := range alerts {
 		alerts[i] = sampleAlert()
@@ -130,7 +131,7 @@ func TestPublishManyAlerts(t *testing.T) {
 }
 
 func TestPublishRefusesInvalidAlertAndSendsNothing(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	bad := sampleAlert()
 	bad.FeedID = "world.europe"
 	err := n.Alerts().Publish(testContext(t), []notifier.Alert{sampleAlert(), bad})
@@ -143,7 +144,7 @@ func TestPublishRefusesInvalidAlertAndSendsNothing(t *testing.T) {
 }
 
 func TestPublishCancelledContext(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx, cancel := context.WithCancel(testContext(t))
 	cancel()
 	err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()})
@@ -160,11 +161,11 @@ func TestPublishCancelledContext(t *testing.T) {
 // the connection comes back, with the earlier alert still de-duplicated.
 func TestExternalServerOutage(t *testing.T) {
 	dir := t.TempDir()
-	srv := runServer(t, -1, dir)
-	cfg := embeddedConfig(t)
+	srv := notifiertest.RunServer(t, -1, dir)
+	cfg := notifiertest.Config(t)
 	cfg.URL = srv.ClientURL()
 	cfg.Embedded = notifier.EmbeddedConfig{}
-	n := open(t, cfg)
+	n := notifiertest.Open(t, cfg)
 	if got, want := n.ClientURL(), srv.ClientURL(); got != want {
 		t.Errorf("ClientURL: got %q, want %q", got, want)
 	}
@@ -191,7 +192,7 @@ func TestExternalServerOutage(t *testing.T) {
 	}
 
 	up := n.Conn().StatusChanged(nats.CONNECTED)
-	runServer(t, srvPort, dir)
+	notifiertest.RunServer(t, srvPort, dir)
 	waitStatus(t, up, nats.CONNECTED)
 	if err := n.Ready(testContext(t)); err != nil {
 		t.Fatalf("Ready after reconnect: %v", err)

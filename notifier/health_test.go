@@ -10,10 +10,11 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
 
 func TestHealthPublish(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
 	nc, err := nats.Connect(n.ClientURL())
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	natstest "github.com/nats-io/nats-server/v2/test"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
@@ -34,51 +32,6 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// embeddedConfig is a valid configuration for an embedded server on a random loopback port.
-func embeddedConfig(t *testing.T) notifier.Config {
-	t.Helper()
-	return notifier.Config{
-		Embedded:        notifier.EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()},
-		SubjectPrefix:   "newswatch",
-		AlertStream:     "NEWSWATCH_ALERTS",
-		DuplicateWindow: 30 * time.Minute,
-		Name:            "newswatch-test",
-	}
-}
-
-// open opens cfg and closes the notifier when the test ends.
-func open(t *testing.T, cfg notifier.Config) *notifier.Notifier {
-	t.Helper()
-	n, err := notifier.Open(testContext(t), cfg, testLogger(t))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		if err := n.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return n
-}
-
-// runServer runs a standalone JetStream server on port (-1: random) with its store in dir,
-// shut down when the test ends.
-func runServer(t *testing.T, port int, dir string) *server.Server {
-	t.Helper()
-	opts := natstest.DefaultTestOptions
-	opts.Port = port
-	opts.JetStream = true
-	opts.StoreDir = dir
-	s := natstest.RunServer(&opts)
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	return s
 }
 
 // streamMsgs is the number of messages the stream holds.

@@ -187,7 +187,7 @@ func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(conte
 		_ = msg.TermWithReason("malformed poll job")
 		return
 	}
-	stop := q.keepAlive(msg)
+	stop := KeepAlive(msg, q.cfg.AckWait/3)
 	err = handle(ctx, feedID, slot)
 	stop()
 
@@ -212,28 +212,6 @@ func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(conte
 	}
 	if nerr := msg.NakWithDelay(q.cfg.RetryDelay); nerr != nil {
 		q.log.Warn("nak poll job", zap.String("feed", feedID), zap.Error(nerr))
-	}
-}
-
-// keepAlive tells the server every AckWait/3 that msg is still being worked on, until stop.
-func (q *JobQueue) keepAlive(msg jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(q.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = msg.InProgress() // a lost heartbeat at worst causes a harmless redelivery
-			}
-		}
-	})
-	return func() {
-		close(done)
-		wg.Wait()
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
 
 const (
@@ -85,7 +86,7 @@ func consumerInfo(t *testing.T, n *notifier.Notifier) *jetstream.ConsumerInfo {
 }
 
 func TestEnqueueDeduplicatesSlots(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
 	q := n.Jobs()
 	steps := []struct {
@@ -127,9 +128,9 @@ func TestEnqueueDeduplicatesSlots(t *testing.T) {
 }
 
 func TestConsumeAcksAndRetries(t *testing.T) {
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	cfg.Jobs.RetryDelay = 50 * time.Millisecond
-	n := open(t, cfg)
+	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
 	q := n.Jobs()
 	slot := slot0.Add(123 * time.Millisecond)
@@ -172,7 +173,7 @@ func TestConsumeAcksAndRetries(t *testing.T) {
 }
 
 func TestConsumeLimitsWorkers(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
 	q := n.Jobs()
 	feeds := []string{"a", "b", "c", "d", "e"}
@@ -224,9 +225,9 @@ func TestConsumeLimitsWorkers(t *testing.T) {
 // TestConsumeKeepsLongJobAlive runs a job for several AckWaits: the heartbeats keep the server
 // from delivering it again.
 func TestConsumeKeepsLongJobAlive(t *testing.T) {
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	cfg.Jobs.AckWait = time.Second
-	n := open(t, cfg)
+	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
 	q := n.Jobs()
 
@@ -268,7 +269,7 @@ func TestConsumeKeepsLongJobAlive(t *testing.T) {
 }
 
 func TestConsumeDropsMalformedJob(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
 	js, err := jetstream.New(n.Conn())
 	if err != nil {
@@ -296,7 +297,7 @@ func TestConsumeDropsMalformedJob(t *testing.T) {
 }
 
 func TestConsumeInvalidArguments(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ok := func(context.Context, string, time.Time) error { return nil }
 	if err := n.Jobs().Consume(testContext(t), 0, ok); err == nil {
 		t.Errorf("Consume with 0 workers: got nil error, want one")
@@ -309,11 +310,11 @@ func TestConsumeInvalidArguments(t *testing.T) {
 // TestConsumeAcrossRestart keeps a consumer running while its external server restarts.
 func TestConsumeAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
-	srv := runServer(t, -1, dir)
-	cfg := embeddedConfig(t)
+	srv := notifiertest.RunServer(t, -1, dir)
+	cfg := notifiertest.Config(t)
 	cfg.URL = srv.ClientURL()
 	cfg.Embedded = notifier.EmbeddedConfig{}
-	n := open(t, cfg)
+	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
 	calls := consume(t, n.Jobs(), 2, func(context.Context, job) error { return nil })
 
@@ -330,7 +331,7 @@ func TestConsumeAcrossRestart(t *testing.T) {
 	srv.WaitForShutdown()
 	waitStatus(t, down, nats.RECONNECTING)
 	up := n.Conn().StatusChanged(nats.CONNECTED)
-	runServer(t, port, dir)
+	notifiertest.RunServer(t, port, dir)
 	waitStatus(t, up, nats.CONNECTED)
 
 	if err := n.Jobs().Enqueue(ctx, "bbc", slot0); err != nil {

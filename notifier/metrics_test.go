@@ -7,14 +7,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
 
 // TestPublishMetrics counts a first publish as ok and a second one of the same alert as a duplicate.
 func TestPublishMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	cfg.Registerer = reg
-	n := open(t, cfg)
+	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
 	for range 2 {
 		if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
 
 func TestOpenValidatesConfig(t *testing.T) {
@@ -47,7 +48,7 @@ func TestOpenValidatesConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := embeddedConfig(t)
+			cfg := notifiertest.Config(t)
 			tt.mutate(&cfg)
 			n, err := notifier.Open(testContext(t), cfg, testLogger(t))
 			if err == nil {
@@ -59,13 +60,13 @@ func TestOpenValidatesConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := notifier.Open(testContext(t), embeddedConfig(t), nil); !errors.Is(err, notifier.ErrInvalidConfig) {
+	if _, err := notifier.Open(testContext(t), notifiertest.Config(t), nil); !errors.Is(err, notifier.ErrInvalidConfig) {
 		t.Errorf("Open with a nil logger: got %v, want ErrInvalidConfig", err)
 	}
 }
 
 func TestClientURLReportsRealPort(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	host, port, err := net.SplitHostPort(strings.TrimPrefix(n.ClientURL(), "nats://"))
 	if err != nil || host != "127.0.0.1" || port == "0" || port == "4222" {
 		t.Fatalf("ClientURL: got %q, want nats://127.0.0.1:<port chosen by the kernel>", n.ClientURL())
@@ -81,18 +82,18 @@ func TestClientURLReportsRealPort(t *testing.T) {
 }
 
 func TestWildcardListenReportsLoopback(t *testing.T) {
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	cfg.Embedded.Listen = "0.0.0.0:0"
-	n := open(t, cfg)
+	n := notifiertest.Open(t, cfg)
 	if !strings.HasPrefix(n.ClientURL(), "nats://127.0.0.1:") {
 		t.Errorf("ClientURL: got %q, want a loopback URL", n.ClientURL())
 	}
 }
 
 func TestInProcessServer(t *testing.T) {
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	cfg.Embedded.Listen = ""
-	n := open(t, cfg)
+	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
 	if got := n.ClientURL(); got != "" {
 		t.Errorf("ClientURL: got %q, want \"\" without a listener", got)
@@ -112,10 +113,10 @@ func TestInProcessServer(t *testing.T) {
 }
 
 func TestDerivedNames(t *testing.T) {
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	cfg.SubjectPrefix = "acme.news"
 	cfg.AlertStream = "ACME_ALERTS"
-	n := open(t, cfg)
+	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
 	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
 		t.Fatalf("Publish: %v", err)
@@ -139,7 +140,7 @@ func TestDerivedNames(t *testing.T) {
 
 func TestCloseIsIdempotentAndLeaksNothing(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	n, err := notifier.Open(testContext(t), cfg, testLogger(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -186,7 +187,7 @@ func TestOpenFailsWhenListenPortIsTaken(t *testing.T) {
 		t.Fatalf("listen: %v", err)
 	}
 	defer l.Close()
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	cfg.Embedded.Listen = l.Addr().String()
 	cfg.Embedded.ReadyTimeout = 2 * time.Second
 	n, err := notifier.Open(testContext(t), cfg, zap.NewNop())
@@ -207,7 +208,7 @@ func TestOpenGivesUpWithItsContext(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	cfg.URL = "nats://" + addr
 	cfg.Embedded = notifier.EmbeddedConfig{}
 	ctx, cancel := context.WithTimeout(testContext(t), time.Second)
@@ -225,9 +226,9 @@ func TestOpenGivesUpWithItsContext(t *testing.T) {
 // TestCredentialsNeverLogged opens an external server through a URL with a user and password,
 // restarts nothing, and checks that no log line carries the password.
 func TestCredentialsNeverLogged(t *testing.T) {
-	srv := runServer(t, -1, t.TempDir())
+	srv := notifiertest.RunServer(t, -1, t.TempDir())
 	core, logs := observer.New(zapcore.DebugLevel)
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	u := strings.Replace(srv.ClientURL(), "nats://", "nats://alice:hunter2-secret@", 1)
 	cfg.URL = u + ", nats://tok-secret@127.0.0.1:1"
 	cfg.Embedded = notifier.EmbeddedConfig{}
@@ -312,7 +313,7 @@ func TestOpenFailsOnUnusableStoreDir(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatalf("write: %v", err)
 	}
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	cfg.Embedded.StoreDir = file
 	n, err := notifier.Open(testContext(t), cfg, zap.NewNop())
 	if err == nil {

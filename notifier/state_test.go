@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
 
 func TestStateStoreCompareAndSwap(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
 	st := n.State()
 
@@ -68,7 +69,7 @@ func TestStateStoreCompareAndSwap(t *testing.T) {
 }
 
 func TestStateAndAlertsSurviveReopen(t *testing.T) {
-	cfg := embeddedConfig(t)
+	cfg := notifiertest.Config(t)
 	ctx := testContext(t)
 	log := testLogger(t)
 
@@ -87,7 +88,7 @@ func TestStateAndAlertsSurviveReopen(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 
-	n2 := open(t, cfg)
+	n2 := notifiertest.Open(t, cfg)
 	data, gotRev, err := n2.State().Load(ctx, "world")
 	if err != nil || string(data) != "seen: a b c" || gotRev != rev {
 		t.Errorf("Load after reopen: got %q, %d, %v, want %q, %d, nil", data, gotRev, err, "seen: a b c", rev)

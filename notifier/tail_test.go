@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
 
 // TestTail replays the stored alerts of one rule, then delivers new ones as they come, and stops
 // cleanly when its context ends.
 func TestTail(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
 
 	stored := sampleAlert()
@@ -78,7 +79,7 @@ func TestTail(t *testing.T) {
 }
 
 func TestTailStopsOnCallbackError(t *testing.T) {
-	n := open(t, embeddedConfig(t))
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
 	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
 		t.Fatal(err)

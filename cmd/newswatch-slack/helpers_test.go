@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,11 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
-
-	"github.com/newswatch/newswatch/notifier"
 )
 
 // waitTimeout bounds every wait in these tests.
@@ -136,30 +130,6 @@ func (b *bridge) httpAddr(t *testing.T) string {
 		return m != nil
 	})
 	return addr
-}
-
-// openNATS starts newswatch's embedded server on a random loopback port, with the alert stream.
-func openNATS(t *testing.T) *notifier.Notifier {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
-	defer cancel()
-	n, err := notifier.Open(ctx, notifier.Config{
-		Embedded:        notifier.EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()},
-		SubjectPrefix:   "newswatch",
-		AlertStream:     "NEWSWATCH_ALERTS",
-		DuplicateWindow: 30 * time.Minute,
-	}, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
-	if err != nil {
-		t.Fatalf("notifier.Open: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		if err := n.Close(ctx); err != nil {
-			t.Errorf("notifier Close: %v", err)
-		}
-	})
-	return n
 }
 
 // waitFor polls cond until it holds, failing the test after waitTimeout.

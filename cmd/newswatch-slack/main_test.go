@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack/fakeslack"
 )
 
@@ -102,7 +103,7 @@ func TestKilledBridgeResumesLosingNothing(t *testing.T) {
 }
 
 func testKilledBridge(t *testing.T, webhook bool) {
-	n := openNATS(t)
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	s := fakeslack.New(fakeslack.Config{
 		Token:          testToken,
 		Channels:       map[string]string{"#dprk": "C0DPRK", "#newsroom": "C0NEWS"},

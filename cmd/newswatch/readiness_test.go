@@ -9,25 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	natstest "github.com/nats-io/nats-server/v2/test"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
-
-// runNATS runs a JetStream nats-server on a loopback port (-1: one the kernel picks) with its store
-// in dir, shut down when the test ends.
-func runNATS(t *testing.T, port int, dir string) *server.Server {
-	t.Helper()
-	opts := natstest.DefaultTestOptions
-	opts.Port = port
-	opts.JetStream = true
-	opts.StoreDir = dir
-	s := natstest.RunServer(&opts)
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	return s
-}
 
 // TestReadinessFollowsNATS runs the daemon against an external NATS server: /readyz is 200 while
 // the server runs, 503 with a reason while it is down, and 200 again once it is back, without a
@@ -35,7 +18,7 @@ func runNATS(t *testing.T, port int, dir string) *server.Server {
 func TestReadinessFollowsNATS(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "js")
-	ns := runNATS(t, -1, store)
+	ns := notifiertest.RunServer(t, -1, store)
 	port := ns.Addr().(*net.TCPAddr).Port
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 
@@ -69,7 +52,7 @@ func TestReadinessFollowsNATS(t *testing.T) {
 		t.Errorf("/readyz with NATS down: %d %q, want 503 saying why", code, body)
 	}
 
-	runNATS(t, port, store)
+	notifiertest.RunServer(t, port, store)
 	waitFor(t, 30*time.Second, "/readyz 200 with NATS back", ready(http.StatusOK))
 	n := feed.count()
 	waitFor(t, 30*time.Second, "polls after NATS came back", func() bool { return feed.count() >= n+2 })

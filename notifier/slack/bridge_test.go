@@ -16,13 +16,14 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack"
 )
 
 // Every alert reaches every channel it is routed to once, in the right format; an unknown
 // channel sends the alert to the dead-letter stream, and every alert ends acknowledged.
 func TestBridgePostsEveryAlertOnceToEachRoute(t *testing.T) {
-	n := openNATS(t)
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	s := fake(t, 10*time.Millisecond)
 	nc := connect(t, n)
 
@@ -155,7 +156,7 @@ func TestBridgePostsEveryAlertOnceToEachRoute(t *testing.T) {
 // A channel that gets more than a message a second is answered 429; the bridge waits for each
 // Retry-After before it sends to that channel again, and loses no alert.
 func TestBridgeRespectsRetryAfter(t *testing.T) {
-	n := openNATS(t)
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	s := fake(t, time.Second)
 	nc := connect(t, n)
 	cfg := baseConfig(nc, botPoster(t, s))
@@ -196,7 +197,7 @@ func TestBridgeRespectsRetryAfter(t *testing.T) {
 
 // 5xx answers are retried with backoff until Slack takes the message.
 func TestBridgeRetriesServerErrors(t *testing.T) {
-	n := openNATS(t)
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	s := fake(t, 10*time.Millisecond)
 	nc := connect(t, n)
 	s.Fail("C0KURSK", http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusBadGateway)
@@ -220,7 +221,7 @@ func TestBridgeRetriesServerErrors(t *testing.T) {
 // An alert delivered again after its message was posted is not posted again: a second bridge
 // with its own consumer but the same ledger reads every alert once more and posts nothing.
 func TestBridgeSkipsAlertsAlreadyPosted(t *testing.T) {
-	n := openNATS(t)
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	s := fake(t, 10*time.Millisecond)
 	nc := connect(t, n)
 	cfg := baseConfig(nc, botPoster(t, s))
@@ -262,7 +263,7 @@ func TestBridgeSkipsAlertsAlreadyPosted(t *testing.T) {
 
 // Through an incoming webhook, messages arrive; a webhook that is gone is a permanent error.
 func TestBridgePostsThroughWebhook(t *testing.T) {
-	n := openNATS(t)
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	s := fake(t, 10*time.Millisecond)
 	nc := connect(t, n)
 	p, err := slack.NewWebhookPoster(slack.WebhookConfig{URL: s.WebhookURL()})

@@ -28,7 +28,7 @@ type outcome struct {
 func (b *Bridge) handle(ctx context.Context, msg jetstream.Msg) {
 	b.metrics.inFlight.Inc()
 	defer b.metrics.inFlight.Dec()
-	stop := b.heartbeat(msg)
+	stop := notifier.KeepAlive(msg, b.cfg.AckWait/3)
 	defer stop()
 
 	meta, _ := msg.Metadata()
@@ -236,28 +236,6 @@ func (b *Bridge) settle(ctx context.Context, l *ledger, eventID, channel string,
 func (b *Bridge) abandon(ctx context.Context, l *ledger, eventID, channel string, e ledgerEntry) {
 	if err := l.abandon(ctx, eventID, channel, e); err != nil {
 		b.log.Debug("cannot drop the pending record", zap.String("event_id", eventID), zap.String("channel", channel), zap.Error(err))
-	}
-}
-
-// heartbeat tells JetStream every AckWait/3 that the alert is being worked on, until stop.
-func (b *Bridge) heartbeat(msg jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(b.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
-		}
-	})
-	return func() {
-		close(done)
-		wg.Wait()
 	}
 }
 

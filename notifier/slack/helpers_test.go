@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/slack"
@@ -31,28 +30,6 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// openNATS starts newswatch's embedded server on a random loopback port, with the alert stream.
-func openNATS(t *testing.T) *notifier.Notifier {
-	t.Helper()
-	n, err := notifier.Open(testContext(t), notifier.Config{
-		Embedded:        notifier.EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()},
-		SubjectPrefix:   "newswatch",
-		AlertStream:     "NEWSWATCH_ALERTS",
-		DuplicateWindow: 30 * time.Minute,
-	}, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
-	if err != nil {
-		t.Fatalf("notifier.Open: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		if err := n.Close(ctx); err != nil {
-			t.Errorf("notifier Close: %v", err)
-		}
-	})
-	return n
 }
 
 // connect is a connection of the bridge's own, as the command makes.

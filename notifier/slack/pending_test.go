@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack"
 	"github.com/newswatch/newswatch/notifier/slack/fakeslack"
 )
@@ -92,7 +93,7 @@ func TestBotPosterFind(t *testing.T) {
 // A message whose answer was lost (Slack took it, the bridge never heard) is found in the
 // channel's history on the next delivery, and not posted again: every alert once.
 func TestBridgeDoesNotRepostWhenTheAnswerWasLost(t *testing.T) {
-	n := openNATS(t)
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	s := fake(t, 10*time.Millisecond)
 	nc := connect(t, n)
 	s.DropAnswers("C0DPRK", 2)
@@ -123,7 +124,7 @@ func TestBridgeDoesNotRepostWhenTheAnswerWasLost(t *testing.T) {
 // again, the one it does not have is posted, and a record too young to be over makes the alert
 // wait rather than race the bridge that may still be posting it.
 func TestBridgeSettlesPendingRecordsOfAnotherBridge(t *testing.T) {
-	n := openNATS(t)
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	s := fake(t, 10*time.Millisecond)
 	nc := connect(t, n)
 	p := botPoster(t, s)
@@ -182,7 +183,7 @@ func TestBridgeSettlesPendingRecordsOfAnotherBridge(t *testing.T) {
 // Through a webhook, which has no history to ask, a lost answer means the message is posted
 // again: never lost, and once more for each answer lost (the two may hit the same alert).
 func TestWebhookLosesNoAlertWhenAnswersAreLost(t *testing.T) {
-	n := openNATS(t)
+	n := notifiertest.Open(t, notifiertest.Config(t))
 	s := fake(t, 10*time.Millisecond)
 	nc := connect(t, n)
 	s.DropAnswers("C0HOOK", 2)
