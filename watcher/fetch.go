@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,8 @@ type fetchResult struct {
 	// MovedTo is where the request's URL moved permanently: the URL reached by the redirects
 	// that begin the chain, when all of them are 301 or 308; empty otherwise.
 	MovedTo string
+	// MaxAge is the answer's Cache-Control max-age (s-maxage when given); 0 when absent.
+	MaxAge time.Duration
 }
 
 // fetcher performs the HTTP side of a poll; every request of the package goes through it. It
@@ -199,9 +202,10 @@ func (f *fetcher) do(ctx context.Context, rawURL string, opts FetchOptions, v va
 
 	got := validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
 	moved := movedTo(resp)
+	maxAge := parseMaxAge(resp.Header.Values("Cache-Control"))
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
-		return fetchResult{NotModified: true, Validators: got, MovedTo: moved}, nil
+		return fetchResult{NotModified: true, Validators: got, MovedTo: moved, MaxAge: maxAge}, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		he := &HTTPError{StatusCode: resp.StatusCode}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
@@ -213,7 +217,40 @@ func (f *fetcher) do(ctx context.Context, rawURL string, opts FetchOptions, v va
 	if err != nil {
 		return fetchResult{}, ctxError(ctx, err)
 	}
-	return fetchResult{Body: toUTF8(body, resp.Header.Get("Content-Type")), Validators: got, MovedTo: moved}, nil
+	return fetchResult{Body: toUTF8(body, resp.Header.Get("Content-Type")), Validators: got, MovedTo: moved, MaxAge: maxAge}, nil
+}
+
+// parseMaxAge reads the freshness lifetime a server gives an answer in its Cache-Control
+// headers: s-maxage (a shared cache is what a poller of many feeds is) else max-age; 0 when
+// there is none, or no-cache or no-store asks to revalidate every time.
+func parseMaxAge(values []string) time.Duration {
+	var maxAge, sMaxAge int64 = -1, -1
+	for _, v := range values {
+		for d := range strings.SplitSeq(v, ",") {
+			name, arg, _ := strings.Cut(strings.TrimSpace(d), "=")
+			n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(arg), `"`), 10, 64)
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-cache", "no-store":
+				return 0
+			case "max-age":
+				if err == nil && n >= 0 {
+					maxAge = n
+				}
+			case "s-maxage":
+				if err == nil && n >= 0 {
+					sMaxAge = n
+				}
+			}
+		}
+	}
+	n := maxAge
+	if sMaxAge >= 0 {
+		n = sMaxAge
+	}
+	if n <= 0 {
+		return 0
+	}
+	return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
 }
 
 // movedTo returns the URL that the permanent redirects (301, 308) at the start of resp's

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/mmcdole/gofeed"
+	gofeedrss "github.com/mmcdole/gofeed/rss"
 
 	"github.com/newswatch/newswatch/matcher"
 )
@@ -18,6 +20,11 @@ import (
 type Item struct {
 	AlertItem
 	Content string
+
+	// Set by ParseItems from the whole document; see assignKeys.
+	rawTitle, rawPublished string
+	canonLink              string
+	ids                    []string // Key first
 }
 
 // MatcherItem returns the item as the matcher sees it, for a feed and its tags.
@@ -51,34 +58,59 @@ const (
 	MaxFieldBytes = 64 << 10
 )
 
+// Document is a parsed feed document.
+type Document struct {
+	Title string
+	Items []Item
+	// TTL is the RSS <ttl>: how long the publisher asks readers to wait between polls; 0 when
+	// absent.
+	TTL time.Duration
+}
+
 // ParseItems parses an RSS, Atom or JSON Feed document and returns the feed's title and its
-// first MaxItems items in document order, every text field cut to MaxFieldBytes. The document
-// is read as UTF-8 unless a BOM or its XML prolog says otherwise (FetchOnce has already applied
-// the charset of the answer's Content-Type); invalid UTF-8 is repaired. A body that is empty
-// is ErrEmptyBody, one that is no feed is ErrNotAFeed, one that does not parse (truncated, say)
-// is ErrMalformedFeed. Entities declared in the document are never expanded.
+// first MaxItems items in document order, each with its key; see ParseDocument.
 func ParseItems(data []byte) (title string, items []Item, err error) {
+	doc, err := ParseDocument(data)
+	return doc.Title, doc.Items, err
+}
+
+// ParseDocument parses an RSS, Atom or JSON Feed document: its title, its <ttl>, and its first
+// MaxItems items in document order, every text field cut to MaxFieldBytes, each with its key
+// (see assignKeys). The document is read as UTF-8 unless a BOM or its XML prolog says
+// otherwise (FetchOnce has already applied the charset of the answer's Content-Type); invalid
+// UTF-8 is repaired. A body that is empty is ErrEmptyBody, one that is no feed is ErrNotAFeed,
+// one that does not parse (truncated, say) is ErrMalformedFeed. Entities declared in the
+// document are never expanded.
+func ParseDocument(data []byte) (Document, error) {
 	data = toUTF8(data, "")
 	if len(bytes.TrimSpace(data)) == 0 {
-		return "", nil, ErrEmptyBody
+		return Document{}, ErrEmptyBody
 	}
-	f, err := gofeed.NewParser().Parse(bytes.NewReader(data))
+	p := gofeed.NewParser()
+	p.KeepOriginalFeed = true
+	f, err := p.Parse(bytes.NewReader(data))
 	if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
-		return "", nil, ErrNotAFeed
+		return Document{}, ErrNotAFeed
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: %w", ErrMalformedFeed, err)
+		return Document{}, fmt.Errorf("%w: %w", ErrMalformedFeed, err)
 	}
-	items = make([]Item, 0, min(len(f.Items), MaxItems))
+	doc := Document{Title: plain(f.Title), Items: make([]Item, 0, min(len(f.Items), MaxItems))}
 	for _, it := range f.Items {
-		if len(items) == MaxItems {
+		if len(doc.Items) == MaxItems {
 			break
 		}
 		if it != nil {
-			items = append(items, newItem(it))
+			doc.Items = append(doc.Items, newItem(it))
 		}
 	}
-	return plain(f.Title), items, nil
+	assignKeys(doc.Items)
+	if rf, ok := f.OriginalFeed().(*gofeedrss.Feed); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(rf.TTL)); err == nil && n > 0 {
+			doc.TTL = time.Duration(min(n, 7*24*60)) * time.Minute
+		}
+	}
+	return doc, nil
 }
 
 // plain is matcher.PlainText cut to MaxFieldBytes at a rune boundary. The input is cut first,
@@ -106,7 +138,6 @@ func newItem(it *gofeed.Item) Item {
 	published := timeOf(it.PublishedParsed)
 	return Item{
 		AlertItem: AlertItem{
-			Key:        itemKey(it.GUID, link, it.Title, it.Published, published),
 			GUID:       strings.TrimSpace(it.GUID),
 			Link:       link,
 			Title:      plain(it.Title),
@@ -116,7 +147,9 @@ func newItem(it *gofeed.Item) Item {
 			Authors:    authors(it.Authors),
 			Categories: nonEmpty(it.Categories),
 		},
-		Content: plain(it.Content),
+		Content:      plain(it.Content),
+		rawTitle:     it.Title,
+		rawPublished: it.Published,
 	}
 }
 

@@ -63,10 +63,10 @@ func TestParseItems(t *testing.T) {
 			it.Summary != "North Korea" || !it.Published.Equal(pub) {
 			t.Errorf("item 0: got %+v, want key g1, plain summary, the date", it)
 		}
-		if got := items[1].Key; got != "http://example.org/2" {
+		if got := items[1].Key; got != "https://example.org/2" {
 			t.Errorf("item 1 key %q, want the canonical link", got)
 		}
-		if got, want := items[2].Key, itemKey("", "", "Three", "", pub); got != want || len(got) != 64 {
+		if got, want := items[2].Key, hashKey("Three", "", pub); got != want || len(got) != 64 {
 			t.Errorf("item 2 key %q, want the hash %q", got, want)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/newswatch/newswatch/matcher"
@@ -13,9 +14,21 @@ import (
 type Feed struct {
 	ID  string
 	URL string // http or https; userinfo is allowed and never logged
-	// Schedule is a 5-field cron expression, a descriptor (@hourly) or "@every D"; see
+	// Schedule is a 5-field cron expression, a descriptor (@hourly), "@every D" or "auto"; see
 	// ValidateSchedule. "@every D" fires at the Unix epoch + a per-feed offset + k*D.
-	Schedule     string
+	Schedule string
+	// AutoMin and AutoMax bound the interval of the "auto" schedule; 0 means DefaultAutoMin and
+	// DefaultAutoMax. An auto feed's slots come every AutoMin, and a slot before the feed is due
+	// again is acknowledged without a request. It is due again after half the median gap
+	// between its items' dates, but not before its RSS <ttl> or its Cache-Control max-age ask,
+	// and never sooner than AutoMin or later than AutoMax after its last poll.
+	AutoMin, AutoMax time.Duration
+	// FloodGuard is the least number of new items of one poll that may be a flood rather than
+	// news; 0 turns the guard off. A poll whose new items number more than FloodGuard and more
+	// than five times as many as the feed's polls usually find, and are mostly dated before
+	// the feed's previous successful poll (a feed that changed the GUIDs of its items, say),
+	// alerts nothing: its items are recorded as seen and one flood event is reported.
+	FloodGuard   int
 	Timeout      time.Duration // positive
 	MaxBody      int64         // bytes after decompression, positive
 	FirstPoll    FirstPoll
@@ -64,6 +77,15 @@ func (f Feed) validate() error {
 	if f.MaxBody <= 0 {
 		return fmt.Errorf("max body must be positive, got %d", f.MaxBody)
 	}
+	if f.FloodGuard < 0 {
+		return fmt.Errorf("flood guard must not be negative, got %d", f.FloodGuard)
+	}
+	if f.AutoMin < 0 || f.AutoMax < 0 {
+		return fmt.Errorf("auto schedule bounds must not be negative, got %s and %s", f.AutoMin, f.AutoMax)
+	}
+	if lo, hi := f.autoBounds(); lo < time.Second || hi < lo {
+		return fmt.Errorf("auto schedule bounds: want 1s <= min <= max, got %s and %s", lo, hi)
+	}
 	switch f.FirstPoll.Mode {
 	case "", FirstPollBaseline, FirstPollAll:
 	case FirstPollWindow:
@@ -74,6 +96,18 @@ func (f Feed) validate() error {
 		return fmt.Errorf("first poll mode %q: want baseline, all or window", f.FirstPoll.Mode)
 	}
 	return nil
+}
+
+// Defaults of Feed.AutoMin and Feed.AutoMax.
+const (
+	DefaultAutoMin = 5 * time.Minute
+	DefaultAutoMax = time.Hour
+)
+
+func (f Feed) auto() bool { return strings.TrimSpace(f.Schedule) == AutoSchedule }
+
+func (f Feed) autoBounds() (lo, hi time.Duration) {
+	return orDefault(f.AutoMin, DefaultAutoMin), orDefault(f.AutoMax, DefaultAutoMax)
 }
 
 // plan is the immutable set of feeds and rules the watcher works with. Update swaps in a new
@@ -116,7 +150,12 @@ func buildPlan(feeds []Feed, rules []matcher.Rule, ix *matcher.Index, loc *time.
 		if _, dup := p.feeds[f.ID]; dup {
 			return nil, fmt.Errorf("feeds[%d]: duplicate id %q", i, f.ID)
 		}
-		sched, key, err := parseSchedule(f.Schedule, f.ID, loc)
+		spec := f.Schedule
+		if f.auto() {
+			lo, _ := f.autoBounds()
+			spec = "@every " + lo.String()
+		}
+		sched, key, err := parseSchedule(spec, f.ID, loc)
 		if err != nil {
 			return nil, fmt.Errorf("feeds[%d] %q: %w", i, f.ID, err)
 		}

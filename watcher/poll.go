@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -20,9 +21,20 @@ type pollOutcome struct {
 	movedTo     string // see fetchResult.MovedTo
 	notModified bool
 	validators  validators
-	title       string
-	items       []Item
+	maxAge      time.Duration
+	doc         Document
 	err         error
+	took        time.Duration // the fetch and parse
+}
+
+// step is what a poll commits: the feed's next state, the alerts published before it, and the
+// health events reported after it.
+type step struct {
+	state  feedState
+	alerts []Alert
+	health []FeedHealth
+	fresh  int // new items
+	flood  int // new items recorded without alerting by the flood guard
 }
 
 // Poll is the JobQueue handler: it polls feedID for slot, publishes an alert for every match of
@@ -49,10 +61,11 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		w.log.Debug("job for a gone feed acknowledged", zap.String("feed", feedID), zap.Time("slot", slot))
 		return nil
 	}
-	if slot.Before(st.NextPoll) {
-		w.log.Debug("job for a feed backing off acknowledged", zap.String("feed", feedID), zap.Time("slot", slot), zap.Time("next_poll", st.NextPoll))
+	if notDue(st, slot) {
+		w.log.Debug("job for a feed not due acknowledged", zap.String("feed", feedID), zap.Time("slot", slot), zap.Time("next_poll", st.NextPoll), zap.Time("next_due", st.NextDue))
 		return nil
 	}
+	w.metrics.lag.Observe(time.Since(slot).Seconds())
 	u := st.fetchURL(f.URL)
 	out := w.fetchAndParse(ctx, f, u, st.validatorsFor(u))
 	if out.err != nil && ctx.Err() != nil {
@@ -61,15 +74,17 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 	}
 	for attempt := 1; ; attempt++ {
 		now := time.Now()
-		next, alerts := advance(p, f, st, slot, out, now, w.backoffCeiling)
-		if len(alerts) > 0 {
-			if err := w.pub.Publish(ctx, alerts); err != nil {
-				return fmt.Errorf("poll %s: publish %d alerts: %w", feedID, len(alerts), err)
+		next := advance(p, f, st, slot, out, now, w.backoffCeiling)
+		if len(next.alerts) > 0 {
+			if err := w.publish(ctx, f, next.alerts); err != nil {
+				return fmt.Errorf("poll %s: publish %d alerts: %w", feedID, len(next.alerts), err)
 			}
 		}
-		err := w.saveState(ctx, feedID, next, rev)
+		err := w.saveState(ctx, feedID, next.state, rev)
 		if err == nil {
-			w.logOutcome(f, st, next, out)
+			w.logOutcome(f, st, next.state, out)
+			w.metrics.committed(f, next, out)
+			w.reportHealth(ctx, next.health)
 			return nil
 		}
 		if attempt == maxSaveAttempts || ctx.Err() != nil {
@@ -80,7 +95,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		if st, rev, err = w.loadState(ctx, feedID); err != nil {
 			return fmt.Errorf("poll %s: %w", feedID, err)
 		}
-		if !slot.After(st.LastSlot) || slot.Before(st.NextPoll) {
+		if !slot.After(st.LastSlot) || notDue(st, slot) {
 			return nil
 		}
 	}
@@ -88,28 +103,36 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 
 // fetchAndParse polls rawURL, the feed's configured URL or the one it moved to.
 func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string, v validators) pollOutcome {
+	start := time.Now()
 	out := pollOutcome{url: rawURL}
+	defer func() { out.took = time.Since(start) }()
 	res, err := w.fetcher.fetch(ctx, rawURL, f.fetchOptions(w.userAgent), v)
 	if err != nil {
 		out.err = err
 		return out
 	}
-	out.movedTo, out.validators = res.MovedTo, res.Validators
+	out.movedTo, out.validators, out.maxAge = res.MovedTo, res.Validators, res.MaxAge
 	if res.NotModified {
 		out.notModified = true
 		return out
 	}
-	out.title, out.items, err = ParseItems(res.Body)
+	out.doc, err = ParseDocument(res.Body)
 	if err != nil {
 		out.err = fmt.Errorf("parse %s: %w", redactURL(rawURL), err)
 	}
 	return out
 }
 
-// advance computes the state after a poll of slot and the alerts to publish before committing
-// it. It does not modify st.
+// notDue reports whether a job for slot comes before the feed may be polled again: it backs
+// off after a failure, or its auto schedule says it is not due.
+func notDue(st feedState, slot time.Time) bool {
+	return slot.Before(st.NextPoll) || slot.Before(st.NextDue)
+}
+
+// advance computes the state after a poll of slot, the alerts to publish before committing it
+// and the health events to report after. It does not modify st.
 // A failure sets the time before which the feed is not polled again: a 410 stops it for good.
-func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome, now time.Time, ceiling time.Duration) (feedState, []Alert) {
+func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome, now time.Time, ceiling time.Duration) step {
 	next := st
 	next.LastSlot = slot
 	if out.err != nil {
@@ -121,7 +144,7 @@ func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome
 		if next.LastErrorClass == ClassGone {
 			next.Gone = redactURL(f.URL)
 		}
-		return next, nil
+		return step{state: next, health: healthChanges(f, st, next, out, 0, now)}
 	}
 	next.ConsecutiveFailures = 0
 	next.LastError = ""
@@ -131,6 +154,7 @@ func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome
 	next.LastSuccess = now
 	next.URL = redactURL(out.url)
 	trackMove(&next, redactURL(f.URL), out.movedTo)
+	var s step
 	if out.notModified {
 		// A 304 may repeat or refresh the validators; absent ones stay as they were.
 		if out.validators.ETag != "" {
@@ -139,38 +163,120 @@ func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome
 		if out.validators.LastModified != "" {
 			next.LastModified = out.validators.LastModified
 		}
-		return next, nil
+	} else {
+		next.ETag, next.LastModified = out.validators.ETag, out.validators.LastModified
+		s = newItems(p, f, st, &next, out.doc, now)
 	}
-	next.ETag, next.LastModified = out.validators.ETag, out.validators.LastModified
+	checkStale(&next, now)
+	if f.auto() {
+		schedule(&next, f, out, now)
+	} else {
+		next.Interval, next.NextDue = 0, time.Time{}
+	}
+	s.state = next
+	s.health = healthChanges(f, st, next, out, s.flood, now)
+	return s
+}
 
+// newItems finds the new items of a parsed document, records them in next, and returns the
+// alerts they cause. An item is new when none of its identities is in the seen set.
+func newItems(p *plan, f *feedPlan, st feedState, next *feedState, doc Document, now time.Time) step {
 	seen := make(map[string]bool, len(st.Seen))
 	for _, k := range st.Seen {
 		seen[k] = true
 	}
-	current := make(map[string]bool, len(out.items))
+	current := make(map[string]bool, 2*len(doc.Items))
 	var fresh []Item
-	for _, it := range out.items {
+	for _, it := range doc.Items {
 		if current[it.Key] {
-			continue
+			continue // the same item twice in one document
 		}
-		current[it.Key] = true
-		if !seen[it.Key] {
+		isNew := true
+		for _, id := range it.ids {
+			isNew = isNew && !seen[id]
+			current[id] = true
+		}
+		if isNew {
 			fresh = append(fresh, it)
 		}
 	}
 	// Feeds list the newest item first; remember the oldest first, so it is dropped first.
-	added := make([]string, 0, len(fresh))
+	var added []string
 	for _, it := range slices.Backward(fresh) {
-		added = append(added, it.Key)
+		added = append(added, it.ids...)
 	}
 	next.Seen = boundSeen(st.Seen, added, current)
+	if gap := itemGap(doc.Items, now); gap > 0 {
+		next.ItemGap = gap
+	}
+	if len(fresh) > 0 || !st.Baselined {
+		next.LastNewItem = now
+		next.StaleSince = time.Time{}
+	}
 
+	s := step{fresh: len(fresh)}
 	alerting := fresh
-	if !st.Baselined {
+	switch {
+	case !st.Baselined:
 		alerting = firstPollItems(f.FirstPoll, fresh, now)
+	case isFlood(f, st, fresh):
+		s.flood, alerting = len(fresh), nil
+	default:
+		// The flood guard learns from the polls it lets through.
+		const weight = 0.2
+		next.NewItemsAvg = (1-weight)*st.NewItemsAvg + weight*float64(len(fresh))
 	}
 	next.Baselined = true
-	return next, alertsFor(p, f, out.title, alerting, now)
+	s.alerts = alertsFor(p, f, doc.Title, alerting, now)
+	return s
+}
+
+// isFlood applies the feed's flood guard to the new items of a poll of a baselined feed.
+func isFlood(f *feedPlan, st feedState, fresh []Item) bool {
+	if f.FloodGuard == 0 || len(fresh) <= f.FloodGuard || float64(len(fresh)) <= 5*st.NewItemsAvg {
+		return false
+	}
+	var dated, old int
+	for _, it := range fresh {
+		if d := it.date(); !d.IsZero() {
+			dated++
+			if d.Before(st.LastSuccess) {
+				old++
+			}
+		}
+	}
+	// Items published since the last successful poll are news however many there are; items
+	// without dates cannot tell, and count as old.
+	return 2*(old+len(fresh)-dated) > len(fresh)
+}
+
+// checkStale marks the feed stale when it has had no new item for much longer than its usual
+// gap between items. A feed whose usual gap is unknown is never stale.
+func checkStale(next *feedState, now time.Time) {
+	if next.ItemGap <= 0 || next.LastNewItem.IsZero() || !next.StaleSince.IsZero() {
+		return
+	}
+	if now.Sub(next.LastNewItem) > max(staleFactor*next.ItemGap, minStale) {
+		next.StaleSince = now
+	}
+}
+
+// schedule sets when an auto feed is due again after a successful poll: after half its usual
+// gap between items, but not before the feed's <ttl> or its answer's max-age ask, within the
+// feed's bounds. The slots come every AutoMin, so the due time is put half a slot early, lest
+// a poll a little late in its slot postpone the next one by a whole slot.
+func schedule(next *feedState, f *feedPlan, out pollOutcome, now time.Time) {
+	lo, hi := f.autoBounds()
+	d := next.Interval
+	if next.ItemGap > 0 {
+		d = next.ItemGap / 2
+	}
+	d = max(d, out.doc.TTL, out.maxAge)
+	if out.notModified && next.Interval > 0 {
+		d = max(next.Interval, out.maxAge)
+	}
+	next.Interval = min(max(d, lo), hi)
+	next.NextDue = now.Add(next.Interval - lo/2)
 }
 
 // trackMove records a permanent redirect of a successful poll: the first time as a candidate,
@@ -255,5 +361,28 @@ func (w *Watcher) logOutcome(f *feedPlan, prev, next feedState, out pollOutcome)
 		w.log.Debug("feed poll failed again", append(fields, zap.Int("consecutive_failures", prev.ConsecutiveFailures+1), zap.Error(out.err))...)
 	case prev.ConsecutiveFailures > 0:
 		w.log.Info("feed recovered", append(fields, zap.Int("failures", prev.ConsecutiveFailures))...)
+	}
+}
+
+// publish publishes the alerts of a poll of f. Alerts the server refuses for good are logged
+// and dropped, so that they do not fail the feed's every poll from now on.
+func (w *Watcher) publish(ctx context.Context, f *feedPlan, alerts []Alert) error {
+	err := w.pub.Publish(ctx, alerts)
+	if errors.Is(err, ErrRejected) {
+		w.log.Error("alerts rejected by the server for good; not retried", zap.String("feed", f.ID), zap.Int("alerts", len(alerts)), zap.Error(err))
+		return nil
+	}
+	return err
+}
+
+// reportHealth reports the health events of a committed poll, logging what fails.
+func (w *Watcher) reportHealth(ctx context.Context, hs []FeedHealth) {
+	if w.health == nil {
+		return
+	}
+	for _, h := range hs {
+		if err := w.health.ReportHealth(ctx, h); err != nil {
+			w.log.Warn("feed health event not published", zap.String("feed", h.FeedID), zap.String("status", string(h.Status)), zap.Error(err))
+		}
 	}
 }

@@ -149,8 +149,8 @@ func TestPollNewItemAlert(t *testing.T) {
 	if !strings.Contains(a.Snippet, "Kursk") {
 		t.Errorf("snippet %q, want it to show %q", a.Snippet, "Kursk")
 	}
-	if st := ps.state.state(t, "world"); !slices.Equal(st.Seen, []string{"a", "c", "b"}) || !st.LastSlot.Equal(slot(2)) {
-		t.Errorf("state: seen %v last slot %s, want [a c b] and slot 2", st.Seen, st.LastSlot)
+	if st := ps.state.state(t, "world"); !slices.Equal(st.Seen, []string{"a", "c", "b", "https://example.org/b"}) || !st.LastSlot.Equal(slot(2)) {
+		t.Errorf("state: seen %v last slot %s, want [a c b https://example.org/b] (the link of b is its identity too) and slot 2", st.Seen, st.LastSlot)
 	}
 }
 

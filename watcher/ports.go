@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/newswatch/newswatch/matcher"
@@ -9,9 +10,17 @@ import (
 
 // Publisher publishes alerts and returns only once the server has acknowledged every one of them.
 // Publishing the same alert twice must be harmless: the implementation de-duplicates by event id.
+// When the only failures are alerts that the server refuses for good (too large, not
+// permitted), so that publishing them again cannot help, Publish returns an error that wraps
+// ErrRejected and names them; every other alert has been stored then. No other error may wrap
+// ErrRejected.
 type Publisher interface {
 	Publish(ctx context.Context, alerts []Alert) error
 }
+
+// ErrRejected marks alerts that the server refused for good; see Publisher. A poll logs them
+// with their feed and goes on, rather than retry its feed forever.
+var ErrRejected = errors.New("rejected for good")
 
 // StateStore keeps each feed's state as an opaque document with a revision, for compare-and-swap.
 type StateStore interface {

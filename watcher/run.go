@@ -40,7 +40,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	schedCtx, stopScheduling := context.WithCancel(ctx)
 	defer stopScheduling()
 	s := newScheduler(w)
-	s.cron.Start()
+	s.start()
 	s.apply(schedCtx, w.plan.Load())
 
 	var runErr error
@@ -62,6 +62,17 @@ loop:
 	}
 	stopScheduling()
 	return errors.Join(runErr, w.shutdown(s, stopConsuming, abandon, consumed))
+}
+
+// LastTick is when the schedule last fired its heartbeat, once a second while Run runs; zero
+// before Run. A LastTick far in the past means the schedule is stuck and polls are not being
+// enqueued, which a liveness probe or a watchdog should report.
+func (w *Watcher) LastTick() time.Time {
+	n := w.lastTick.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // shutdown runs the steps of Run's stop after the ticks' context is done. consumed is nil when

@@ -375,3 +375,41 @@ func TestNewValidates(t *testing.T) {
 		})
 	}
 }
+
+func TestLastTickFollowsTheSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := testWatcher(t, Config{Feeds: []Feed{testFeed("a", "http://example.org/a", "@every 1m")}}, nil)
+		if got := w.LastTick(); !got.IsZero() {
+			t.Fatalf("LastTick before Run = %s, want zero", got)
+		}
+		stop, _ := runWatcher(t, w)
+		time.Sleep(10*time.Second + time.Millisecond)
+		synctest.Wait()
+		if got, now := w.LastTick(), time.Now(); now.Sub(got) > heartbeat {
+			t.Errorf("LastTick = %s at %s, want within %s", got, now, heartbeat)
+		}
+		if err := stop(); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		stopped := w.LastTick()
+		time.Sleep(time.Minute)
+		if got := w.LastTick(); !got.Equal(stopped) {
+			t.Errorf("LastTick moved to %s after Run returned, want it to stay at %s", got, stopped)
+		}
+	})
+}
+
+func TestAutoScheduleSlots(t *testing.T) {
+	// An auto feed has slots every AutoMin; whether a slot polls is the poll's decision.
+	f := testFeed("a", "http://example.org/a", AutoSchedule)
+	f.AutoMin = 2 * time.Minute
+	w := testWatcher(t, Config{Feeds: []Feed{f}}, nil)
+	fp := w.plan.Load().feeds["a"]
+	if e, ok := fp.sched.(everySchedule); !ok || e.Every != 2*time.Minute {
+		t.Errorf("auto feed schedule %#v, want every 2m", fp.sched)
+	}
+	f.AutoMin, f.AutoMax = time.Hour, time.Minute
+	if _, err := New(Config{Feeds: []Feed{f}, Index: compile(t), Publisher: &memPublisher{}, State: newMemState(), Jobs: newMemQueue(false)}, nil); err == nil {
+		t.Errorf("New with auto min above max: nil error, want one")
+	}
+}

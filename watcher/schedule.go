@@ -73,8 +73,9 @@ func (s cronSchedule) Prev(t time.Time) time.Time {
 	return s.Next(lo)
 }
 
-// errAutoSchedule is the adaptive schedule of the specification, which is not built yet.
-var errAutoSchedule = errors.New(`schedule "auto" is not supported yet`)
+// AutoSchedule is the schedule that adapts a feed's polls to how often it publishes; see
+// Feed.AutoMin.
+const AutoSchedule = "auto"
 
 // parseSchedule parses a feed's schedule. "@every D" becomes an epoch-aligned schedule with the
 // feed's offset; anything else is a robfig/cron standard spec (5 fields or a descriptor, with an
@@ -84,9 +85,6 @@ func parseSchedule(spec, feedID string, loc *time.Location) (slotSchedule, strin
 	spec = strings.Join(strings.Fields(spec), " ")
 	if spec == "" {
 		return nil, "", errors.New("schedule is empty")
-	}
-	if spec == "auto" {
-		return nil, "", errAutoSchedule
 	}
 	s, err := cron.ParseStandard(spec)
 	if err != nil {
@@ -139,6 +137,9 @@ func feedOffset(feedID string, every time.Duration) time.Duration {
 
 // ValidateSchedule reports whether spec is a schedule the watcher accepts, for `newswatch check`.
 func ValidateSchedule(spec string) error {
+	if strings.TrimSpace(spec) == AutoSchedule {
+		return nil
+	}
 	_, _, err := parseSchedule(spec, "", time.UTC)
 	return err
 }

@@ -151,7 +151,6 @@ func TestParseScheduleErrors(t *testing.T) {
 		want error // nil: any error
 	}{
 		{"", nil},
-		{"auto", errAutoSchedule},
 		{"@every 500ms", nil},
 		{"@every soon", nil},
 		{"61 * * * *", nil},

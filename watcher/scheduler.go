@@ -26,6 +26,17 @@ func newScheduler(w *Watcher) *scheduler {
 	}
 }
 
+// heartbeat is how often the schedule records that it runs; see Watcher.LastTick.
+const heartbeat = time.Second
+
+// start starts the cron loop with a heartbeat entry of its own, so that a schedule that stops
+// firing shows in LastTick.
+func (s *scheduler) start() {
+	s.w.lastTick.Store(time.Now().UnixNano())
+	s.cron.Schedule(cron.Every(heartbeat), cron.FuncJob(func() { s.w.lastTick.Store(time.Now().UnixNano()) }))
+	s.cron.Start()
+}
+
 // apply makes the cron entries those of p, and enqueues the most recent past slot of every feed
 // that is new to the schedule (all of them at start) or changed its schedule, so that it is
 // polled at once rather than at its next slot. Enqueueing a slot polled already costs nothing:

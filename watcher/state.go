@@ -45,6 +45,19 @@ type feedState struct {
 	// MovedTo is the confirmed new URL of the feed (redacted), polled instead of the
 	// configured one. The configuration is never rewritten.
 	MovedTo string `json:"moved_to,omitempty"`
+	// LastNewItem is when a poll last found a new item (the first poll counts).
+	LastNewItem time.Time `json:"last_new_item,omitzero"`
+	// ItemGap is the median gap between the feed's item dates at its last parsed poll; 0 when
+	// unknown.
+	ItemGap time.Duration `json:"item_gap,omitempty"`
+	// StaleSince is when the feed was found stale; zero while it is not.
+	StaleSince time.Time `json:"stale_since,omitzero"`
+	// NewItemsAvg is a moving average of the new items per parsed poll, for the flood guard.
+	NewItemsAvg float64 `json:"new_items_avg,omitempty"`
+	// Interval is the adapted interval of an "auto" feed, and NextDue when it is due again:
+	// a job for an earlier slot is acknowledged without fetching.
+	Interval time.Duration `json:"interval,omitempty"`
+	NextDue  time.Time     `json:"next_due,omitzero"`
 }
 
 func decodeState(data []byte) (feedState, error) {

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/newswatch/newswatch/matcher"
@@ -66,6 +67,10 @@ type Config struct {
 	Publisher     Publisher
 	State         StateStore
 	Jobs          JobQueue
+	// Health receives the changes in the feeds' health; nil drops them.
+	Health HealthReporter
+	// Registerer is where the watcher's metrics are registered; nil leaves them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Watcher schedules, runs and commits the polls of a set of feeds.
@@ -74,6 +79,8 @@ type Watcher struct {
 	pub             Publisher
 	state           StateStore
 	jobs            JobQueue
+	health          HealthReporter
+	metrics         *metrics
 	workers         int
 	userAgent       string
 	loc             *time.Location
@@ -84,6 +91,8 @@ type Watcher struct {
 	plan    atomic.Pointer[plan]
 	updated chan struct{} // a new plan waits for Run to apply it to the schedule
 	ran     atomic.Bool
+	// lastTick is the Unix nanoseconds of the schedule's last heartbeat.
+	lastTick atomic.Int64
 }
 
 // New validates cfg and returns a Watcher. A nil log discards logs.
@@ -112,6 +121,8 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 		pub:             cfg.Publisher,
 		state:           cfg.State,
 		jobs:            cfg.Jobs,
+		health:          cfg.Health,
+		metrics:         newMetrics(cfg.Registerer),
 		workers:         orDefault(cfg.Workers, DefaultWorkers),
 		userAgent:       orDefault(cfg.UserAgent, DefaultUserAgent),
 		loc:             cfg.Location,
@@ -149,7 +160,7 @@ func (w *Watcher) Update(feeds []Feed, rules []matcher.Rule, ix *matcher.Index) 
 	if err != nil {
 		return fmt.Errorf("watcher: update: %w", err)
 	}
-	w.plan.Store(p)
+	w.metrics.forget(w.plan.Swap(p), p)
 	select {
 	case w.updated <- struct{}{}:
 	default: // Run has a wake-up pending and will read the newest plan.

@@ -1,0 +1,127 @@
+package watcher
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the watcher's Prometheus metrics. Labels are bounded: feed and rule ids from the
+// configuration, error classes, never URLs or titles. Per-feed series are only those an
+// operator alerts on (the last success); the rest are totals, so that 100,000 feeds do not make
+// millions of series.
+type metrics struct {
+	lag           prometheus.Histogram
+	fetchDuration *prometheus.HistogramVec
+	fetchResults  *prometheus.CounterVec
+	itemsParsed   prometheus.Counter
+	itemsNew      prometheus.Counter
+	itemsFlooded  prometheus.Counter
+	ruleMatches   *prometheus.CounterVec
+	lastSuccess   *prometheus.GaugeVec
+
+	mu      sync.Mutex
+	failing map[string]bool // feeds backing off, as this replica last committed them
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "newswatch_poll_lag_seconds",
+			Help:    "Time from a poll's slot to the start of its fetch: how late polls run behind their schedule.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 300},
+		}),
+		fetchDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "newswatch_fetch_duration_seconds",
+			Help:    "Time to fetch and parse a feed, by result (ok, not_modified, error).",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"result"}),
+		fetchResults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "newswatch_fetch_results_total",
+			Help: "Committed polls by result: ok, not_modified, or the class of the feed's error.",
+		}, []string{"result"}),
+		itemsParsed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "newswatch_items_seen_total",
+			Help: "Items read from feed documents, new or not.",
+		}),
+		itemsNew: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "newswatch_items_new_total",
+			Help: "Items not seen before, matched against the rules or recorded by the first poll or the flood guard.",
+		}),
+		itemsFlooded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "newswatch_items_flood_guarded_total",
+			Help: "New items recorded without alerting because their poll was a flood.",
+		}),
+		ruleMatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "newswatch_rule_matches_total",
+			Help: "Matches of new items by rule, each one alert.",
+		}, []string{"rule"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "newswatch_feed_last_success_timestamp_seconds",
+			Help: "When a feed was last polled successfully by this replica, in Unix seconds.",
+		}, []string{"feed"}),
+		failing: make(map[string]bool),
+	}
+	if reg != nil {
+		backingOff := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "newswatch_feeds_backing_off",
+			Help: "Feeds whose last poll on this replica failed, so that they back off.",
+		}, m.backingOff)
+		reg.MustRegister(m.lag, m.fetchDuration, m.fetchResults, m.itemsParsed, m.itemsNew,
+			m.itemsFlooded, m.ruleMatches, m.lastSuccess, backingOff)
+	}
+	return m
+}
+
+func (m *metrics) backingOff() float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return float64(len(m.failing))
+}
+
+// committed counts a poll whose state was committed.
+func (m *metrics) committed(f *feedPlan, s step, out pollOutcome) {
+	result, duration := "ok", "ok"
+	switch {
+	case out.err != nil:
+		result, duration = string(ClassifyError(out.err)), "error"
+	case out.notModified:
+		result, duration = "not_modified", "not_modified"
+	}
+	m.fetchDuration.WithLabelValues(duration).Observe(out.took.Seconds())
+	m.fetchResults.WithLabelValues(result).Inc()
+	m.mu.Lock()
+	if out.err != nil {
+		m.failing[f.ID] = true
+	} else {
+		delete(m.failing, f.ID)
+	}
+	m.mu.Unlock()
+	if out.err != nil {
+		return
+	}
+	m.lastSuccess.WithLabelValues(f.ID).Set(float64(s.state.LastSuccess.UnixNano()) / 1e9)
+	m.itemsParsed.Add(float64(len(out.doc.Items)))
+	m.itemsNew.Add(float64(s.fresh))
+	m.itemsFlooded.Add(float64(s.flood))
+	for _, a := range s.alerts {
+		m.ruleMatches.WithLabelValues(a.RuleID).Inc()
+	}
+}
+
+// forget drops the series of the feeds and rules that p no longer has.
+func (m *metrics) forget(old, p *plan) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range old.feeds {
+		if p.feeds[id] == nil {
+			m.lastSuccess.DeleteLabelValues(id)
+			delete(m.failing, id)
+		}
+	}
+	for id := range old.rules {
+		if _, ok := p.rules[id]; !ok {
+			m.ruleMatches.DeleteLabelValues(id)
+		}
+	}
+}
