@@ -46,11 +46,15 @@ type HTTP struct {
 
 // Defaults are the values every feed inherits.
 type Defaults struct {
-	Schedule     string
-	Timeout      time.Duration
-	MaxBody      int64 // bytes
-	FirstPoll    FirstPoll
-	AllowPrivate bool
+	Schedule string
+	// AutoMin and AutoMax bound the interval of schedule "auto".
+	AutoMin, AutoMax time.Duration
+	Timeout          time.Duration
+	MaxBody          int64 // bytes
+	FirstPoll        FirstPoll
+	AllowPrivate     bool
+	// FloodGuard is the number of new items above which one poll may be a flood; 0 is off.
+	FloodGuard int
 }
 
 // FirstPollMode says what the first poll of a new feed alerts.
@@ -74,12 +78,14 @@ type FirstPoll struct {
 type Feed struct {
 	ID           string
 	URL          string
-	Schedule     string
-	Timeout      time.Duration
-	MaxBody      int64
-	FirstPoll    FirstPoll
-	AllowPrivate bool
-	Tags         []string
+	Schedule         string
+	AutoMin, AutoMax time.Duration
+	Timeout          time.Duration
+	MaxBody          int64
+	FirstPoll        FirstPoll
+	AllowPrivate     bool
+	FloodGuard       int
+	Tags             []string
 	Pos          Position // the feed's first key
 }
 
@@ -105,6 +111,9 @@ const (
 	DefaultEmbeddedListen  = "127.0.0.1:4222"
 	DefaultHTTPListen      = "127.0.0.1:9780"
 	DefaultSchedule        = "@every 5m"
+	DefaultAutoMin         = 5 * time.Minute
+	DefaultAutoMax         = time.Hour
+	DefaultFloodGuard      = 10
 	DefaultTimeout         = 30 * time.Second
 	DefaultMaxBody         = 10 << 20
 	// DefaultStoreDir is used when $STATE_DIRECTORY is not set; with it, the

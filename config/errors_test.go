@@ -154,7 +154,7 @@ func TestParseErrors(t *testing.T) {
 			name: "schedules",
 			data: yamlLines(
 				"defaults:",
-				"  schedule: auto",
+				"  schedule: often",
 				"feeds:",
 				`  - {id: a, url: 'https://a.example', schedule: "*/2 * *"}`,
 				`  - {id: b, url: 'https://a.example', schedule: "@every 500ms"}`,
@@ -165,7 +165,7 @@ func TestParseErrors(t *testing.T) {
 				`  - {id: g, url: 'https://a.example', schedule: "0 * * * * *"}`,
 			),
 			want: []string{
-				`nw.yaml:2:13: schedule "auto" is not supported yet`,
+				`nw.yaml:2:13: invalid schedule "often": expected exactly 5 fields, found 1`,
 				`nw.yaml:4:49: invalid schedule "*/2 * *": expected exactly 5 fields, found 3`,
 				`nw.yaml:5:49: invalid schedule "@every 500ms": @every needs at least 1s`,
 				`nw.yaml:6:49: invalid schedule "@every 1.5s": @every needs whole seconds`,
@@ -174,7 +174,25 @@ func TestParseErrors(t *testing.T) {
 				`nw.yaml:9:49: invalid schedule "@every soon": "soon" is not a duration such as 90s`,
 				`nw.yaml:10:49: invalid schedule "0 * * * * *": expected exactly 5 fields, found 6`,
 			},
-			excerpt: "      schedule: auto\n                ^",
+			excerpt: "      schedule: often\n                ^",
+		},
+		{
+			name: "auto schedule bounds and flood guard",
+			data: yamlLines(
+				"defaults:",
+				"  auto_min: 2h",
+				"  flood_guard: -1",
+				"feeds:",
+				`  - {id: a, url: 'https://a.example', schedule: auto, auto_max: 30m}`,
+				`  - {id: b, url: 'https://a.example', auto_max: 3h, flood_guard: many}`,
+				`  - {id: c, url: 'https://a.example', auto_min: 0s, auto_max: 3h}`,
+			),
+			want: []string{
+				`nw.yaml:3:16: invalid flood_guard "-1": want a number of items, or 0 to turn the guard off`,
+				`nw.yaml:5:65: auto_min 2h0m0s is above auto_max 30m0s`,
+				`nw.yaml:6:66: invalid flood_guard "many": want a number of items, or 0 to turn the guard off`,
+				`nw.yaml:7:49: invalid auto_min "0s": must be positive`,
+			},
 		},
 		{
 			name: "durations, sizes and first_poll",

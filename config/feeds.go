@@ -62,6 +62,8 @@ func (d *decoder) feed(v value, def Defaults) (Feed, *token.Token, bool) {
 	}
 	f.Schedule, f.Timeout, f.MaxBody = p.Schedule, p.Timeout, p.MaxBody
 	f.FirstPoll, f.AllowPrivate = p.FirstPoll, p.AllowPrivate
+	f.AutoMin, f.AutoMax, f.FloodGuard = p.AutoMin, p.AutoMax, p.FloodGuard
+	d.checkAutoBounds(v, entries, f)
 	return f, idTok, f.ID != ""
 }
 
@@ -108,4 +110,19 @@ func (d *decoder) item(v value, where string) (string, bool) {
 		return "", false
 	}
 	return d.text(v, where)
+}
+
+// checkAutoBounds reports a feed whose auto_min is above its auto_max, at the
+// feed's own auto_max or auto_min when it sets one, else at the feed.
+func (d *decoder) checkAutoBounds(v value, entries []entry, f Feed) {
+	if f.AutoMin <= f.AutoMax {
+		return
+	}
+	tok := v.tok
+	for _, e := range entries {
+		if e.key == "auto_max" || e.key == "auto_min" {
+			tok = d.value(e.value).tok
+		}
+	}
+	d.errorf(tok, "auto_min %s is above auto_max %s", f.AutoMin, f.AutoMax)
 }

@@ -85,6 +85,12 @@ func (d *decoder) pollField(e entry, p *Defaults) bool {
 	switch e.key {
 	case "schedule":
 		d.stringField(e, &p.Schedule, checkSchedule)
+	case "auto_min":
+		parsedField(d, e, &p.AutoMin, func(s string) (time.Duration, error) { return parseDuration("auto_min", s) })
+	case "auto_max":
+		parsedField(d, e, &p.AutoMax, func(s string) (time.Duration, error) { return parseDuration("auto_max", s) })
+	case "flood_guard":
+		parsedField(d, e, &p.FloodGuard, parseFloodGuard)
 	case "timeout":
 		parsedField(d, e, &p.Timeout, func(s string) (time.Duration, error) { return parseDuration("timeout", s) })
 	case "max_body":

@@ -32,8 +32,8 @@ func checkID(what, s string) error {
 // robfig/cron's ParseStandard reads them, with @every at least 1s and in whole
 // seconds (robfig/cron would silently round anything else).
 func checkSchedule(s string) error {
-	if strings.TrimSpace(s) == "auto" {
-		return errors.New(`schedule "auto" is not supported yet`)
+	if s == "auto" {
+		return nil
 	}
 	if rest, ok := strings.CutPrefix(s, "@every "); ok {
 		d, err := time.ParseDuration(rest)
@@ -101,6 +101,15 @@ func parseSize(what, s string) (int64, error) {
 		return 0, bad("must be positive")
 	}
 	return n * mult, nil
+}
+
+// parseFloodGuard reads a number of items from 0 (off) up.
+func parseFloodGuard(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid flood_guard %q: want a number of items, or 0 to turn the guard off", s)
+	}
+	return n, nil
 }
 
 // parseFirstPoll reads baseline, all or a positive duration.

@@ -63,14 +63,14 @@ func TestParseFirstPoll(t *testing.T) {
 func TestCheckSchedule(t *testing.T) {
 	valid := []string{
 		"*/2 * * * *", "0 9 * * MON-FRI", "@hourly", "@daily", "@weekly", "@monthly", "@yearly",
-		"@every 90s", "@every 1s", "@every 1h30m", "CRON_TZ=UTC 0 6 * * *",
+		"@every 90s", "@every 1s", "@every 1h30m", "CRON_TZ=UTC 0 6 * * *", "auto",
 	}
 	for _, s := range valid {
 		if err := checkSchedule(s); err != nil {
 			t.Errorf("checkSchedule(%q): got %v, want nil", s, err)
 		}
 	}
-	invalid := []string{"", "auto", "* * * *", "@every 0s", "@every -5s", "@every 999ms", "@every 2.5s", "@often", "60 * * * *", "* 24 * * *"}
+	invalid := []string{"", " auto", "* * * *", "@every 0s", "@every -5s", "@every 999ms", "@every 2.5s", "@often", "60 * * * *", "* 24 * * *"}
 	for _, s := range invalid {
 		if err := checkSchedule(s); err == nil {
 			t.Errorf("checkSchedule(%q): got nil, want an error", s)

@@ -16,21 +16,27 @@ import (
 // FeedStatus is the kind of a feed-health event; it is the last token of its subject.
 type FeedStatus string
 
-// The feed-health events of SPEC.md §4.
+// The feed-health events of SPEC.md §4, and the flood guard's summary.
 const (
-	FeedError     FeedStatus = "error"     // a poll failed; the feed backs off
-	FeedRecovered FeedStatus = "recovered" // a poll succeeded after failures
-	FeedStale     FeedStatus = "stale"     // the feed has not been polled successfully for too long, or is gone (410)
+	FeedError     FeedStatus = "error"     // the first failure of a run of failures, or the feed is gone (410)
+	FeedRecovered FeedStatus = "recovered" // a poll succeeded after failures, or a stale feed has a new item
+	FeedStale     FeedStatus = "stale"     // no new item for much longer than the feed's usual gap between items
+	FeedFlood     FeedStatus = "flood"     // one poll found far more new items than usual; recorded without alerting
 )
 
 // FeedHealth is one change in a feed's health.
 type FeedHealth struct {
 	FeedID   string
 	FeedURL  string
-	Status   FeedStatus
-	Error    string    // what failed, for FeedError and FeedStale; never a secret
-	Failures int       // consecutive failed polls
-	Since    time.Time // when the feed last polled successfully; zero if never
+	Status     FeedStatus
+	Error      string // what failed, for FeedError; never a secret
+	ErrorClass string // the class of Error: timeout, http_server, gone, ...
+	Failures   int    // consecutive failed polls: so far (FeedError), before the success (FeedRecovered)
+	// Since is when the feed last polled successfully (FeedError), last had a new item
+	// (FeedStale), or became stale (FeedRecovered after FeedStale); zero if never.
+	Since    time.Time
+	NextPoll time.Time // FeedError: when the feed is polled again
+	Items    int       // FeedFlood: the new items recorded without alerting
 	Time     time.Time // when this was observed
 }
 
@@ -48,11 +54,14 @@ type HealthEvent struct {
 
 // HealthData is the "data" of a feed-health event.
 type HealthData struct {
-	Feed     EventFeed `json:"feed"`
-	Status   string    `json:"status"`
-	Error    string    `json:"error,omitempty"`
-	Failures int       `json:"failures,omitempty"`
-	Since    string    `json:"since,omitempty"`
+	Feed       EventFeed `json:"feed"`
+	Status     string    `json:"status"`
+	Error      string    `json:"error,omitempty"`
+	ErrorClass string    `json:"error_class,omitempty"`
+	Failures   int       `json:"failures,omitempty"`
+	Since      string    `json:"since,omitempty"`
+	NextPoll   string    `json:"next_poll,omitempty"`
+	Items      int       `json:"items,omitempty"`
 }
 
 // Health publishes feed-health events on <prefix>.feed.<feed>.<status>. They are plain NATS
@@ -72,7 +81,7 @@ func (h *Health) Publish(ctx context.Context, fh FeedHealth) error {
 	switch {
 	case !validToken(fh.FeedID):
 		return fmt.Errorf("%w: health: feed id %q is not a subject token", ErrInvalidAlert, fh.FeedID)
-	case fh.Status != FeedError && fh.Status != FeedRecovered && fh.Status != FeedStale:
+	case fh.Status != FeedError && fh.Status != FeedRecovered && fh.Status != FeedStale && fh.Status != FeedFlood:
 		return fmt.Errorf("%w: health of %s: unknown status %q", ErrInvalidAlert, fh.FeedID, fh.Status)
 	case fh.Time.IsZero():
 		return fmt.Errorf("%w: health of %s: time is zero", ErrInvalidAlert, fh.FeedID)
@@ -88,10 +97,13 @@ func (h *Health) Publish(ctx context.Context, fh FeedHealth) error {
 		DataContentType: eventDataType,
 		Data: HealthData{
 			Feed:     EventFeed{ID: fh.FeedID, URL: fh.FeedURL},
-			Status:   string(fh.Status),
-			Error:    fh.Error,
-			Failures: fh.Failures,
-			Since:    formatTime(fh.Since),
+			Status:     string(fh.Status),
+			Error:      fh.Error,
+			ErrorClass: fh.ErrorClass,
+			Failures:   fh.Failures,
+			Since:      formatTime(fh.Since),
+			NextPoll:   formatTime(fh.NextPoll),
+			Items:      fh.Items,
 		},
 	}
 	body, err := json.Marshal(ev)

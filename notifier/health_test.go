@@ -36,7 +36,8 @@ func TestHealthPublish(t *testing.T) {
 		wantType    string
 	}{
 		{
-			fh:          notifier.FeedHealth{FeedID: "world", FeedURL: "https://example.org/rss", Status: notifier.FeedError, Error: "GET: 503", Failures: 3, Since: at.Add(-time.Hour), Time: at},
+			fh: notifier.FeedHealth{FeedID: "world", FeedURL: "https://example.org/rss", Status: notifier.FeedError, Error: "GET: 503",
+				ErrorClass: "unavailable", Failures: 1, Since: at.Add(-time.Hour), NextPoll: at.Add(time.Minute), Time: at},
 			wantSubject: "newswatch.feed.world.error",
 			wantType:    "io.newswatch.feed.error.v1",
 		},
@@ -46,9 +47,14 @@ func TestHealthPublish(t *testing.T) {
 			wantType:    "io.newswatch.feed.recovered.v1",
 		},
 		{
-			fh:          notifier.FeedHealth{FeedID: "bbc", Status: notifier.FeedStale, Error: "410 Gone", Time: at},
+			fh:          notifier.FeedHealth{FeedID: "bbc", Status: notifier.FeedStale, Since: at.Add(-6 * time.Hour), Time: at},
 			wantSubject: "newswatch.feed.bbc.stale",
 			wantType:    "io.newswatch.feed.stale.v1",
+		},
+		{
+			fh:          notifier.FeedHealth{FeedID: "bbc", Status: notifier.FeedFlood, Items: 40, Time: at},
+			wantSubject: "newswatch.feed.bbc.flood",
+			wantType:    "io.newswatch.feed.flood.v1",
 		},
 	}
 	for _, tt := range tests {
@@ -80,8 +86,13 @@ func TestHealthPublish(t *testing.T) {
 		if err := ce.DataAs(&data); err != nil {
 			t.Fatalf("DataAs: %v", err)
 		}
-		if data.Status != string(tt.fh.Status) || data.Error != tt.fh.Error || data.Failures != tt.fh.Failures || data.Feed.ID != tt.fh.FeedID {
-			t.Errorf("data: got %+v, want status %s error %q failures %d", data, tt.fh.Status, tt.fh.Error, tt.fh.Failures)
+		want := notifier.HealthData{
+			Feed:   notifier.EventFeed{ID: tt.fh.FeedID, URL: tt.fh.FeedURL},
+			Status: string(tt.fh.Status), Error: tt.fh.Error, ErrorClass: tt.fh.ErrorClass, Failures: tt.fh.Failures,
+			Since: rfc3339(tt.fh.Since), NextPoll: rfc3339(tt.fh.NextPoll), Items: tt.fh.Items,
+		}
+		if data != want {
+			t.Errorf("data: got %+v, want %+v", data, want)
 		}
 	}
 
@@ -95,4 +106,12 @@ func TestHealthPublish(t *testing.T) {
 			t.Errorf("Publish(%+v): got %v, want ErrInvalidAlert", fh, err)
 		}
 	}
+}
+
+// rfc3339 formats t as events do, and the zero time as "".
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
