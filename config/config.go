@@ -76,8 +76,8 @@ type FirstPoll struct {
 // Feed is one feed, every field resolved: the feed's own value, else the
 // default.
 type Feed struct {
-	ID           string
-	URL          string
+	ID               string
+	URL              string
 	Schedule         string
 	AutoMin, AutoMax time.Duration
 	Timeout          time.Duration
@@ -86,7 +86,7 @@ type Feed struct {
 	AllowPrivate     bool
 	FloodGuard       int
 	Tags             []string
-	Pos          Position // the feed's first key
+	Pos              Position // the feed's first key
 }
 
 // Rule is one watch rule. Feeds holds feed ids and "tag:NAME" entries; empty

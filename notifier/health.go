@@ -26,8 +26,8 @@ const (
 
 // FeedHealth is one change in a feed's health.
 type FeedHealth struct {
-	FeedID   string
-	FeedURL  string
+	FeedID     string
+	FeedURL    string
 	Status     FeedStatus
 	Error      string // what failed, for FeedError; never a secret
 	ErrorClass string // the class of Error: timeout, http_server, gone, ...
@@ -96,7 +96,7 @@ func (h *Health) Publish(ctx context.Context, fh FeedHealth) error {
 		Subject:         fh.FeedID,
 		DataContentType: eventDataType,
 		Data: HealthData{
-			Feed:     EventFeed{ID: fh.FeedID, URL: fh.FeedURL},
+			Feed:       EventFeed{ID: fh.FeedID, URL: fh.FeedURL},
 			Status:     string(fh.Status),
 			Error:      fh.Error,
 			ErrorClass: fh.ErrorClass,
