@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -490,5 +491,45 @@ func TestParseMaxAge(t *testing.T) {
 		if got := parseMaxAge(tt.in); got != tt.want {
 			t.Errorf("parseMaxAge(%q) = %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestPollOfAFeedBeingPolledIsAcknowledged(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		<-release
+		w.Write([]byte(rss("World", rssItem{GUID: "a", Title: "x"})))
+	}))
+	t.Cleanup(srv.Close)
+	state := newMemState()
+	w := testWatcher(t, Config{Feeds: []Feed{testFeed("world", srv.URL+"/rss.xml", "@every 1s")}, Rules: []matcher.Rule{kurskRule}, State: state}, nil)
+	first := make(chan error, 1)
+	go func() { first <- w.Poll(t.Context(), "world", slot(1)) }()
+	for {
+		mu.Lock()
+		n := requests
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := w.Poll(t.Context(), "world", slot(2)); err != nil {
+		t.Fatalf("Poll of slot 2 while slot 1 runs: %v, want nil", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("Poll of slot 1: %v", err)
+	}
+	if requests != 1 || state.saves != 1 {
+		t.Errorf("got %d requests and %d saves, want 1 and 1: the second job is acknowledged without work", requests, state.saves)
+	}
+	if err := w.Poll(t.Context(), "world", slot(3)); err != nil || requests != 2 {
+		t.Errorf("Poll of slot 3 after: %v with %d requests, want a second request", err, requests)
 	}
 }

@@ -50,6 +50,13 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		w.log.Debug("job for a feed not configured acknowledged", zap.String("feed", feedID), zap.Time("slot", slot))
 		return nil
 	}
+	if _, busy := w.inFlight.LoadOrStore(feedID, slot); busy {
+		// A poll of this feed runs here already (slower than the feed's interval): it fetches
+		// what this job would, and the next slot polls again.
+		w.log.Debug("job for a feed being polled acknowledged", zap.String("feed", feedID), zap.Time("slot", slot))
+		return nil
+	}
+	defer w.inFlight.Delete(feedID)
 	st, rev, err := w.loadState(ctx, feedID)
 	if err != nil {
 		return fmt.Errorf("poll %s: %w", feedID, err)

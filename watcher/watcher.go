@@ -21,6 +21,7 @@ package watcher
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,9 +89,10 @@ type Watcher struct {
 	backoffCeiling  time.Duration
 	fetcher         *fetcher
 
-	plan    atomic.Pointer[plan]
-	updated chan struct{} // a new plan waits for Run to apply it to the schedule
-	ran     atomic.Bool
+	plan     atomic.Pointer[plan]
+	inFlight sync.Map      // feed id -> slot, of the polls running on this replica
+	updated  chan struct{} // a new plan waits for Run to apply it to the schedule
+	ran      atomic.Bool
 	// lastTick is the Unix nanoseconds of the schedule's last heartbeat.
 	lastTick atomic.Int64
 }

@@ -166,14 +166,41 @@ func writeConfig(t *testing.T, path string, cfg map[string]any) {
 // daemon is a running `newswatch run` process.
 type daemon struct {
 	cmd     *exec.Cmd
-	log     *bytes.Buffer
+	log     *syncBuffer
 	done    chan error
 	stopped bool // the process has exited and done was read
 }
 
+// syncBuffer is a buffer that a process writes while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// output is what the daemon has logged so far.
+func (d *daemon) output() string { return d.log.String() }
+
 func startDaemon(t *testing.T, config string, env ...string) *daemon {
 	t.Helper()
-	d := &daemon{cmd: exec.Command(binary, "run", "-c", config, "--log-level", "debug"), log: new(bytes.Buffer), done: make(chan error, 1)}
+	return startDaemonBinary(t, binary, config, env...)
+}
+
+// startDaemonBinary runs `bin run -c config` at debug level with env added to the environment.
+func startDaemonBinary(t *testing.T, bin, config string, env ...string) *daemon {
+	t.Helper()
+	d := &daemon{cmd: exec.Command(bin, "run", "-c", config, "--log-level", "debug"), log: new(syncBuffer), done: make(chan error, 1)}
 	d.cmd.Env = append(os.Environ(), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {

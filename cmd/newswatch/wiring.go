@@ -43,6 +43,7 @@ func watcherConfig(l *loaded, n *notifier.Notifier, workers int, shutdownTimeout
 		Publisher:       alertPublisher{n.Alerts()},
 		State:           n.State(),
 		Jobs:            n.Jobs(),
+		Health:          healthReporter{n.Health()},
 	}
 }
 
@@ -57,6 +58,9 @@ func watcherFeeds(c *config.Config) []watcher.Feed {
 			MaxBody:      f.MaxBody,
 			FirstPoll:    watcher.FirstPoll{Mode: watcher.FirstPollMode(f.FirstPoll.Mode), Window: f.FirstPoll.Window},
 			AllowPrivate: f.AllowPrivate,
+			AutoMin:      f.AutoMin,
+			AutoMax:      f.AutoMax,
+			FloodGuard:   f.FloodGuard,
 			Tags:         f.Tags,
 		}
 	}
@@ -90,4 +94,22 @@ func (p alertPublisher) Publish(ctx context.Context, alerts []watcher.Alert) err
 		}
 	}
 	return p.alerts.Publish(ctx, out)
+}
+
+// healthReporter publishes the watcher's feed-health changes as the notifier's events.
+type healthReporter struct{ health *notifier.Health }
+
+func (r healthReporter) ReportHealth(ctx context.Context, h watcher.FeedHealth) error {
+	return r.health.Publish(ctx, notifier.FeedHealth{
+		FeedID:     h.FeedID,
+		FeedURL:    h.FeedURL,
+		Status:     notifier.FeedStatus(h.Status),
+		Error:      h.Error,
+		ErrorClass: string(h.ErrorClass),
+		Failures:   h.Failures,
+		Since:      h.Since,
+		NextPoll:   h.NextPoll,
+		Items:      h.Items,
+		Time:       h.Time,
+	})
 }
