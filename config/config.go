@@ -25,6 +25,22 @@ type NATS struct {
 	SubjectPrefix   string
 	AlertStream     string
 	DuplicateWindow time.Duration
+	// AlertMaxAge bounds how long the alert stream keeps alerts; 0 keeps them.
+	AlertMaxAge time.Duration
+	// Replicas of every stream and bucket; 0 chooses: 3 on a cluster of three or more
+	// servers, else 1.
+	Replicas int
+	// AckWait is how long a poll job may go unacknowledged (its worker sends a heartbeat every
+	// third of it) before another worker gets it.
+	AckWait time.Duration
+	TLS     TLS
+}
+
+// TLS configures the connection to an external NATS server; the files are read at start.
+type TLS struct {
+	CAFile   string // the server's CA, when it is not in the system's pool
+	CertFile string // a client certificate, with KeyFile
+	KeyFile  string
 }
 
 // Embedded configures the embedded NATS server used when NATS.URL is "".
@@ -108,6 +124,7 @@ const (
 	DefaultSubjectPrefix   = "newswatch"
 	DefaultAlertStream     = "NEWSWATCH_ALERTS"
 	DefaultDuplicateWindow = 30 * time.Minute
+	DefaultAckWait         = time.Minute
 	DefaultEmbeddedListen  = "127.0.0.1:4222"
 	DefaultHTTPListen      = "127.0.0.1:9780"
 	DefaultSchedule        = "@every 5m"

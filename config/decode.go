@@ -14,6 +14,7 @@ func (d *decoder) config(root ast.Node) *Config {
 			SubjectPrefix:   DefaultSubjectPrefix,
 			AlertStream:     DefaultAlertStream,
 			DuplicateWindow: DefaultDuplicateWindow,
+			AckWait:         DefaultAckWait,
 		},
 		HTTP: HTTP{Listen: DefaultHTTPListen},
 		Defaults: Defaults{

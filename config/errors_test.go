@@ -177,6 +177,35 @@ func TestParseErrors(t *testing.T) {
 			excerpt: "      schedule: often\n                ^",
 		},
 		{
+			name: "cluster keys with the embedded server",
+			data: yamlLines(
+				"nats:",
+				"  replicas: 3",
+				"  ack_wait: 500ms",
+				"  alert_max_age: 10m",
+				"  tls: {ca_file: ca.pem}",
+			),
+			want: []string{
+				`nw.yaml:2:13: replicas 3 needs a cluster: the embedded server is one server (set url)`,
+				`nw.yaml:3:13: invalid ack_wait "500ms": must be at least 1s`,
+				`nw.yaml:4:18: alert_max_age 10m0s is shorter than duplicate_window 30m0s`,
+				`nw.yaml:5:8: tls is for an external server (set url)`,
+			},
+		},
+		{
+			name: "cluster keys out of range",
+			data: yamlLines(
+				"nats:",
+				"  url: nats://a:4222,nats://b:4222,nats://c:4222",
+				"  replicas: 7",
+				"  tls: {cert_file: client.pem}",
+			),
+			want: []string{
+				`nw.yaml:3:13: invalid replicas "7": want 1 to 5, or 0 to choose by the server (3 on a cluster, else 1)`,
+				`nw.yaml:4:8: tls: cert_file and key_file go together`,
+			},
+		},
+		{
 			name: "auto schedule bounds and flood guard",
 			data: yamlLines(
 				"defaults:",

@@ -46,6 +46,7 @@ func TestParseDefaults(t *testing.T) {
 			SubjectPrefix:   "newswatch",
 			AlertStream:     "NEWSWATCH_ALERTS",
 			DuplicateWindow: 30 * time.Minute,
+			AckWait:         time.Minute,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9780"},
 		Defaults: Defaults{
@@ -109,6 +110,30 @@ func TestParseValid(t *testing.T) {
 			},
 		},
 		{
+			name: "an external cluster",
+			data: yamlLines(
+				"nats:",
+				"  url: nats://a:4222,nats://b:4222,nats://c:4222",
+				"  creds_file: /run/credentials/newswatch/nats.creds",
+				"  replicas: 3",
+				"  ack_wait: 20s",
+				"  alert_max_age: 720h",
+				"  tls: {ca_file: ca.pem, cert_file: client.pem, key_file: client.key}",
+			),
+			check: func(t *testing.T, c *Config) {
+				want := NATS{
+					URL: "nats://a:4222,nats://b:4222,nats://c:4222", CredsFile: "/run/credentials/newswatch/nats.creds",
+					Embedded:      Embedded{Listen: "127.0.0.1:4222", StoreDir: "./newswatch-data/nats"},
+					SubjectPrefix: "newswatch", AlertStream: "NEWSWATCH_ALERTS", DuplicateWindow: 30 * time.Minute,
+					AlertMaxAge: 720 * time.Hour, Replicas: 3, AckWait: 20 * time.Second,
+					TLS: TLS{CAFile: "ca.pem", CertFile: "client.pem", KeyFile: "client.key"},
+				}
+				if !reflect.DeepEqual(c.NATS, want) {
+					t.Errorf("nats:\ngot  %+v\nwant %+v", c.NATS, want)
+				}
+			},
+		},
+		{
 			name: "feed inherits changed defaults and overrides them",
 			data: yamlLines(
 				"defaults:",
@@ -163,7 +188,7 @@ func TestParseValid(t *testing.T) {
 				want := NATS{
 					URL: "nats://a:4222, tls://b:4222,c:4222", CredsFile: "/run/secrets/nats.creds",
 					Embedded:      Embedded{Listen: "", StoreDir: "/var/lib/nw", SyncAlways: true},
-					SubjectPrefix: "acme.news", AlertStream: "ACME", DuplicateWindow: 2 * time.Hour,
+					SubjectPrefix: "acme.news", AlertStream: "ACME", DuplicateWindow: 2 * time.Hour, AckWait: time.Minute,
 				}
 				if c.NATS != want {
 					t.Errorf("nats: got %+v, want %+v", c.NATS, want)

@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/goccy/go-yaml/token"
+)
 
 func (d *decoder) nats(v value, n *NATS) {
 	entries, _ := d.mapping(v.node, `for "nats"`)
@@ -20,9 +25,70 @@ func (d *decoder) nats(v value, n *NATS) {
 			parsedField(d, e, &n.DuplicateWindow, func(s string) (time.Duration, error) {
 				return parseDuration("duplicate_window", s)
 			})
+		case "alert_max_age":
+			parsedField(d, e, &n.AlertMaxAge, func(s string) (time.Duration, error) {
+				return parseDuration("alert_max_age", s)
+			})
+		case "replicas":
+			parsedField(d, e, &n.Replicas, parseReplicas)
+		case "ack_wait":
+			parsedField(d, e, &n.AckWait, func(s string) (time.Duration, error) {
+				ack, err := parseDuration("ack_wait", s)
+				if err == nil && ack < time.Second {
+					err = fmt.Errorf("invalid ack_wait %q: must be at least 1s", s)
+				}
+				return ack, err
+			})
+		case "tls":
+			d.tls(d.value(e.value), &n.TLS)
 		default:
 			d.errorf(e.keyTok, "unknown key %q", e.key)
 		}
+	}
+	n.checkCombinations(d, entries)
+}
+
+func (d *decoder) tls(v value, t *TLS) {
+	if v.node == nil {
+		return
+	}
+	entries, _ := d.mapping(v.node, `for "tls"`)
+	for _, e := range entries {
+		switch e.key {
+		case "ca_file":
+			d.stringField(e, &t.CAFile, nil)
+		case "cert_file":
+			d.stringField(e, &t.CertFile, nil)
+		case "key_file":
+			d.stringField(e, &t.KeyFile, nil)
+		default:
+			d.errorf(e.keyTok, "unknown key %q", e.key)
+		}
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		d.errorf(v.tok, "tls: cert_file and key_file go together")
+	}
+}
+
+// checkCombinations reports nats keys that contradict each other: the embedded server is one
+// server, and the duplicate window must outlive nothing it should remember.
+func (n *NATS) checkCombinations(d *decoder, entries []entry) {
+	at := func(key string) *token.Token {
+		for _, e := range entries {
+			if e.key == key {
+				return d.value(e.value).tok
+			}
+		}
+		return nil
+	}
+	if n.URL == "" && n.Replicas > 1 {
+		d.errorf(at("replicas"), "replicas %d needs a cluster: the embedded server is one server (set url)", n.Replicas)
+	}
+	if n.URL == "" && (n.TLS != TLS{}) {
+		d.errorf(at("tls"), "tls is for an external server (set url)")
+	}
+	if n.AlertMaxAge > 0 && n.AlertMaxAge < n.DuplicateWindow {
+		d.errorf(at("alert_max_age"), "alert_max_age %s is shorter than duplicate_window %s", n.AlertMaxAge, n.DuplicateWindow)
 	}
 }
 

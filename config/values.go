@@ -103,6 +103,15 @@ func parseSize(what, s string) (int64, error) {
 	return n * mult, nil
 }
 
+// parseReplicas reads a replica count from 1 to 5, or 0 for the default.
+func parseReplicas(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 5 {
+		return 0, fmt.Errorf("invalid replicas %q: want 1 to 5, or 0 to choose by the server (3 on a cluster, else 1)", s)
+	}
+	return n, nil
+}
+
 // parseFloodGuard reads a number of items from 0 (off) up.
 func parseFloodGuard(s string) (int, error) {
 	n, err := strconv.Atoi(s)
