@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -22,6 +23,8 @@ type Config struct {
 	URL string
 	// CredsFile is a NATS credentials file for the external server; optional.
 	CredsFile string
+	// TLS configures the connection to the external server; optional.
+	TLS TLSConfig
 	// Embedded configures the embedded server; used only when URL is "".
 	Embedded EmbeddedConfig
 	// SubjectPrefix is the first subject token(s) of everything newswatch publishes, e.g. "newswatch".
@@ -32,7 +35,8 @@ type Config struct {
 	DuplicateWindow time.Duration
 	// Name is the client connection name shown by the server; optional.
 	Name string
-	// Replicas of every stream and of the KV bucket, for a clustered external server; optional, 1.
+	// Replicas of every stream and of the KV bucket; optional: 0 chooses at connection, 3 when
+	// the server is in a cluster that has at least three servers, else 1.
 	Replicas int
 	// AlertMaxAge bounds how long alerts are kept; optional, 0 keeps them until removed by hand.
 	// When set it must be at least DuplicateWindow.
@@ -41,6 +45,25 @@ type Config struct {
 	Jobs JobsConfig
 	// Registerer takes the notifier's Prometheus metrics; optional, nil: not registered.
 	Registerer prometheus.Registerer
+}
+
+// TLSConfig names the files of a TLS connection to an external server.
+type TLSConfig struct {
+	CAFile   string // the server's CA, when it is not in the system's pool; optional
+	CertFile string // a client certificate; optional, with KeyFile
+	KeyFile  string
+}
+
+// options are the nats.go options of the files that are set.
+func (t TLSConfig) options() []nats.Option {
+	var opts []nats.Option
+	if t.CAFile != "" {
+		opts = append(opts, nats.RootCAs(t.CAFile))
+	}
+	if t.CertFile != "" {
+		opts = append(opts, nats.ClientCert(t.CertFile, t.KeyFile))
+	}
+	return opts
 }
 
 // EmbeddedConfig configures the embedded NATS server.
@@ -87,7 +110,7 @@ const (
 
 // withDefaults returns cfg with the optional zero fields set to their defaults.
 func (cfg Config) withDefaults() Config {
-	if cfg.Replicas == 0 {
+	if cfg.Replicas == 0 && cfg.URL == "" {
 		cfg.Replicas = 1
 	}
 	if cfg.Name == "" {
@@ -132,12 +155,15 @@ func (cfg Config) validate() error {
 	if cfg.AlertMaxAge < 0 || (cfg.AlertMaxAge > 0 && cfg.AlertMaxAge < cfg.DuplicateWindow) {
 		return bad("AlertMaxAge", "must be 0 or at least DuplicateWindow (%s), got %s", cfg.DuplicateWindow, cfg.AlertMaxAge)
 	}
-	if cfg.Replicas < 1 || cfg.Replicas > maxReplicas {
-		return bad("Replicas", "must be from 1 to %d, got %d", maxReplicas, cfg.Replicas)
+	if cfg.Replicas < 0 || cfg.Replicas > maxReplicas || cfg.URL == "" && cfg.Replicas != 1 {
+		return bad("Replicas", "must be from 1 to %d (1 with the embedded server), or 0 to choose, got %d", maxReplicas, cfg.Replicas)
 	}
 	if cfg.URL == "" {
 		if cfg.CredsFile != "" {
 			return bad("CredsFile", "is for an external server, but URL is empty (embedded server)")
+		}
+		if cfg.TLS != (TLSConfig{}) {
+			return bad("TLS", "is for an external server, but URL is empty (embedded server)")
 		}
 		if cfg.Embedded.StoreDir == "" {
 			return bad("Embedded.StoreDir", "is required for the embedded server")
@@ -150,9 +176,18 @@ func (cfg Config) validate() error {
 		if cfg.Embedded.ReadyTimeout < 0 {
 			return bad("Embedded.ReadyTimeout", "must be positive, got %s", cfg.Embedded.ReadyTimeout)
 		}
-	} else if cfg.CredsFile != "" {
-		if _, err := os.Stat(cfg.CredsFile); err != nil {
-			return bad("CredsFile", "%v", err)
+	} else {
+		for field, path := range map[string]string{"CredsFile": cfg.CredsFile, "TLS.CAFile": cfg.TLS.CAFile,
+			"TLS.CertFile": cfg.TLS.CertFile, "TLS.KeyFile": cfg.TLS.KeyFile} {
+			if path == "" {
+				continue
+			}
+			if _, err := os.Stat(path); err != nil {
+				return bad(field, "%v", err)
+			}
+		}
+		if (cfg.TLS.CertFile == "") != (cfg.TLS.KeyFile == "") {
+			return bad("TLS", "CertFile and KeyFile go together")
 		}
 	}
 	j := cfg.Jobs

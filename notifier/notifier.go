@@ -97,6 +97,7 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 func (n *Notifier) connect() error {
 	var once sync.Once
 	opts := connectOptions(n.cfg.Name, n.cfg.CredsFile, n.log, func() { once.Do(func() { close(n.closed) }) })
+	opts = append(opts, n.cfg.TLS.options()...)
 	url := n.cfg.URL
 	if n.srv != nil {
 		url = ""

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
@@ -87,6 +89,14 @@ func bucketConfig(cfg Config, n names) jetstream.KeyValueConfig {
 func provision(ctx context.Context, js jetstream.JetStream, cfg Config, n names, log *zap.Logger) (jetstream.KeyValue, error) {
 	var kv jetstream.KeyValue
 	attempt := func(ctx context.Context) error {
+		if err := checkServer(ctx, js); err != nil {
+			return err
+		}
+		cfg := cfg
+		if cfg.Replicas == 0 {
+			cfg.Replicas = chooseReplicas(js.Conn())
+			log.Info("jetstream replicas chosen", zap.Int("replicas", cfg.Replicas), zap.String("cluster", js.Conn().ConnectedClusterName()))
+		}
 		for _, sc := range streamConfigs(cfg, n) {
 			if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 				return fmt.Errorf("stream %s: %w", sc.Name, err)
@@ -144,9 +154,80 @@ func retry(ctx context.Context, log *zap.Logger, what string, attempt func(conte
 // such as a stream configuration it refuses. Timeouts, missing responders (no JetStream yet)
 // and connection states are transient.
 func permanent(err error) bool {
+	if errors.Is(err, errServer) {
+		return true
+	}
 	var apiErr *jetstream.APIError
 	if !errors.As(err, &apiErr) {
 		return false
 	}
 	return apiErr.Code >= 400 && apiErr.Code < 500 && apiErr.Code != 408
+}
+
+// minServerVersion is the oldest nats-server with everything newswatch uses: per-subject limits
+// on a work queue, KV compare-and-swap, consumer pause-free pull with heartbeats.
+const minServerVersion = "2.10.0"
+
+// errServer is wrapped by the errors of a server that cannot run newswatch; they are permanent.
+var errServer = errors.New("nats server unsuitable")
+
+// checkServer refuses a server older than minServerVersion or without JetStream for this
+// account, with an error that says what to change. A server that does not answer yet is a
+// transient failure.
+func checkServer(ctx context.Context, js jetstream.JetStream) error {
+	nc := js.Conn()
+	if !nc.IsConnected() {
+		return nats.ErrNoServers
+	}
+	if v := nc.ConnectedServerVersion(); !atLeast(v, minServerVersion) {
+		return fmt.Errorf("%w: version %s, newswatch needs %s or later", errServer, v, minServerVersion)
+	}
+	if _, err := js.AccountInfo(ctx); err != nil {
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return fmt.Errorf("%w: %w (start nats-server with -js, or enable JetStream for the account)", errServer, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// atLeast compares dotted versions such as "2.10.22" or "2.11.0-beta.1" by their first three
+// numbers; a version that does not parse is taken as new enough, so that odd builds work.
+func atLeast(version, least string) bool {
+	parse := func(s string) ([3]int, bool) {
+		var v [3]int
+		s, _, _ = strings.Cut(s, "-")
+		parts := strings.SplitN(s, ".", 3)
+		if len(parts) != 3 {
+			return v, false
+		}
+		for i, p := range parts {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				return v, false
+			}
+			v[i] = n
+		}
+		return v, true
+	}
+	have, ok1 := parse(version)
+	want, ok2 := parse(least)
+	if !ok1 || !ok2 {
+		return true
+	}
+	for i := range have {
+		if have[i] != want[i] {
+			return have[i] > want[i]
+		}
+	}
+	return true
+}
+
+// chooseReplicas is 3 when the connected server is in a cluster that has at least three
+// servers, else 1.
+func chooseReplicas(nc *nats.Conn) int {
+	if nc.ConnectedClusterName() == "" || len(nc.Servers()) < 3 {
+		return 1
+	}
+	return 3
 }
