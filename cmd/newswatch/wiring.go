@@ -25,9 +25,13 @@ func notifierConfig(c *config.Config) notifier.Config {
 			StoreDir:   c.NATS.Embedded.StoreDir,
 			SyncAlways: c.NATS.Embedded.SyncAlways,
 		},
+		TLS:             notifier.TLSConfig{CAFile: c.NATS.TLS.CAFile, CertFile: c.NATS.TLS.CertFile, KeyFile: c.NATS.TLS.KeyFile},
 		SubjectPrefix:   c.NATS.SubjectPrefix,
 		AlertStream:     c.NATS.AlertStream,
 		DuplicateWindow: c.NATS.DuplicateWindow,
+		AlertMaxAge:     c.NATS.AlertMaxAge,
+		Replicas:        c.NATS.Replicas,
+		Jobs:            notifier.JobsConfig{AckWait: c.NATS.AckWait},
 		Name:            "newswatch",
 	}
 }
