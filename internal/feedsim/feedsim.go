@@ -47,8 +47,8 @@ type Config struct {
 // Sim serves the feeds of a Config on /feeds/<n>.xml. It is an http.Handler, safe for
 // concurrent use.
 type Sim struct {
-	cfg   Config
-	stats struct{ requests, ok, notModified, errors atomic.Int64 }
+	cfg     Config
+	stats   struct{ requests, ok, notModified, errors atomic.Int64 }
 	perFeed []atomic.Int32
 }
 
