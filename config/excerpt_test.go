@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestExcerpt(t *testing.T) {
 	tests := []struct {
@@ -56,5 +59,17 @@ func TestErrorsError(t *testing.T) {
 	}
 	if got, want := errs.Error(), "a.yaml:1:2: one\na.yaml:3:4: two\na.yaml: three"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestExcerptMasksUserinfo(t *testing.T) {
+	src := newSource("nw.yaml", []byte("feeds:\n  - {id: a, url: 'ftp://reader:s3cret@news.example/rss', x: 1}\n"))
+	e := src.errorAt(2, 58, "unknown key") // at x
+	want := "      - {id: a, url: 'ftp://*************@news.example/rss', x: 1}\n    " + strings.Repeat(" ", 57) + "^"
+	if got := e.Excerpt(); got != want {
+		t.Errorf("excerpt:\n%s\nwant\n%s", got, want)
+	}
+	if strings.Contains(e.Source, "s3cret") || strings.Contains(e.Source, "reader") {
+		t.Errorf("source %q shows the user information", e.Source)
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -54,5 +55,18 @@ func (s source) errorAt(line, col int, msg string) *Error {
 	if col < 1 {
 		col = 1
 	}
-	return &Error{File: s.file, Line: line, Column: col, Msg: msg, Source: s.line(line)}
+	return &Error{File: s.file, Line: line, Column: col, Msg: msg, Source: maskUserinfo(s.line(line))}
+}
+
+// userinfoRE finds the user information of URLs written in a line: scheme://USERINFO@.
+var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)([^/?#@\s'"]+)@`)
+
+// maskUserinfo replaces every character of the user information of the URLs in a source line
+// with '*', so that an excerpt never shows a user name or password and its caret still points
+// at the same column.
+func maskUserinfo(line string) string {
+	return userinfoRE.ReplaceAllStringFunc(line, func(m string) string {
+		sub := userinfoRE.FindStringSubmatch(m)
+		return sub[1] + strings.Repeat("*", utf8.RuneCountInString(sub[2])) + "@"
+	})
 }

@@ -144,13 +144,13 @@ func checkFeedURL(s string) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("invalid feed url %q: %v", s, err)
+		return fmt.Errorf("invalid feed url %q: %v", withoutUserinfo(s), err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("invalid feed url %q: scheme must be http or https", s)
+		return fmt.Errorf("invalid feed url %q: scheme must be http or https", withoutUserinfo(s))
 	}
 	if u.Hostname() == "" {
-		return fmt.Errorf("invalid feed url %q: no host", s)
+		return fmt.Errorf("invalid feed url %q: no host", withoutUserinfo(s))
 	}
 	return nil
 }

@@ -76,7 +76,11 @@ func HealthSubject(prefix, feedID string, status FeedStatus) string {
 	return prefix + ".feed." + feedID + "." + string(status)
 }
 
-// Publish sends the event and flushes it to the server, bounded by ctx.
+// healthFlushTimeout bounds the flush of a health event when ctx has no deadline of its own.
+const healthFlushTimeout = 5 * time.Second
+
+// Publish sends the event and flushes it to the server, bounded by ctx and by
+// healthFlushTimeout when ctx has no deadline.
 func (h *Health) Publish(ctx context.Context, fh FeedHealth) error {
 	switch {
 	case !validToken(fh.FeedID):
@@ -115,6 +119,11 @@ func (h *Health) Publish(ctx context.Context, fh FeedHealth) error {
 	m.Header.Set("Content-Type", EventContentType)
 	if err := h.nc.PublishMsg(m); err != nil {
 		return fmt.Errorf("publish health of %s: %w", fh.FeedID, err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, healthFlushTimeout)
+		defer cancel()
 	}
 	if err := h.nc.FlushWithContext(ctx); err != nil && !errors.Is(err, nats.ErrConnectionReconnecting) {
 		return fmt.Errorf("publish health of %s: %w", fh.FeedID, err)

@@ -15,7 +15,7 @@ import (
 
 func TestHealthPublish(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
-	ctx := testContext(t)
+	ctx := t.Context() // no deadline, as the watcher's polls have none
 	nc, err := nats.Connect(n.ClientURL())
 	if err != nil {
 		t.Fatalf("connect: %v", err)

@@ -19,6 +19,7 @@ type cli struct {
 
 	Run         runCmd         `cmd:"" help:"Run the daemon."`
 	Check       checkCmd       `cmd:"" help:"Validate the configuration, its schedules and its rules."`
+	Config      configCmd      `cmd:"" help:"Work with the configuration file: config schema."`
 	Test        testCmd        `cmd:"" help:"Dry run: match the items of feeds against the rules and print the matches."`
 	Tail        tailCmd        `cmd:"" help:"Print alerts as they arrive; --since replays stored ones first."`
 	Healthcheck healthcheckCmd `cmd:"" help:"Ask the readiness endpoint; exit 0 when ready (for container health checks)."`

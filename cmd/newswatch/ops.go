@@ -26,8 +26,74 @@ type opsServer struct {
 // opsHandlers are what the endpoints ask of the daemon.
 type opsHandlers struct {
 	registry *prometheus.Registry
+	alive    func() error                    // nil error: alive (see liveness)
 	ready    func(ctx context.Context) error // nil error: ready
 	reload   func() error
+}
+
+// livenessBound is how long the scheduler loop may go without a tick before the daemon counts as
+// stuck. The loop ticks every second, so thirty missed ticks are no hiccup (a GC pause, a loaded
+// machine), and a stuck daemon is noticed within half a minute.
+const livenessBound = 30 * time.Second
+
+// liveness is what /healthz and the systemd watchdog mean by alive: the scheduler loop has ticked
+// within bound. NATS is not part of it: an outage of an external server is waited out (see
+// /readyz), not answered by a restart.
+type liveness struct {
+	lastTick func() time.Time // the loop's last tick; zero before it started
+	started  time.Time        // when the daemon started; the loop has bound from then to tick
+	bound    time.Duration
+}
+
+// check reports why the daemon is not alive at now, or nil.
+func (l liveness) check(now time.Time) error {
+	last := l.lastTick()
+	if last.IsZero() {
+		if age := now.Sub(l.started); age > l.bound {
+			return fmt.Errorf("the schedule has not started %s after the daemon did", age.Round(time.Second))
+		}
+		return nil
+	}
+	if age := now.Sub(last); age > l.bound {
+		return fmt.Errorf("the schedule last ticked %s ago, more than %s", age.Round(time.Second), l.bound)
+	}
+	return nil
+}
+
+// alive is check at the current time.
+func (l liveness) alive() error { return l.check(time.Now()) }
+
+// reloadMetrics tell whether the configuration file last loaded, named as Prometheus and
+// Alertmanager name theirs, so that the same alerting rule serves all three.
+type reloadMetrics struct {
+	successful  prometheus.Gauge
+	successTime prometheus.Gauge
+}
+
+func newReloadMetrics(reg prometheus.Registerer) *reloadMetrics {
+	m := &reloadMetrics{
+		successful: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "newswatch_config_last_reload_successful",
+			Help: "Whether the last load of the configuration file, at start, on SIGHUP or POST /-/reload, succeeded (1) or failed (0).",
+		}),
+		successTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "newswatch_config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration file last loaded successfully, in seconds since the Unix epoch.",
+		}),
+	}
+	reg.MustRegister(m.successful, m.successTime)
+	return m
+}
+
+// record sets the metrics after a load at the given time; a failure keeps the time of the last
+// success.
+func (m *reloadMetrics) record(ok bool, at time.Time) {
+	if !ok {
+		m.successful.Set(0)
+		return
+	}
+	m.successful.Set(1)
+	m.successTime.Set(float64(at.UnixNano()) / 1e9)
 }
 
 // newRegistry is the daemon's own Prometheus registry with the Go, process and build collectors.
@@ -54,6 +120,10 @@ func listenOps(addr string, h opsHandlers, log *zap.Logger) (*opsServer, error) 
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := h.alive(); err != nil {
+			http.Error(w, "not alive: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/newswatch/newswatch/internal/buildinfo"
 	"github.com/newswatch/newswatch/internal/logging"
+	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/watcher"
 )
@@ -31,6 +32,7 @@ var (
 )
 
 func (r runCmd) Run(e *env) error {
+	started := time.Now()
 	log, err := logging.New(e.stderr, e.logLevel)
 	if err != nil {
 		return err
@@ -57,6 +59,8 @@ func (r runCmd) Run(e *env) error {
 		zap.Int("feeds", len(l.cfg.Feeds)), zap.Int("rules", len(l.rules)))
 
 	registry := newRegistry()
+	reloads := newReloadMetrics(registry)
+	reloads.record(true, time.Now())
 	ncfg := notifierConfig(l.cfg)
 	ncfg.Registerer = registry
 	n, err := notifier.Open(ctx, ncfg, log.Named("nats"))
@@ -66,20 +70,23 @@ func (r runCmd) Run(e *env) error {
 	}
 	defer r.closeNotifier(n, log)
 
-	w, err := watcher.New(watcherConfig(l, n, r.Workers, r.ShutdownTimeout), log.Named("watcher"))
+	wcfg := watcherConfig(l, n, r.Workers, r.ShutdownTimeout)
+	wcfg.Registerer = registry
+	w, err := watcher.New(wcfg, log.Named("watcher"))
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitError{1}
 	}
 	sd := sdNotifier{log: log}
-	rl := &reloader{path: r.Config, w: w, log: log, sd: sd}
+	rl := &reloader{path: r.Config, update: w.Update, log: log, sd: sd, metrics: reloads, now: time.Now}
+	live := liveness{lastTick: w.LastTick, started: started, bound: livenessBound}
 
 	// Every goroutine started here ends before NATS is closed.
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stop() // ends them also when the watcher stops by itself
 	if addr := l.cfg.HTTP.Listen; addr != "" {
-		ops, err := listenOps(addr, opsHandlers{registry: registry, ready: n.Ready, reload: rl.reload}, log.Named("http"))
+		ops, err := listenOps(addr, opsHandlers{registry: registry, alive: live.alive, ready: n.Ready, reload: rl.reload}, log.Named("http"))
 		if err != nil {
 			log.Error("cannot start", zap.Error(err))
 			return exitError{1}
@@ -89,7 +96,7 @@ func (r runCmd) Run(e *env) error {
 		log.Info("http listening", zap.String("addr", addr))
 	}
 	wg.Go(func() { rl.onHangup(ctx, hup) })
-	wg.Go(func() { sd.watchdog(ctx) })
+	wg.Go(func() { sd.watchdog(ctx, live.alive) })
 
 	log.Info("running", zap.String("nats", n.ClientURL()))
 	sd.ready()
@@ -116,11 +123,13 @@ func (r runCmd) closeNotifier(n *notifier.Notifier, log *zap.Logger) {
 // reloader replaces the running feeds and rules with those of the configuration file, on SIGHUP
 // or POST /-/reload. A file that does not validate whole changes nothing.
 type reloader struct {
-	path string
-	w    *watcher.Watcher
-	log  *zap.Logger
-	sd   sdNotifier
-	mu   sync.Mutex // one reload at a time
+	path    string
+	update  func([]watcher.Feed, []matcher.Rule, *matcher.Index) error // Watcher.Update
+	log     *zap.Logger
+	sd      sdNotifier
+	metrics *reloadMetrics
+	now     func() time.Time
+	mu      sync.Mutex // one reload at a time
 }
 
 func (r *reloader) reload() error {
@@ -130,8 +139,9 @@ func (r *reloader) reload() error {
 	defer r.sd.ready()
 	l, err := load(r.path)
 	if err == nil {
-		err = r.w.Update(watcherFeeds(l.cfg), l.rules, l.index)
+		err = r.update(watcherFeeds(l.cfg), l.rules, l.index)
 	}
+	r.metrics.record(err == nil, r.now())
 	if err != nil {
 		r.log.Error("reload failed; the running configuration stays", zap.String("config", r.path), zap.Error(err))
 		return err

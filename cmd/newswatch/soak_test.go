@@ -446,6 +446,9 @@ func TestSoak(t *testing.T) {
 	if rss > soakRSSBound {
 		t.Errorf("peak RSS %d MiB, want at most %d MiB", rss>>20, soakRSSBound>>20)
 	}
+	if strings.Contains(d.output(), "not published") {
+		t.Errorf("the log says that health events were not published")
+	}
 	if !strings.Contains(d.output(), "feed moved permanently") {
 		t.Errorf("log does not say that feed %q moved", moved.id)
 	}

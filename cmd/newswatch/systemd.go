@@ -26,22 +26,39 @@ func (s sdNotifier) reloading() {
 	s.notify(sd.SdNotifyReloading + "\n" + sd.SdNotifyMonotonicUsec())
 }
 
-// watchdog pings systemd's watchdog at half its interval until ctx is done. It proves the process
-// alive, not NATS reachable: an outage of an external NATS server is waited out (see /readyz), not
-// answered by a restart.
-func (s sdNotifier) watchdog(ctx context.Context) {
+// watchdog pings systemd's watchdog at half its interval until ctx is done, but only while alive
+// says the daemon is (see liveness): a stuck schedule stops the pings, and systemd restarts the
+// service once WatchdogSec passes without one.
+func (s sdNotifier) watchdog(ctx context.Context, alive func() error) {
 	interval, err := sd.SdWatchdogEnabled(false)
 	if err != nil || interval == 0 {
 		return
 	}
-	t := time.NewTicker(interval / 2)
+	s.pingWhileAlive(ctx, interval/2, alive, func() { s.notify(sd.SdNotifyWatchdog) })
+}
+
+// pingWhileAlive calls ping every period while alive returns nil, until ctx is done. It logs when
+// the pings stop and when they resume, not at every period.
+func (s sdNotifier) pingWhileAlive(ctx context.Context, period time.Duration, alive func() error, ping func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
+	stuck := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.notify(sd.SdNotifyWatchdog)
+		}
+		err := alive()
+		switch {
+		case err != nil && !stuck:
+			s.log.Error("not alive; the systemd watchdog is no longer pinged", zap.Error(err))
+		case err == nil && stuck:
+			s.log.Info("alive again; pinging the systemd watchdog")
+		}
+		stuck = err != nil
+		if !stuck {
+			ping()
 		}
 	}
 }
