@@ -19,6 +19,7 @@ type metrics struct {
 	itemsFlooded  prometheus.Counter
 	ruleMatches   *prometheus.CounterVec
 	lastSuccess   *prometheus.GaugeVec
+	conflicts     prometheus.Counter
 
 	mu      sync.Mutex
 	failing map[string]bool // feeds backing off, as this replica last committed them
@@ -60,6 +61,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "newswatch_feed_last_success_timestamp_seconds",
 			Help: "When a feed was last polled successfully by this replica, in Unix seconds.",
 		}, []string{"feed"}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "newswatch_state_conflicts_total",
+			Help: "Commits of a feed's state refused because another poll wrote it first; the poll matched again.",
+		}),
 		failing: make(map[string]bool),
 	}
 	if reg != nil {
@@ -68,7 +73,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Feeds whose last poll on this replica failed, so that they back off.",
 		}, m.backingOff)
 		reg.MustRegister(m.lag, m.fetchDuration, m.fetchResults, m.itemsParsed, m.itemsNew,
-			m.itemsFlooded, m.ruleMatches, m.lastSuccess, backingOff)
+			m.itemsFlooded, m.ruleMatches, m.lastSuccess, m.conflicts, backingOff)
 	}
 	return m
 }

@@ -446,6 +446,18 @@ func TestWatcherMetrics(t *testing.T) {
 	}
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
+		if mf.GetName() != "newswatch_fetch_duration_seconds" {
+			continue
+		}
+		var count uint64
+		var sum float64
+		for _, m := range mf.GetMetric() {
+			count += m.GetHistogram().GetSampleCount()
+			sum += m.GetHistogram().GetSampleSum()
+		}
+		if count != 3 || sum <= 0 {
+			t.Errorf("fetch duration: %d samples summing to %vs, want 3 taking some time", count, sum)
+		}
 	}
 	for _, n := range []string{"newswatch_poll_lag_seconds", "newswatch_fetch_duration_seconds", "newswatch_fetch_results_total",
 		"newswatch_items_seen_total", "newswatch_items_new_total", "newswatch_rule_matches_total",

@@ -74,7 +74,9 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 	}
 	w.metrics.lag.Observe(time.Since(slot).Seconds())
 	u := st.fetchURL(f.URL)
+	start := time.Now()
 	out := w.fetchAndParse(ctx, f, u, st.validatorsFor(u))
+	out.took = time.Since(start)
 	if out.err != nil && ctx.Err() != nil {
 		// The job was cancelled (shutdown); that is no failure of the feed.
 		return fmt.Errorf("poll %s: %w", feedID, context.Cause(ctx))
@@ -99,6 +101,8 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		}
 		// Someone else wrote the state (another replica, a redelivered job): redo the matching
 		// against what they wrote, with the same body.
+		w.metrics.conflicts.Inc()
+		w.log.Debug("feed state changed by another poll; matching again", zap.String("feed", feedID), zap.Time("slot", slot), zap.Int("attempt", attempt), zap.Error(err))
 		if st, rev, err = w.loadState(ctx, feedID); err != nil {
 			return fmt.Errorf("poll %s: %w", feedID, err)
 		}
@@ -110,9 +114,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 
 // fetchAndParse polls rawURL, the feed's configured URL or the one it moved to.
 func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string, v validators) pollOutcome {
-	start := time.Now()
 	out := pollOutcome{url: rawURL}
-	defer func() { out.took = time.Since(start) }()
 	res, err := w.fetcher.fetch(ctx, rawURL, f.fetchOptions(w.userAgent), v)
 	if err != nil {
 		out.err = err

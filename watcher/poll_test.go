@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -335,6 +336,9 @@ func TestPollSaveConflictRedone(t *testing.T) {
 		}
 		if ps.state.saves != 2 {
 			t.Errorf("got %d saves, want 2", ps.state.saves)
+		}
+		if n := testutil.ToFloat64(ps.w.metrics.conflicts); n != 1 {
+			t.Errorf("newswatch_state_conflicts_total = %v, want 1", n)
 		}
 	})
 	t.Run("competitor did this slot", func(t *testing.T) {
