@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	natstest "github.com/nats-io/nats-server/v2/test"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -202,5 +206,253 @@ func TestExternalServerOutage(t *testing.T) {
 	}
 	if got := streamMsgs(t, n, "NEWSWATCH_ALERTS"); got != 2 {
 		t.Errorf("stream holds %d alerts, want 2", got)
+	}
+}
+
+// streamItems is the item key of every alert the stream holds, sorted.
+func streamItems(t *testing.T, n *notifier.Notifier) []string {
+	t.Helper()
+	ctx := testContext(t)
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatalf("jetstream.New: %v", err)
+	}
+	cons, err := js.OrderedConsumer(ctx, "NEWSWATCH_ALERTS", jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatalf("ordered consumer: %v", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatalf("consumer info: %v", err)
+	}
+	var keys []string
+	for range info.NumPending {
+		m, err := cons.Next(jetstream.FetchMaxWait(waitTimeout))
+		if err != nil {
+			t.Fatalf("reading the alert stream: %v", err)
+		}
+		ev, err := notifier.ParseEvent(m.Data())
+		if err != nil {
+			t.Fatalf("alert on %s: %v", m.Subject(), err)
+		}
+		keys = append(keys, ev.Data.Item.Key)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// alertFor is sampleAlert for the given rule, feed and item key.
+func alertFor(rule, feed, key string) notifier.Alert {
+	a := sampleAlert()
+	a.RuleID, a.FeedID, a.Item.Key, a.Item.GUID = rule, feed, key, key
+	return a
+}
+
+// updateAlertStream changes the alert stream's configuration with change.
+func updateAlertStream(t *testing.T, n *notifier.Notifier, change func(*jetstream.StreamConfig)) {
+	t.Helper()
+	ctx := testContext(t)
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatalf("jetstream.New: %v", err)
+	}
+	s, err := js.Stream(ctx, "NEWSWATCH_ALERTS")
+	if err != nil {
+		t.Fatalf("alert stream: %v", err)
+	}
+	cfg := s.CachedInfo().Config
+	change(&cfg)
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatalf("update alert stream: %v", err)
+	}
+}
+
+// TestPublishRejected publishes batches in which one alert is refused for good: Publish
+// returns an error wrapping ErrRejected that names that alert's rule and feed, and every other
+// alert of the batch is stored.
+func TestPublishRejected(t *testing.T) {
+	huge := alertFor("kursk", "huge", "huge-1")
+	huge.Item.Summary = strings.Repeat("Kursk ", 400_000) // 2.4 MB, over the default max_payload of 1 MB
+	big := alertFor("kursk", "big", "big-1")
+	big.Item.Summary = strings.Repeat("Kursk ", 2_000) // 12 kB, under max_payload
+
+	tests := []struct {
+		name   string
+		stream func(*jetstream.StreamConfig) // nil: as provisioned
+		bad    notifier.Alert
+		cause  error // nil: only ErrRejected is checked
+		names  string
+	}{
+		{"over the server's max_payload", nil, huge, nats.ErrMaxPayload, "rule kursk feed huge"},
+		{"over the stream's max_msg_size", func(c *jetstream.StreamConfig) { c.MaxMsgSize = 8 << 10 }, big, nil, "rule kursk feed big"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := notifiertest.Open(t, notifiertest.Config(t))
+			if tt.stream != nil {
+				updateAlertStream(t, n, tt.stream)
+			}
+			batch := []notifier.Alert{alertFor("dprk-troops", "world", "a"), tt.bad, alertFor("kursk", "world", "b")}
+			err := n.Alerts().Publish(testContext(t), batch)
+			if !errors.Is(err, notifier.ErrRejected) {
+				t.Fatalf("Publish: got %v, want an error wrapping ErrRejected", err)
+			}
+			if tt.cause != nil && !errors.Is(err, tt.cause) {
+				t.Errorf("Publish: got %v, want it to wrap %v", err, tt.cause)
+			}
+			if !strings.Contains(err.Error(), tt.names) {
+				t.Errorf("Publish: got %q, want it to name %q", err, tt.names)
+			}
+			if got, want := streamItems(t, n), []string{"a", "b"}; !slices.Equal(got, want) {
+				t.Errorf("stream holds the alerts of items %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestPublishRejectsForbiddenSubject runs a server on which newswatch's user may not publish
+// the alerts of one rule: the server answers those with a permissions violation and no PubAck,
+// which Publish reports as ErrRejected, while the rest of the batch is stored.
+func TestPublishRejectsForbiddenSubject(t *testing.T) {
+	opts := natstest.DefaultTestOptions
+	opts.Port = -1
+	opts.JetStream = true
+	opts.StoreDir = t.TempDir()
+	opts.Users = []*server.User{{
+		Username: "newswatch",
+		Password: "s3cret",
+		Permissions: &server.Permissions{Publish: &server.SubjectPermission{
+			Allow: []string{">"},
+			Deny:  []string{"newswatch.alert.forbidden.>"},
+		}},
+	}}
+	srv := natstest.RunServer(&opts)
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	cfg := notifiertest.Config(t)
+	cfg.URL = fmt.Sprintf("nats://newswatch:s3cret@127.0.0.1:%d", srv.Addr().(*net.TCPAddr).Port)
+	cfg.Embedded = notifier.EmbeddedConfig{}
+	n := notifiertest.Open(t, cfg)
+
+	batch := []notifier.Alert{alertFor("kursk", "world", "a"), alertFor("forbidden", "world", "x"), alertFor("dprk-troops", "world", "b")}
+	err := n.Alerts().Publish(testContext(t), batch)
+	if !errors.Is(err, notifier.ErrRejected) || !errors.Is(err, nats.ErrPermissionViolation) {
+		t.Fatalf("Publish: got %v, want an error wrapping ErrRejected and nats.ErrPermissionViolation", err)
+	}
+	if !strings.Contains(err.Error(), "rule forbidden feed world") {
+		t.Errorf("Publish: got %q, want it to name rule forbidden feed world", err)
+	}
+	if got, want := streamItems(t, n), []string{"a", "b"}; !slices.Equal(got, want) {
+		t.Errorf("stream holds the alerts of items %v, want %v", got, want)
+	}
+}
+
+// TestPublishRetriesUntilStreamAnswers removes the alert stream, so that nothing answers an
+// alert (no responders), and puts it back while Publish waits: Publish retries and returns nil
+// once the alerts are stored.
+func TestPublishRetriesUntilStreamAnswers(t *testing.T) {
+	n := notifiertest.Open(t, notifiertest.Config(t))
+	ctx := testContext(t)
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatalf("jetstream.New: %v", err)
+	}
+	s, err := js.Stream(ctx, "NEWSWATCH_ALERTS")
+	if err != nil {
+		t.Fatalf("alert stream: %v", err)
+	}
+	cfg := s.CachedInfo().Config
+	if err := js.DeleteStream(ctx, "NEWSWATCH_ALERTS"); err != nil {
+		t.Fatalf("delete alert stream: %v", err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		done <- n.Alerts().Publish(ctx, []notifier.Alert{alertFor("kursk", "world", "a"), alertFor("kursk", "world", "b")})
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Publish without a stream returned %v, want it to wait for the stream", err)
+	case <-time.After(1500 * time.Millisecond): // the client's own no-responder retries take 500ms
+	}
+	if _, err := js.CreateStream(ctx, cfg); err != nil {
+		t.Fatalf("create alert stream: %v", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("Publish did not return within %s of the stream's return", waitTimeout)
+	}
+	if got, want := streamItems(t, n), []string{"a", "b"}; !slices.Equal(got, want) {
+		t.Errorf("stream holds the alerts of items %v, want %v", got, want)
+	}
+}
+
+// TestPublishWaitsForReconnect publishes while the external server is down and brings it back
+// on the same port and store: Publish returns nil once the server has stored the alert.
+func TestPublishWaitsForReconnect(t *testing.T) {
+	dir := t.TempDir()
+	srv := notifiertest.RunServer(t, -1, dir)
+	port := srv.Addr().(*net.TCPAddr).Port
+	cfg := notifiertest.Config(t)
+	cfg.URL = srv.ClientURL()
+	cfg.Embedded = notifier.EmbeddedConfig{}
+	n := notifiertest.Open(t, cfg)
+
+	down := n.Conn().StatusChanged(nats.RECONNECTING)
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	waitStatus(t, down, nats.RECONNECTING)
+	done := make(chan error, 1)
+	go func() { done <- n.Alerts().Publish(testContext(t), []notifier.Alert{alertFor("kursk", "world", "a")}) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Publish with the server down returned %v, want it to wait for the server", err)
+	case <-time.After(time.Second):
+	}
+	notifiertest.RunServer(t, port, dir)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("Publish did not return within %s of the server's return", waitTimeout)
+	}
+	if got, want := streamItems(t, n), []string{"a"}; !slices.Equal(got, want) {
+		t.Errorf("stream holds the alerts of items %v, want %v", got, want)
+	}
+}
+
+// TestPublishRejectedAmongFailures has one alert refused for good and another not
+// acknowledged before ctx ends: the error does not wrap ErrRejected, so that the caller does
+// not take the batch as done, and it names both alerts.
+func TestPublishRejectedAmongFailures(t *testing.T) {
+	n := notifiertest.Open(t, notifiertest.Config(t))
+	ctx := testContext(t)
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatalf("jetstream.New: %v", err)
+	}
+	if err := js.DeleteStream(ctx, "NEWSWATCH_ALERTS"); err != nil { // nothing answers the others
+		t.Fatalf("delete alert stream: %v", err)
+	}
+	huge := alertFor("kursk", "huge", "huge-1")
+	huge.Item.Summary = strings.Repeat("Kursk ", 400_000)
+	short, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	defer cancel()
+	err = n.Alerts().Publish(short, []notifier.Alert{huge, alertFor("kursk", "world", "a")})
+	if err == nil || errors.Is(err, notifier.ErrRejected) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Publish: got %v, want a context.DeadlineExceeded error that does not wrap ErrRejected", err)
+	}
+	for _, name := range []string{"rule kursk feed huge", "rule kursk feed world"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("Publish: got %q, want it to name %q", err, name)
+		}
 	}
 }
