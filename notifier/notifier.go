@@ -5,9 +5,10 @@
 //
 // A Notifier and the values it hands out are safe for concurrent use. The connection reconnects
 // forever; Open retries provisioning until its context ends, JobQueue.Consume retries its pulls
-// through outages, and a failed job is redelivered by JetStream. Alerts.Publish, Enqueue and
-// the StateStore do not retry: they report the failure and the caller decides, because every
-// one of them is safe to repeat.
+// through outages, and a failed job is redelivered by JetStream. Alerts.Publish retries
+// transient failures until its context ends and reports alerts the server refuses for good as
+// ErrRejected. Enqueue and the StateStore do not retry: they report the failure and the caller
+// decides, because every one of them is safe to repeat.
 package notifier
 
 import (

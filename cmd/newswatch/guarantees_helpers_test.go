@@ -490,7 +490,7 @@ func natsServerBinary(t *testing.T) string {
 type natsServer struct {
 	cmd    *exec.Cmd
 	done   chan error
-	log    *lockedBuffer
+	log    *syncBuffer
 	killed bool // the process is gone and done was read
 }
 
@@ -501,7 +501,7 @@ func startNATSServer(t *testing.T, port int, dir string) *natsServer {
 	ns := &natsServer{
 		cmd:  exec.Command(natsServerBinary(t), "-js", "-sd", dir, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-n", "newswatch-test"),
 		done: make(chan error, 1),
-		log:  new(lockedBuffer),
+		log:  new(syncBuffer),
 	}
 	ns.cmd.Stdout, ns.cmd.Stderr = ns.log, ns.log
 	if err := ns.cmd.Start(); err != nil {
@@ -541,23 +541,4 @@ func (ns *natsServer) kill(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("nats-server still there 30s after SIGKILL")
 	}
-}
-
-// lockedBuffer is an io.Writer for a process's output that a test may read while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	return len(p), nil
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,7 +33,6 @@ var (
 )
 
 func (r runCmd) Run(e *env) error {
-	started := time.Now()
 	log, err := logging.New(e.stderr, e.logLevel)
 	if err != nil {
 		return err
@@ -61,9 +61,44 @@ func (r runCmd) Run(e *env) error {
 	registry := newRegistry()
 	reloads := newReloadMetrics(registry)
 	reloads.record(true, time.Now())
+
+	// The HTTP endpoints answer from the start: while NATS is awaited the daemon is alive but not
+	// ready, so that a liveness probe does not restart a daemon that waits for its server.
+	var up atomic.Pointer[running]
+	alive := func() error {
+		if u := up.Load(); u != nil {
+			return u.live.alive()
+		}
+		return nil
+	}
+	// Every goroutine started here ends before NATS is closed.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop() // ends them also when the watcher stops by itself
+	if addr := l.cfg.HTTP.Listen; addr != "" {
+		handlers := opsHandlers{
+			registry: registry,
+			alive:    alive,
+			ready:    func(ctx context.Context) error { return up.Load().ready(ctx) },
+			reload:   func() error { return up.Load().reload() },
+		}
+		ops, err := listenOps(addr, handlers, log.Named("http"))
+		if err != nil {
+			log.Error("cannot start", zap.Error(err))
+			return exitError{1}
+		}
+		wg.Go(ops.serve)
+		defer ops.shutdown(5 * time.Second)
+		log.Info("http listening", zap.String("addr", addr))
+	}
+
 	ncfg := notifierConfig(l.cfg)
 	ncfg.Registerer = registry
 	n, err := notifier.Open(ctx, ncfg, log.Named("nats"))
+	if err != nil && ctx.Err() != nil {
+		log.Info("stopped while waiting for nats", zap.Error(err))
+		return nil
+	}
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitError{1}
@@ -79,22 +114,8 @@ func (r runCmd) Run(e *env) error {
 	}
 	sd := sdNotifier{log: log}
 	rl := &reloader{path: r.Config, update: w.Update, log: log, sd: sd, metrics: reloads, now: time.Now}
-	live := liveness{lastTick: w.LastTick, started: started, bound: livenessBound}
-
-	// Every goroutine started here ends before NATS is closed.
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer stop() // ends them also when the watcher stops by itself
-	if addr := l.cfg.HTTP.Listen; addr != "" {
-		ops, err := listenOps(addr, opsHandlers{registry: registry, alive: live.alive, ready: n.Ready, reload: rl.reload}, log.Named("http"))
-		if err != nil {
-			log.Error("cannot start", zap.Error(err))
-			return exitError{1}
-		}
-		wg.Go(ops.serve)
-		defer ops.shutdown(5 * time.Second)
-		log.Info("http listening", zap.String("addr", addr))
-	}
+	live := liveness{lastTick: w.LastTick, started: time.Now(), bound: livenessBound}
+	up.Store(&running{n: n, rl: rl, live: live})
 	wg.Go(func() { rl.onHangup(ctx, hup) })
 	wg.Go(func() { sd.watchdog(ctx, live.alive) })
 
@@ -108,6 +129,28 @@ func (r runCmd) Run(e *env) error {
 	}
 	log.Info("stopping")
 	return nil
+}
+
+// running is what the HTTP endpoints answer from once NATS is up and the watcher exists; a nil
+// running is a daemon still waiting for NATS.
+type running struct {
+	n    *notifier.Notifier
+	rl   *reloader
+	live liveness
+}
+
+func (u *running) ready(ctx context.Context) error {
+	if u == nil {
+		return errors.New("starting: waiting for nats")
+	}
+	return u.n.Ready(ctx)
+}
+
+func (u *running) reload() error {
+	if u == nil {
+		return errors.New("starting: waiting for nats; the file is read when it is up")
+	}
+	return u.rl.reload()
 }
 
 // closeNotifier drains NATS and stops the embedded server, within a bound.

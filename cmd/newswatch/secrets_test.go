@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -73,30 +72,12 @@ func natsUserCreds(t *testing.T, dir, comment string) (path string, secrets []st
 	return path, []string{string(seed), token, comment}
 }
 
-// outputBuffer collects what other goroutines write.
-type outputBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *outputBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *outputBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // runBinary runs the built newswatch with args until it exits, or sends it SIGTERM after wait,
 // and returns its exit status and everything it printed.
 func runNewswatch(t *testing.T, wait time.Duration, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
-	var out outputBuffer
+	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -198,7 +179,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	var published outputBuffer
+	var published syncBuffer
 	var alerted atomic.Bool
 	sub, err := nc.Subscribe(">", func(m *nats.Msg) {
 		fmt.Fprintf(&published, "%s %v %s %s\n", m.Subject, m.Header, m.Data, m.Reply)

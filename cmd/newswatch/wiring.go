@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/newswatch/newswatch/config"
@@ -97,7 +99,12 @@ func (p alertPublisher) Publish(ctx context.Context, alerts []watcher.Alert) err
 			Time:      a.Time,
 		}
 	}
-	return p.alerts.Publish(ctx, out)
+	err := p.alerts.Publish(ctx, out)
+	if errors.Is(err, notifier.ErrRejected) {
+		// The notifier's contract for rejections is the watcher's: the rest was stored.
+		return fmt.Errorf("%w: %w", watcher.ErrRejected, err)
+	}
+	return err
 }
 
 // healthReporter publishes the watcher's feed-health changes as the notifier's events.
