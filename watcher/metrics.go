@@ -39,7 +39,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 		fetchResults: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "newswatch_fetch_results_total",
-			Help: "Committed polls by result: ok, not_modified, or the class of the feed's error.",
+			Help: "Committed polls by result: ok, not_modified, unchanged (a 200 with the body parsed last time), or the class of the feed's error.",
 		}, []string{"result"}),
 		itemsParsed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "newswatch_items_seen_total",
@@ -90,6 +90,8 @@ func (m *metrics) committed(f *feedPlan, s step, out pollOutcome) {
 	switch {
 	case out.err != nil:
 		result, duration = string(ClassifyError(out.err)), "error"
+	case out.unchanged:
+		result, duration = "unchanged", "not_modified"
 	case out.notModified:
 		result, duration = "not_modified", "not_modified"
 	}

@@ -545,3 +545,25 @@ func TestPollOfAFeedBeingPolledIsAcknowledged(t *testing.T) {
 		t.Errorf("Poll of slot 3 after: %v with %d requests, want a second request", err, requests)
 	}
 }
+
+func TestPollSkipsParsingAnUnchangedBody(t *testing.T) {
+	// A server without validators that answers every poll with the same document: the second
+	// poll parses nothing and alerts nothing; a changed document is read again.
+	ps := newPolicySetup(t, rss("World", rssItem{GUID: "a", Title: "x"}), nil)
+	ps.poll(t, 1)
+	ps.poll(t, 2)
+	if v := testutil.ToFloat64(ps.w.metrics.fetchResults.WithLabelValues("unchanged")); v != 1 {
+		t.Errorf("fetch results unchanged = %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(ps.w.metrics.itemsParsed); v != 1 {
+		t.Errorf("items seen = %v, want 1: the unchanged body is not parsed again", v)
+	}
+	ps.serve(rssItem{GUID: "b", Title: "Kursk"}, rssItem{GUID: "a", Title: "x"})
+	ps.poll(t, 3)
+	if got := alertKeys(ps.pub.published()); !slices.Equal(got, []string{"kursk:b"}) {
+		t.Errorf("alerts %v, want kursk:b from the changed body", got)
+	}
+	if st := ps.state.state(t, "world"); st.BodyHash == "" || !st.LastSlot.Equal(slot(3)) {
+		t.Errorf("state: body hash %q slot %s, want a hash and slot 3", st.BodyHash, st.LastSlot)
+	}
+}

@@ -2,6 +2,8 @@ package watcher
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,6 +22,8 @@ type pollOutcome struct {
 	url         string // the URL fetched: the configured one, or where the feed moved
 	movedTo     string // see fetchResult.MovedTo
 	notModified bool
+	unchanged   bool   // a 200 whose body is the one parsed last time: treated as a 304
+	bodyHash    string // of the body of a 200
 	validators  validators
 	maxAge      time.Duration
 	doc         Document
@@ -75,7 +79,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 	w.metrics.lag.Observe(time.Since(slot).Seconds())
 	u := st.fetchURL(f.URL)
 	start := time.Now()
-	out := w.fetchAndParse(ctx, f, u, st.validatorsFor(u))
+	out := w.fetchAndParse(ctx, f, u, st.validatorsFor(u), st.bodyHashFor(u))
 	out.took = time.Since(start)
 	if out.err != nil && ctx.Err() != nil {
 		// The job was cancelled (shutdown); that is no failure of the feed.
@@ -112,8 +116,10 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 	}
 }
 
-// fetchAndParse polls rawURL, the feed's configured URL or the one it moved to.
-func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string, v validators) pollOutcome {
+// fetchAndParse polls rawURL, the feed's configured URL or the one it moved to. A body whose
+// hash is prevHash, the hash of the body parsed last time, is not parsed again: many servers
+// send no validators, or ignore them, and answer every poll with the same document.
+func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string, v validators, prevHash string) pollOutcome {
 	out := pollOutcome{url: rawURL}
 	res, err := w.fetcher.fetch(ctx, rawURL, f.fetchOptions(w.userAgent), v)
 	if err != nil {
@@ -123,6 +129,11 @@ func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string,
 	out.movedTo, out.validators, out.maxAge = res.MovedTo, res.Validators, res.MaxAge
 	if res.NotModified {
 		out.notModified = true
+		return out
+	}
+	out.bodyHash = bodyHash(res.Body)
+	if out.bodyHash == prevHash {
+		out.notModified, out.unchanged = true, true
 		return out
 	}
 	out.doc, err = ParseDocument(res.Body)
@@ -174,6 +185,7 @@ func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome
 		}
 	} else {
 		next.ETag, next.LastModified = out.validators.ETag, out.validators.LastModified
+		next.BodyHash = out.bodyHash
 		s = newItems(p, f, st, &next, out.doc, now)
 	}
 	checkStale(&next, now)
@@ -394,4 +406,10 @@ func (w *Watcher) reportHealth(ctx context.Context, hs []FeedHealth) {
 			w.log.Warn("feed health event not published", zap.String("feed", h.FeedID), zap.String("status", string(h.Status)), zap.Error(err))
 		}
 	}
+}
+
+// bodyHash identifies a document's bytes: the hex of the first 16 bytes of their SHA-256.
+func bodyHash(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:16])
 }

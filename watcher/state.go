@@ -19,6 +19,8 @@ type feedState struct {
 	URL          string `json:"url,omitempty"`
 	ETag         string `json:"etag,omitempty"`
 	LastModified string `json:"last_modified,omitempty"`
+	// BodyHash identifies the body last parsed from URL; see Watcher.fetchAndParse.
+	BodyHash string `json:"body_hash,omitempty"`
 	// Seen holds the keys of the items already handled, oldest first.
 	Seen []string `json:"seen,omitempty"`
 	// LastSlot is the latest slot polled; a job for this slot or an earlier one does nothing.
@@ -94,6 +96,14 @@ func (st feedState) fetchURL(cfgURL string) string {
 		mu.User = cu.User
 	}
 	return mu.String()
+}
+
+// bodyHashFor returns the hash of the body last parsed from url; "" when it was another URL.
+func (st feedState) bodyHashFor(url string) string {
+	if st.URL != redactURL(url) {
+		return ""
+	}
+	return st.BodyHash
 }
 
 // validatorsFor returns the validators to send to url: none when they were given for another.
