@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -43,7 +44,7 @@ func (q *JobQueue) Enqueue(ctx context.Context, feedID string, slot time.Time) e
 	m := nats.NewMsg(pollSubject(q.names.prefix, feedID))
 	m.Data = []byte(slot.UTC().Format(time.RFC3339Nano))
 	m.Header.Set(jetstream.MsgIDHeader, "poll."+feedID+"."+strconv.FormatInt(slot.Unix(), 10))
-	if _, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream)); err != nil {
+	if _, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream)); err != nil && !duplicateInProcess(err) {
 		return fmt.Errorf("enqueue poll %s at %s: %w", feedID, slot.UTC().Format(time.RFC3339), err)
 	}
 	return nil
@@ -250,4 +251,12 @@ func (q *JobQueue) consumer(ctx context.Context, workers int) (jetstream.Consume
 		return nil
 	})
 	return cons, err
+}
+
+// duplicateInProcess reports the answer of a clustered stream to a message whose id another
+// publisher's copy is being stored under right now: every replica enqueues every slot, so this
+// is the expected outcome of a race, and the other copy is the job.
+func duplicateInProcess(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.ErrorCode(server.JSStreamDuplicateMessageConflict)
 }

@@ -1,6 +1,11 @@
 package notifier
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
 
 func TestAtLeast(t *testing.T) {
 	tests := []struct {
@@ -21,5 +26,23 @@ func TestAtLeast(t *testing.T) {
 		if got := atLeast(tt.version, minServerVersion); got != tt.want {
 			t.Errorf("atLeast(%q, %q) = %v, want %v", tt.version, minServerVersion, got, tt.want)
 		}
+	}
+}
+
+func TestTransientAnswers(t *testing.T) {
+	noPeers := &jetstream.APIError{Code: 400, ErrorCode: 10005, Description: "no suitable peers for placement"}
+	badConfig := &jetstream.APIError{Code: 400, ErrorCode: 10052, Description: "stream configuration invalid"}
+	inProcess := &jetstream.APIError{Code: 409, ErrorCode: 10158, Description: "duplicate message id is in process"}
+	if permanent(fmt.Errorf("stream X: %w", noPeers)) {
+		t.Errorf("no suitable peers (a cluster still forming) is permanent, want transient")
+	}
+	if !permanent(fmt.Errorf("stream X: %w", badConfig)) {
+		t.Errorf("an invalid configuration is transient, want permanent")
+	}
+	if !permanent(fmt.Errorf("%w: version 2.9.0", errServer)) {
+		t.Errorf("an unsuitable server is transient, want permanent")
+	}
+	if !duplicateInProcess(fmt.Errorf("publish: %w", inProcess)) || duplicateInProcess(badConfig) {
+		t.Errorf("duplicateInProcess: want true only for err_code 10158")
 	}
 }

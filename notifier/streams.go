@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -151,14 +152,18 @@ func retry(ctx context.Context, log *zap.Logger, what string, attempt func(conte
 }
 
 // permanent reports whether err is an answer from JetStream that a retry will not change,
-// such as a stream configuration it refuses. Timeouts, missing responders (no JetStream yet)
-// and connection states are transient.
+// such as a stream configuration it refuses. Timeouts, missing responders (no JetStream yet),
+// connection states, and a cluster that cannot place the replicas yet (servers still joining)
+// are transient.
 func permanent(err error) bool {
 	if errors.Is(err, errServer) {
 		return true
 	}
 	var apiErr *jetstream.APIError
 	if !errors.As(err, &apiErr) {
+		return false
+	}
+	if apiErr.ErrorCode == jetstream.ErrorCode(server.JSClusterNoPeersErrF) {
 		return false
 	}
 	return apiErr.Code >= 400 && apiErr.Code < 500 && apiErr.Code != 408

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -412,4 +413,57 @@ func TestAutoScheduleSlots(t *testing.T) {
 	if _, err := New(Config{Feeds: []Feed{f}, Index: compile(t), Publisher: &memPublisher{}, State: newMemState(), Jobs: newMemQueue(false)}, nil); err == nil {
 		t.Errorf("New with auto min above max: nil error, want one")
 	}
+}
+
+// stuckQueue is a JobQueue whose Enqueue blocks until release is closed, as one does while its
+// stream has no leader; it counts the calls.
+type stuckQueue struct {
+	release chan struct{}
+	mu      sync.Mutex
+	calls   []time.Time // the slots asked for
+}
+
+func (q *stuckQueue) Enqueue(ctx context.Context, _ string, slot time.Time) error {
+	q.mu.Lock()
+	q.calls = append(q.calls, slot)
+	q.mu.Unlock()
+	select {
+	case <-q.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (q *stuckQueue) Consume(ctx context.Context, _ int, _ func(context.Context, string, time.Time) error) error {
+	<-ctx.Done()
+	return nil
+}
+
+func TestTicksDoNotPileUpWhileTheQueueIsStuck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := &stuckQueue{release: make(chan struct{})}
+		w := testWatcher(t, Config{Jobs: q, Feeds: []Feed{testFeed("a", "http://example.org/a", "@every 1s")}}, nil)
+		stop, _ := runWatcher(t, w)
+		time.Sleep(30 * time.Second) // thirty ticks while the queue does not answer
+		synctest.Wait()
+		q.mu.Lock()
+		stuck := len(q.calls)
+		q.mu.Unlock()
+		// The start's enqueue of the previous slot, and one tick; every other tick is skipped.
+		if stuck > 2 {
+			t.Errorf("%d enqueues waiting on a stuck queue after 30 ticks, want at most 2", stuck)
+		}
+		close(q.release)
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if err := stop(); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if len(q.calls) < stuck+2 {
+			t.Errorf("%d enqueues in all, want ticks enqueueing again once the queue answers", len(q.calls))
+		}
+	})
 }

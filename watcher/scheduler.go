@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -16,6 +17,7 @@ type scheduler struct {
 	cron    *cron.Cron
 	entries map[string]cron.EntryID // by group key
 	applied *plan
+	ticking sync.Map // group key -> the slot its tick in flight enqueues
 }
 
 func newScheduler(w *Watcher) *scheduler {
@@ -71,13 +73,22 @@ func (s *scheduler) apply(ctx context.Context, p *plan) {
 }
 
 // tick enqueues the feeds of a group for the slot that fired: the latest activation of the
-// group's schedule, which is the same instant on every replica.
+// group's schedule, which is the same instant on every replica. A tick that finds the group's
+// previous tick still enqueueing (the queue does not answer: no stream leader, say) does
+// nothing, so that ticks do not pile up while the queue is away and flood it when it is back;
+// the tick in flight stands for them.
 func (s *scheduler) tick(ctx context.Context, key string) {
 	g := s.w.plan.Load().groups[key]
 	if g == nil {
 		return // removed by an Update that apply has not seen yet
 	}
 	slot := g.sched.Prev(time.Now())
+	if prev, busy := s.ticking.LoadOrStore(key, slot); busy {
+		s.w.log.Debug("tick skipped: the previous one is still enqueueing", zap.String("group", key),
+			zap.Time("slot", slot), zap.Time("enqueueing", prev.(time.Time)))
+		return
+	}
+	defer s.ticking.Delete(key)
 	jobs := make([]pollJob, len(g.feeds))
 	for i, id := range g.feeds {
 		jobs[i] = pollJob{feedID: id, slot: slot}
