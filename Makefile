@@ -6,9 +6,9 @@ LDFLAGS     := -s -w -X github.com/newswatch/newswatch/internal/buildinfo.versio
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 30s
 
-.PHONY: build check test test-packaging bench fuzz run
+.PHONY: build check test test-packaging bench bench-scale fuzz run
 
-build: ## the two binaries, into ./bin
+build: ## every command (newswatch, newswatch-slack, newswatch-feedsim), into ./bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 check: ## formatting, vet, staticcheck
@@ -25,6 +25,22 @@ test-packaging: ## the systemd unit, checked by systemd-analyze (Debian's packag
 
 bench: ## the benchmarks whose figures BENCHMARKS.md reports
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 30m ./matcher/
+
+# bench-scale: the daemon (a non-race build) against FEEDS simulated feeds on SCHEDULE, UNCHANGED of
+# the polls finding nothing new; each phase (live, unchanged = all 304, changed = all 200) lasts
+# PHASE (default: one interval, at least 1m). Takes minutes; CI does not run it. Smaller runs:
+#   make bench-scale FEEDS=10000 SCHEDULE='@every 30s'
+# SCALEFLAGS passes more: --workers N, --hosts N, --perf 60s (CPU profiles with perf), --dir DIR.
+FEEDS      ?= 100000
+SCHEDULE   ?= @every 5m
+UNCHANGED  ?= 0.85
+PHASE      ?= 0
+SCALEFLAGS ?=
+
+bench-scale: ## the daemon at scale against simulated feeds: polls/s, CPU per poll, lateness, memory, start-up
+	CGO_ENABLED=0 $(GO) build -o bin/scale/ ./cmd/newswatch ./cmd/newswatch-feedsim
+	$(GO) run ./internal/scalebench --bin bin/scale --feeds $(FEEDS) --schedule '$(SCHEDULE)' \
+	  --unchanged $(UNCHANGED) --phase $(PHASE) $(SCALEFLAGS)
 
 fuzz: ## each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/

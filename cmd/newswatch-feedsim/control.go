@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/newswatch/newswatch/internal/feedsim"
+)
+
+// Modes of the simulator; see the package comment.
+const (
+	modeLive      = "live"
+	modeUnchanged = "unchanged"
+	modeChanged   = "changed"
+)
+
+// control serves the simulator's feeds in the current mode, its control endpoints, and
+// records how late each request comes after its feed's slot.
+type control struct {
+	sim       *feedsim.Sim
+	every     time.Duration // the feeds' "@every" interval; 0: lateness is not recorded
+	mode      atomic.Value  // string
+	unchanged atomic.Int64  // 304s given by the unchanged mode
+	late      lateness
+	perFeed   []atomic.Int32 // requests since the last reset, by feed
+	last      []atomic.Int64 // Unix nanoseconds of the last request, by feed
+}
+
+func newControl(sim *feedsim.Sim, feeds int, every time.Duration) *control {
+	c := &control{sim: sim, every: every, perFeed: make([]atomic.Int32, feeds), last: make([]atomic.Int64, feeds)}
+	c.mode.Store(modeLive)
+	return c
+}
+
+func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/-/mode" && r.Method == http.MethodPost:
+		switch m := r.URL.Query().Get("set"); m {
+		case modeLive, modeUnchanged, modeChanged:
+			c.mode.Store(m)
+		default:
+			http.Error(w, "set: want live, unchanged or changed", http.StatusBadRequest)
+		}
+		return
+	case r.URL.Path == "/-/stats/reset" && r.Method == http.MethodPost:
+		c.late.reset()
+		for i := range c.perFeed {
+			c.perFeed[i].Store(0)
+		}
+		return
+	case r.URL.Path == "/-/stats":
+		c.stats(w)
+		return
+	case r.URL.Path == "/-/last":
+		n, err := strconv.Atoi(r.URL.Query().Get("feed"))
+		if err != nil || n < 0 || n >= len(c.last) {
+			http.Error(w, "feed: want a feed number", http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintln(w, c.last[n].Load())
+		return
+	}
+	if n, ok := feedNumber(r.URL.Path); ok && n < len(c.perFeed) {
+		c.last[n].Store(time.Now().UnixNano())
+		c.perFeed[n].Add(1)
+		if c.every > 0 {
+			c.late.record(time.Since(slot(feedID(n), c.every, time.Now())))
+		}
+	}
+	switch c.mode.Load() {
+	case modeUnchanged:
+		if etag := r.Header.Get("If-None-Match"); etag != "" {
+			c.unchanged.Add(1)
+			w.Header().Set("ETag", etag)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	case modeChanged:
+		r.Header.Del("If-None-Match")
+		w = &stampWriter{ResponseWriter: w}
+	}
+	c.sim.ServeHTTP(w, r)
+}
+
+// stampWriter puts the time of the answer into a feed document as its lastBuildDate, so that
+// no two documents of the changed mode are the same bytes.
+type stampWriter struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (s *stampWriter) Write(p []byte) (int, error) {
+	i := bytes.Index(p, []byte("<channel>"))
+	if s.done || i < 0 {
+		return s.ResponseWriter.Write(p)
+	}
+	s.done = true
+	stamp := "<channel><lastBuildDate>" + time.Now().UTC().Format(time.RFC1123Z) + "</lastBuildDate>"
+	q := slices.Concat(p[:i], []byte(stamp), p[i+len("<channel>"):])
+	if _, err := s.ResponseWriter.Write(q); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// feedNumber is n of a path /feeds/<n>.xml.
+func feedNumber(path string) (int, bool) {
+	rest, ok := strings.CutPrefix(path, "/feeds/")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(rest, ".xml"))
+	return n, err == nil && n >= 0
+}
+
+// slot is the latest slot at or before t of a feed scheduled "@every every": the Unix epoch plus
+// the feed's offset (FNV-1a of its id, in whole seconds below every) plus a multiple of every,
+// as watcher/schedule.go computes it. A request later than every after its slot is counted
+// against the next slot.
+func slot(id string, every time.Duration, t time.Time) time.Time {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	offset := int64(time.Duration(h.Sum64()%uint64(every/time.Second)) * time.Second)
+	n := t.UnixNano() - offset
+	return time.Unix(0, n-n%int64(every)+offset)
+}
+
+type statsDoc struct {
+	Mode        string       `json:"mode"`
+	Requests    int64        `json:"requests"`
+	OK          int64        `json:"ok"`
+	NotModified int64        `json:"not_modified"`
+	Errors      int64        `json:"errors"`
+	Unchanged   int64        `json:"unchanged_304"`
+	Lateness    latenessStat `json:"lateness"`
+	// PerFeed is the spread of the requests of each feed since the last reset.
+	PerFeed struct {
+		Zero          int   `json:"zero"` // feeds not requested at all
+		Min, P50, Max int32 // requests of one feed
+	} `json:"per_feed"`
+}
+
+func (c *control) stats(w http.ResponseWriter) {
+	s := c.sim.Stats()
+	doc := statsDoc{
+		Mode: c.mode.Load().(string), Requests: s.Requests, OK: s.OK, NotModified: s.NotModified,
+		Errors: s.Errors, Unchanged: c.unchanged.Load(), Lateness: c.late.stat(),
+	}
+	counts := make([]int32, len(c.perFeed))
+	for i := range c.perFeed {
+		counts[i] = c.perFeed[i].Load()
+		if counts[i] == 0 {
+			doc.PerFeed.Zero++
+		}
+	}
+	if len(counts) > 0 {
+		slices.Sort(counts)
+		doc.PerFeed.Min, doc.PerFeed.P50, doc.PerFeed.Max = counts[0], counts[len(counts)/2], counts[len(counts)-1]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// lateness is a histogram of request lateness at millisecond resolution up to latenessMax, and
+// the largest value seen.
+type lateness struct {
+	ms    [latenessMax / time.Millisecond]atomic.Int64
+	over  atomic.Int64
+	count atomic.Int64
+	max   atomic.Int64 // ns
+}
+
+const latenessMax = 2 * time.Minute
+
+func (l *lateness) record(d time.Duration) {
+	d = max(d, 0)
+	l.count.Add(1)
+	if i := int(d / time.Millisecond); i < len(l.ms) {
+		l.ms[i].Add(1)
+	} else {
+		l.over.Add(1)
+	}
+	for {
+		m := l.max.Load()
+		if int64(d) <= m || l.max.CompareAndSwap(m, int64(d)) {
+			return
+		}
+	}
+}
+
+func (l *lateness) reset() {
+	for i := range l.ms {
+		l.ms[i].Store(0)
+	}
+	l.over.Store(0)
+	l.count.Store(0)
+	l.max.Store(0)
+}
+
+// latenessStat summarises the histogram; a quantile beyond latenessMax is reported as -1.
+type latenessStat struct {
+	Count int64   `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P99   float64 `json:"p99_ms"`
+	P999  float64 `json:"p999_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+func (l *lateness) stat() latenessStat {
+	counts := make([]int64, len(l.ms))
+	var total int64
+	for i := range l.ms {
+		counts[i] = l.ms[i].Load()
+		total += counts[i]
+	}
+	total += l.over.Load()
+	s := latenessStat{Count: total, Max: float64(l.max.Load()) / 1e6}
+	quantile := func(q float64) float64 {
+		if total == 0 {
+			return 0
+		}
+		rank := int64(q * float64(total))
+		var seen int64
+		for i, c := range counts {
+			if seen += c; seen > rank {
+				return float64(i) + 1 // the bucket's upper bound, in ms
+			}
+		}
+		return -1
+	}
+	s.P50, s.P90, s.P99, s.P999 = quantile(.5), quantile(.9), quantile(.99), quantile(.999)
+	return s
+}

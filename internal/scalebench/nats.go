@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+type natsConn struct {
+	nc *nats.Conn
+	js jetstream.JetStream
+}
+
+// connectNATS connects to the embedded server's listener.
+func (b *bench) connectNATS() error {
+	nc, err := nats.Connect("nats://"+b.natsAddr, nats.Name("scalebench"))
+	if err != nil {
+		return err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return err
+	}
+	b.nats = &natsConn{nc: nc, js: js}
+	return nil
+}
+
+// feedsWithState is how many feeds have a state document: how many were polled at least once.
+func (b *bench) feedsWithState() (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := b.nats.js.Stream(ctx, "KV_newswatch_feeds")
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return int(info.State.Msgs), nil
+}
+
+// streamInfo reports the messages and bytes of newswatch's streams, through the embedded
+// server's listener: the feed-state bucket's bytes per feed is the size of a state document.
+func (b *bench) streamInfo(ctx context.Context) error {
+	js := b.nats.js
+	for _, name := range []string{"KV_newswatch_feeds", "NEWSWATCH_POLLS", "NEWSWATCH_ALERTS"} {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			return err
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return err
+		}
+		st := info.State
+		per := 0.0
+		if st.Msgs > 0 {
+			per = float64(st.Bytes) / float64(st.Msgs)
+		}
+		b.printf("stream %s: %d messages, %s (%.0f B a message), %d deleted\n", name, st.Msgs, mib(int64(st.Bytes)), per, st.NumDeleted)
+	}
+	return nil
+}
+
+// alertTimer times every alert from the start of the fetch that found its item (the request's
+// arrival at the simulator, GET /-/last) to its delivery to a subscriber of the alert subjects:
+// at least the poll's fetch, parse, matching and publishing to the PubAck, and the delivery.
+type alertTimer struct {
+	sub  *nats.Subscription
+	seen chan alertSeen
+	done chan struct{}
+	ds   []time.Duration
+	miss int
+}
+
+type alertSeen struct {
+	at   time.Time
+	feed int
+}
+
+func (b *bench) timeAlerts() (*alertTimer, error) {
+	t := &alertTimer{seen: make(chan alertSeen, 1<<16), done: make(chan struct{})}
+	sub, err := b.nats.nc.Subscribe("newswatch.alert.>", func(m *nats.Msg) {
+		at := time.Now()
+		var ev struct {
+			Data struct {
+				Feed struct {
+					ID string `json:"id"`
+				} `json:"feed"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(m.Data, &ev) != nil {
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(ev.Data.Feed.ID, "f"))
+		if err != nil {
+			return
+		}
+		select {
+		case t.seen <- alertSeen{at, n}:
+		default:
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.sub = sub
+	go func() {
+		defer close(t.done)
+		for s := range t.seen {
+			resp, err := http.Get(fmt.Sprintf("http://%s/-/last?feed=%d", b.simAddr, s.feed))
+			if err != nil {
+				t.miss++
+				continue
+			}
+			var last int64
+			_, err = fmt.Fscan(resp.Body, &last)
+			resp.Body.Close()
+			if err != nil || last == 0 || time.Unix(0, last).After(s.at) {
+				t.miss++
+				continue
+			}
+			t.ds = append(t.ds, s.at.Sub(time.Unix(0, last)))
+		}
+	}()
+	return t, nil
+}
+
+// stop ends the timing and returns the times, sorted, and how many alerts could not be timed.
+func (t *alertTimer) stop() ([]time.Duration, int) {
+	_ = t.sub.Unsubscribe()
+	close(t.seen)
+	<-t.done
+	slices.Sort(t.ds)
+	return t.ds, t.miss
+}
