@@ -154,15 +154,15 @@ func TestPollSeenSetBounded(t *testing.T) {
 		ps.serve(items...)
 		ps.poll(t, poll)
 		st := ps.state.state(t, "world")
-		if len(st.Seen) > max(3*2*len(items), minSeen) {
-			t.Fatalf("poll %d: %d keys seen, want at most %d", poll, len(st.Seen), 3*2*len(items))
+		if len(st.SeenIDs) > max(3*2*len(items), minSeen) {
+			t.Fatalf("poll %d: %d keys seen, want at most %d", poll, len(st.SeenIDs), 3*2*len(items))
 		}
-		seen := map[string]bool{}
-		for _, k := range st.Seen {
-			seen[k] = true
+		seen := map[uint64]bool{}
+		for _, h := range st.SeenIDs {
+			seen[h] = true
 		}
 		for _, it := range items {
-			if !seen[it.GUID] {
+			if !seen[idHash(it.GUID)] || !seen[idHash(it.Link)] {
 				t.Fatalf("poll %d: item %s still in the feed is not in the seen set", poll, it.GUID)
 			}
 		}
@@ -392,8 +392,8 @@ func TestPollRejectedAlertsDoNotBlockTheFeed(t *testing.T) {
 	if err := w.Poll(t.Context(), "world", slot(1)); err != nil {
 		t.Fatalf("Poll: %v, want nil: a rejected alert is logged, not retried", err)
 	}
-	if st := state.state(t, "world"); !slices.Contains(st.Seen, "a") {
-		t.Errorf("seen %v, want the item recorded", st.Seen)
+	if st := state.state(t, "world"); !slices.Equal(st.SeenIDs, seenOf("a")) {
+		t.Errorf("seen %v, want the item recorded", st.SeenIDs)
 	}
 	if got := logs.FilterMessageSnippet("rejected").FilterLevelExact(zapcore.ErrorLevel).All(); len(got) != 1 || got[0].ContextMap()["feed"] != "world" {
 		t.Errorf("got %d error logs %v, want one naming the feed", len(got), got)

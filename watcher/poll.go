@@ -202,31 +202,37 @@ func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome
 // newItems finds the new items of a parsed document, records them in next, and returns the
 // alerts they cause. An item is new when none of its identities is in the seen set.
 func newItems(p *plan, f *feedPlan, st feedState, next *feedState, doc Document, now time.Time) step {
-	seen := make(map[string]bool, len(st.Seen))
-	for _, k := range st.Seen {
-		seen[k] = true
+	seen := make(map[uint64]bool, len(st.SeenIDs))
+	for _, h := range st.SeenIDs {
+		seen[h] = true
 	}
-	current := make(map[string]bool, 2*len(doc.Items))
+	current := make(map[uint64]bool, 2*len(doc.Items))
+	hashes := make([][]uint64, 0, len(doc.Items)) // of the fresh items
 	var fresh []Item
 	for _, it := range doc.Items {
-		if current[it.Key] {
+		hs := make([]uint64, len(it.ids)) // it.ids[0] is it.Key
+		for i, id := range it.ids {
+			hs[i] = idHash(id)
+		}
+		if current[hs[0]] {
 			continue // the same item twice in one document
 		}
 		isNew := true
-		for _, id := range it.ids {
-			isNew = isNew && !seen[id]
-			current[id] = true
+		for _, h := range hs {
+			isNew = isNew && !seen[h]
+			current[h] = true
 		}
 		if isNew {
 			fresh = append(fresh, it)
+			hashes = append(hashes, hs)
 		}
 	}
 	// Feeds list the newest item first; remember the oldest first, so it is dropped first.
-	var added []string
-	for _, it := range slices.Backward(fresh) {
-		added = append(added, it.ids...)
+	var added []uint64
+	for _, hs := range slices.Backward(hashes) {
+		added = append(added, hs...)
 	}
-	next.Seen = boundSeen(st.Seen, added, current)
+	next.SeenIDs = boundSeen(st.SeenIDs, added, current)
 	if gap := itemGap(doc.Items, now); gap > 0 {
 		next.ItemGap = gap
 	}

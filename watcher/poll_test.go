@@ -84,8 +84,8 @@ func TestPollFirstPoll(t *testing.T) {
 				t.Errorf("first poll alerted %v, want %v", got, tt.first)
 			}
 			st := ps.state.state(t, "world")
-			if !st.Baselined || !slices.Equal(st.Seen, []string{"undated", "old", "recent"}) {
-				t.Errorf("state after first poll: baselined %v, seen %v, want true and every item, oldest first", st.Baselined, st.Seen)
+			if !st.Baselined || !slices.Equal(st.SeenIDs, seenOf("undated", "old", "recent")) {
+				t.Errorf("state after first poll: baselined %v, seen %v, want true and every item, oldest first", st.Baselined, st.SeenIDs)
 			}
 
 			// Later polls alert every new item, whatever the policy, and nothing twice.
@@ -150,8 +150,8 @@ func TestPollNewItemAlert(t *testing.T) {
 	if !strings.Contains(a.Snippet, "Kursk") {
 		t.Errorf("snippet %q, want it to show %q", a.Snippet, "Kursk")
 	}
-	if st := ps.state.state(t, "world"); !slices.Equal(st.Seen, []string{"a", "c", "b", "https://example.org/b"}) || !st.LastSlot.Equal(slot(2)) {
-		t.Errorf("state: seen %v last slot %s, want [a c b https://example.org/b] (the link of b is its identity too) and slot 2", st.Seen, st.LastSlot)
+	if st := ps.state.state(t, "world"); !slices.Equal(st.SeenIDs, seenOf("a", "c", "b", "https://example.org/b")) || !st.LastSlot.Equal(slot(2)) {
+		t.Errorf("state: seen %v last slot %s, want [a c b https://example.org/b] (the link of b is its identity too) and slot 2", st.SeenIDs, st.LastSlot)
 	}
 }
 
@@ -173,7 +173,7 @@ func TestPollConditionalGet(t *testing.T) {
 		t.Errorf("second request If-Modified-Since %q, want %q", got, before.LastModified)
 	}
 	after := ps.state.state(t, "world")
-	if !after.LastSlot.Equal(slot(2)) || !slices.Equal(after.Seen, before.Seen) || after.ETag != `"v1"` || after.ConsecutiveFailures != 0 {
+	if !after.LastSlot.Equal(slot(2)) || !slices.Equal(after.SeenIDs, before.SeenIDs) || after.ETag != `"v1"` || after.ConsecutiveFailures != 0 {
 		t.Errorf("state after 304: %+v, want slot 2, same seen and validators", after)
 	}
 	if got := len(ps.pub.published()); got != 1 {
@@ -312,7 +312,7 @@ func TestPollCancelledIsNoFeedFailure(t *testing.T) {
 
 func TestPollSaveConflictRedone(t *testing.T) {
 	doc := rss("World", rssItem{GUID: "b", Title: "Kursk two"}, rssItem{GUID: "a", Title: "Kursk one"})
-	base := feedState{Seen: []string{"old"}, Baselined: true, LastSlot: slot(0)}
+	base := feedState{SeenIDs: seenOf("old"), Baselined: true, LastSlot: slot(0)}
 
 	t.Run("competitor saw an item", func(t *testing.T) {
 		ps := newPollSetup(t, doc, FirstPoll{})
@@ -322,7 +322,7 @@ func TestPollSaveConflictRedone(t *testing.T) {
 			if first {
 				first = false
 				competitor := base
-				competitor.Seen = []string{"old", "a"}
+				competitor.SeenIDs = seenOf("old", "a")
 				ps.state.put(t, "world", competitor)
 			}
 		}
@@ -331,8 +331,8 @@ func TestPollSaveConflictRedone(t *testing.T) {
 			t.Errorf("published %v, want %v (the redo publishes only what is still new)", got, want)
 		}
 		st := ps.state.state(t, "world")
-		if !slices.Equal(st.Seen, []string{"old", "a", "b"}) || !st.LastSlot.Equal(slot(1)) {
-			t.Errorf("state: seen %v slot %s, want [old a b] once each and slot 1", st.Seen, st.LastSlot)
+		if !slices.Equal(st.SeenIDs, seenOf("old", "a", "b")) || !st.LastSlot.Equal(slot(1)) {
+			t.Errorf("state: seen %v slot %s, want [old a b] once each and slot 1", st.SeenIDs, st.LastSlot)
 		}
 		if ps.state.saves != 2 {
 			t.Errorf("got %d saves, want 2", ps.state.saves)
@@ -345,7 +345,7 @@ func TestPollSaveConflictRedone(t *testing.T) {
 		ps := newPollSetup(t, doc, FirstPoll{})
 		ps.state.put(t, "world", base)
 		competitor := base
-		competitor.Seen = []string{"old", "a", "b"}
+		competitor.SeenIDs = seenOf("old", "a", "b")
 		competitor.LastSlot = slot(1)
 		first := true
 		ps.state.beforeSave = func(string) {
@@ -358,8 +358,8 @@ func TestPollSaveConflictRedone(t *testing.T) {
 		if got := len(ps.pub.published()); got != 2 {
 			t.Errorf("published %d alerts, want the first attempt's 2 only", got)
 		}
-		if st := ps.state.state(t, "world"); !slices.Equal(st.Seen, competitor.Seen) {
-			t.Errorf("state seen %v, want the competitor's %v", st.Seen, competitor.Seen)
+		if st := ps.state.state(t, "world"); !slices.Equal(st.SeenIDs, competitor.SeenIDs) {
+			t.Errorf("state seen %v, want the competitor's %v", st.SeenIDs, competitor.SeenIDs)
 		}
 	})
 	t.Run("persistent failure", func(t *testing.T) {
@@ -377,7 +377,7 @@ func TestPollSaveConflictRedone(t *testing.T) {
 
 func TestPollPublishFailureLeavesState(t *testing.T) {
 	ps := newPollSetup(t, rss("World", rssItem{GUID: "a", Title: "Kursk"}), FirstPoll{Mode: FirstPollAll})
-	ps.state.put(t, "world", feedState{Seen: []string{"old"}, LastSlot: slot(0)})
+	ps.state.put(t, "world", feedState{SeenIDs: seenOf("old"), LastSlot: slot(0)})
 	ps.state.mu.Lock()
 	wantData, wantRev := string(ps.state.data["world"]), ps.state.rev["world"]
 	ps.state.mu.Unlock()
@@ -410,16 +410,17 @@ func TestPollSeenBounded(t *testing.T) {
 	}
 	items = append(items, rssItem{GUID: "o0", Title: "Weather"}, rssItem{GUID: "o1", Title: "Weather"}) // still in the feed
 	ps := newPollSetup(t, rss("World", items...), FirstPoll{})
+	// The seen set as older versions stored it: the keys themselves.
 	ps.state.put(t, "world", feedState{Seen: old, Baselined: true, LastSlot: slot(0)})
 	ps.poll(t, 1)
 
 	st := ps.state.state(t, "world")
-	if len(st.Seen) != minSeen {
-		t.Fatalf("got %d seen keys, want %d", len(st.Seen), minSeen)
+	if len(st.SeenIDs) != minSeen || len(st.Seen) != 0 {
+		t.Fatalf("got %d seen hashes and %d keys, want %d and none", len(st.SeenIDs), len(st.Seen), minSeen)
 	}
-	want := slices.Concat([]string{"o0", "o1"}, old[110:], []string{"n7", "n6", "n5", "n4", "n3", "n2", "n1", "n0"})
-	if !slices.Equal(st.Seen, want) {
-		t.Errorf("seen starts %v ends %v, want %v … %v", head(st.Seen), st.Seen[len(st.Seen)-8:], head(want), want[len(want)-8:])
+	want := seenOf(slices.Concat([]string{"o0", "o1"}, old[110:], []string{"n7", "n6", "n5", "n4", "n3", "n2", "n1", "n0"})...)
+	if !slices.Equal(st.SeenIDs, want) {
+		t.Errorf("seen starts %v ends %v, want %v … %v", st.SeenIDs[:6], st.SeenIDs[len(st.SeenIDs)-8:], want[:6], want[len(want)-8:])
 	}
 }
 

@@ -308,8 +308,8 @@ func TestRunEndToEnd(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if st := state.state(t, "world"); !slices.Equal(st.Seen, []string{"a", "b"}) {
-		t.Errorf("state seen %v, want [a b]", st.Seen)
+	if st := state.state(t, "world"); !slices.Equal(st.SeenIDs, seenOf("a", "b")) {
+		t.Errorf("state seen %v, want [a b]", st.SeenIDs)
 	}
 	if got := fs.requests()[0].Get("User-Agent"); got != "newswatch-e2e" {
 		t.Errorf("User-Agent %q, want the configured one", got)

@@ -3,6 +3,7 @@ package watcher
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -66,8 +67,57 @@ func TestBoundSeen(t *testing.T) {
 
 func head(s []string) []string { return s[:min(len(s), 6)] }
 
+// seenOf is the seen set of the identities ids, in their order.
+func seenOf(ids ...string) seenIDs {
+	s := make(seenIDs, len(ids))
+	for i, id := range ids {
+		s[i] = idHash(id)
+	}
+	return s
+}
+
+func TestSeenIDsEncoding(t *testing.T) {
+	// 8 bytes an identity, as one base64 string; the identities' hashes are stable across
+	// versions, since the stored state outlives them.
+	data, err := feedState{SeenIDs: seenOf("a", "https://example.org/b")}.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"seen_ids":"ypeBEsobvcqMrl6/I7sXMw=="}`; string(data) != want {
+		t.Errorf("encoded %s, want %s", data, want)
+	}
+	got, err := decodeState(data)
+	if err != nil || !slices.Equal(got.SeenIDs, seenOf("a", "https://example.org/b")) {
+		t.Errorf("decoded %v, %v, want the two hashes back", got.SeenIDs, err)
+	}
+	for _, bad := range []string{`{"seen_ids":"AAAA"}`, `{"seen_ids":"not base64!"}`, `{"seen_ids":7}`} {
+		if _, err := decodeState([]byte(bad)); err == nil {
+			t.Errorf("decodeState(%s): got nil error, want one", bad)
+		}
+	}
+}
+
+func TestLegacySeenMoved(t *testing.T) {
+	// A state written before seen_ids holds the identities themselves: they are read as
+	// hashes ahead of any hashes, and the next encoding holds only the hashes.
+	st, err := decodeState([]byte(`{"seen":["a","b"],"seen_ids":"ypeBEsobvco=","baselined":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := seenOf("a", "b", "a"); !slices.Equal(st.SeenIDs, want) || st.Seen != nil || !st.Baselined {
+		t.Errorf("got seen %v, legacy %v, baselined %v, want %v, none, true", st.SeenIDs, st.Seen, st.Baselined, want)
+	}
+	data, err := st.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), `"seen"`) {
+		t.Errorf("encoded %s, want no legacy seen key", data)
+	}
+}
+
 func TestStateRoundTrip(t *testing.T) {
-	st := feedState{URL: "https://example.org/f", ETag: `"v1"`, Seen: []string{"a", "b"}, LastSlot: utc("2026-01-01T00:00:00Z"),
+	st := feedState{URL: "https://example.org/f", ETag: `"v1"`, SeenIDs: seenOf("a", "b"), LastSlot: utc("2026-01-01T00:00:00Z"),
 		Baselined: true, ConsecutiveFailures: 2, LastError: "boom"}
 	data, err := st.encode()
 	if err != nil {
@@ -77,14 +127,14 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.LastSlot.Equal(st.LastSlot) || got.ETag != st.ETag || !slices.Equal(got.Seen, st.Seen) || !got.Baselined ||
+	if !got.LastSlot.Equal(st.LastSlot) || got.ETag != st.ETag || !slices.Equal(got.SeenIDs, st.SeenIDs) || !got.Baselined ||
 		got.ConsecutiveFailures != 2 || got.LastError != "boom" || got.URL != st.URL {
 		t.Errorf("got %+v, want %+v", got, st)
 	}
 	if _, err := decodeState([]byte("{")); err == nil {
 		t.Errorf("decodeState of broken JSON: got nil error, want one")
 	}
-	if empty, err := decodeState(nil); err != nil || empty.Baselined || len(empty.Seen) != 0 {
+	if empty, err := decodeState(nil); err != nil || empty.Baselined || len(empty.SeenIDs) != 0 {
 		t.Errorf("decodeState(nil) = %+v, %v, want the zero state", empty, err)
 	}
 }
