@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,11 +19,51 @@ type metrics struct {
 	itemsNew      prometheus.Counter
 	itemsFlooded  prometheus.Counter
 	ruleMatches   *prometheus.CounterVec
-	lastSuccess   *prometheus.GaugeVec
+	lastSuccess   *lastSuccess
 	conflicts     prometheus.Counter
 
 	mu      sync.Mutex
 	failing map[string]bool // feeds backing off, as this replica last committed them
+}
+
+// lastSuccess is newswatch_feed_last_success_timestamp_seconds, one series per feed, kept as a
+// map and made into metrics at each scrape: a GaugeVec child costs 340 bytes of heap a feed,
+// 34 MB for 100,000 feeds, the map entry a tenth of that.
+type lastSuccess struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	at   map[string]float64 // feed id -> Unix seconds
+}
+
+func (c *lastSuccess) set(feedID string, t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at[feedID] = float64(t.UnixNano()) / 1e9
+}
+
+func (c *lastSuccess) delete(feedID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.at, feedID)
+}
+
+func (c *lastSuccess) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect copies the map before it sends, so that a slow scrape does not hold up polls.
+func (c *lastSuccess) Collect(ch chan<- prometheus.Metric) {
+	type series struct {
+		feedID string
+		at     float64
+	}
+	c.mu.Lock()
+	all := make([]series, 0, len(c.at))
+	for id, at := range c.at {
+		all = append(all, series{id, at})
+	}
+	c.mu.Unlock()
+	for _, s := range all {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, s.at, s.feedID)
+	}
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -57,10 +98,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "newswatch_rule_matches_total",
 			Help: "Matches of new items by rule, each one alert.",
 		}, []string{"rule"}),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "newswatch_feed_last_success_timestamp_seconds",
-			Help: "When a feed was last polled successfully by this replica, in Unix seconds.",
-		}, []string{"feed"}),
+		lastSuccess: &lastSuccess{
+			desc: prometheus.NewDesc("newswatch_feed_last_success_timestamp_seconds",
+				"When a feed was last polled successfully by this replica, in Unix seconds.", []string{"feed"}, nil),
+			at: make(map[string]float64),
+		},
 		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "newswatch_state_conflicts_total",
 			Help: "Commits of a feed's state refused because another poll wrote it first; the poll matched again.",
@@ -107,7 +149,7 @@ func (m *metrics) committed(f *feedPlan, s step, out pollOutcome) {
 	if out.err != nil {
 		return
 	}
-	m.lastSuccess.WithLabelValues(f.ID).Set(float64(s.state.LastSuccess.UnixNano()) / 1e9)
+	m.lastSuccess.set(f.ID, s.state.LastSuccess)
 	m.itemsParsed.Add(float64(len(out.doc.Items)))
 	m.itemsNew.Add(float64(s.fresh))
 	m.itemsFlooded.Add(float64(s.flood))
@@ -122,7 +164,7 @@ func (m *metrics) forget(old, p *plan) {
 	defer m.mu.Unlock()
 	for id := range old.feeds {
 		if p.feeds[id] == nil {
-			m.lastSuccess.DeleteLabelValues(id)
+			m.lastSuccess.delete(id)
 			delete(m.failing, id)
 		}
 	}

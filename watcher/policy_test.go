@@ -433,7 +433,7 @@ func TestWatcherMetrics(t *testing.T) {
 	if v := testutil.ToFloat64(ps.w.metrics.ruleMatches.WithLabelValues("kursk")); v != 1 {
 		t.Errorf("newswatch_rule_matches_total{rule=kursk} = %v, want 1", v)
 	}
-	if v := testutil.ToFloat64(ps.w.metrics.lastSuccess.WithLabelValues("world")); v < float64(time.Now().Add(-time.Minute).Unix()) {
+	if v := testutil.ToFloat64(ps.w.metrics.lastSuccess); v < float64(time.Now().Add(-time.Minute).Unix()) {
 		t.Errorf("newswatch_feed_last_success_timestamp_seconds = %v, want about now", v)
 	}
 	if n := testutil.CollectAndCount(ps.w.metrics.lag); n != 1 {
