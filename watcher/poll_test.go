@@ -418,7 +418,7 @@ func TestPollSeenBounded(t *testing.T) {
 	if len(st.SeenIDs) != minSeen || len(st.Seen) != 0 {
 		t.Fatalf("got %d seen hashes and %d keys, want %d and none", len(st.SeenIDs), len(st.Seen), minSeen)
 	}
-	want := seenOf(slices.Concat([]string{"o0", "o1"}, old[110:], []string{"n7", "n6", "n5", "n4", "n3", "n2", "n1", "n0"})...)
+	want := seenOf(slices.Concat([]string{"o0", "o1"}, old[210:], []string{"n7", "n6", "n5", "n4", "n3", "n2", "n1", "n0"})...)
 	if !slices.Equal(st.SeenIDs, want) {
 		t.Errorf("seen starts %v ends %v, want %v … %v", st.SeenIDs[:6], st.SeenIDs[len(st.SeenIDs)-8:], want[:6], want[len(want)-8:])
 	}

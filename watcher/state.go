@@ -12,7 +12,7 @@ import (
 )
 
 // minSeen is the least number of identities the seen set keeps, however small the feed.
-const minSeen = 200
+const minSeen = 100
 
 // feedState is what the watcher remembers about a feed between polls, stored as JSON in the
 // StateStore. Fields are only ever added, so that replicas of different versions can share it,
@@ -138,7 +138,7 @@ func idHash(id string) uint64 {
 
 // seenIDs is a seen set of identity hashes, oldest first. In JSON it is one base64 string of
 // the hashes' big-endian bytes: 11 bytes an identity where the identity's text took 30 to 100,
-// so that the states of 100,000 feeds of 200 identities each stay small in the KV store (and in
+// so that the states of 100,000 feeds of a hundred identities and more each stay small in the KV store (and in
 // the embedded server's block cache) and quick to decode.
 type seenIDs []uint64
 

@@ -34,21 +34,21 @@ func TestBoundSeen(t *testing.T) {
 		want    []string
 	}{
 		{
-			name: "under the floor keeps all", seen: keys("o", 150), added: keys("n", 10),
-			current: set(keys("n", 10)), want: slices.Concat(keys("o", 150), keys("n", 10)),
+			name: "under the floor keeps all", seen: keys("o", 80), added: keys("n", 10),
+			current: set(keys("n", 10)), want: slices.Concat(keys("o", 80), keys("n", 10)),
 		},
 		{
-			name: "floor of 200 drops the oldest", seen: keys("o", 200), added: keys("n", 5),
-			current: set(keys("n", 5)), want: slices.Concat(keys("o", 200)[5:], keys("n", 5)),
+			name: "floor of 100 drops the oldest", seen: keys("o", 100), added: keys("n", 5),
+			current: set(keys("n", 5)), want: slices.Concat(keys("o", 100)[5:], keys("n", 5)),
 		},
 		{
 			name: "three times a big feed", seen: keys("o", 400), added: keys("n", 100),
 			current: set(keys("n", 100)), want: slices.Concat(keys("o", 400)[200:], keys("n", 100)),
 		},
 		{
-			name: "never drops an item still in the feed", seen: keys("o", 205), added: nil,
+			name: "never drops an item still in the feed", seen: keys("o", 105), added: nil,
 			current: set(keys("o", 3)), // the three oldest keys are still in the feed
-			want:    slices.Concat(keys("o", 3), keys("o", 205)[8:]),
+			want:    slices.Concat(keys("o", 3), keys("o", 105)[8:]),
 		},
 	}
 	for _, tt := range tests {

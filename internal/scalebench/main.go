@@ -4,6 +4,7 @@
 // It starts the simulator (which writes a configuration of --feeds feeds on --schedule), starts
 // the daemon (a non-race build) on that configuration, and reports:
 //   - start-up: from exec to /readyz 200, and until every feed's first poll is committed;
+//     then the harness waits for the jobs of the slots that ticked meanwhile to be done;
 //   - for each phase (--phases, each --phase long): live (the simulator as it is, with a
 //     period such that --unchanged of the polls find nothing new), unchanged (every
 //     conditional request answered 304), changed (every request answered 200 with the whole
@@ -345,7 +346,26 @@ func (b *bench) startup() error {
 	b.printf("every feed polled once %.1f s after exec (%.1f s after ready)\n", s1.at.Sub(t0).Seconds(), s1.at.Sub(t0).Seconds()-ready.Seconds())
 	b.phaseReport("first polls (200, baseline)", s0, s1)
 	b.pprofReport("the first polls")
-	return nil
+	return b.drain()
+}
+
+// drain waits until the jobs of the slots that ticked during the first polls are done, so that
+// the first phase measures the steady state, not the end of the catch-up: until the poll queue
+// holds at most two seconds of scheduled polls.
+func (b *bench) drain() error {
+	t0 := time.Now()
+	limit := max(50, int(2*float64(b.o.feeds)/b.o.every.Seconds()))
+	for {
+		n, err := b.pollBacklog()
+		if err != nil {
+			return err
+		}
+		if n <= limit || time.Since(t0) > b.o.baselineTimeout {
+			b.printf("\npoll backlog of the first polls drained in %.1f s (%d jobs queued, limit %d)\n", time.Since(t0).Seconds(), n, limit)
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // snapshot is the state of the daemon and the simulator at one instant.

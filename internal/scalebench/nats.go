@@ -35,10 +35,20 @@ func (b *bench) connectNATS() error {
 }
 
 // feedsWithState is how many feeds have a state document: how many were polled at least once.
+// feedsWithState is the number of feeds polled at least once: the keys of the state bucket.
 func (b *bench) feedsWithState() (int, error) {
+	return b.streamMsgs("KV_newswatch_feeds")
+}
+
+// pollBacklog is the number of poll jobs enqueued and not yet acknowledged.
+func (b *bench) pollBacklog() (int, error) {
+	return b.streamMsgs("NEWSWATCH_POLLS")
+}
+
+func (b *bench) streamMsgs(stream string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := b.nats.js.Stream(ctx, "KV_newswatch_feeds")
+	s, err := b.nats.js.Stream(ctx, stream)
 	if err != nil {
 		return 0, err
 	}
