@@ -138,8 +138,8 @@ func idHash(id string) uint64 {
 
 // seenIDs is a seen set of identity hashes, oldest first. In JSON it is one base64 string of
 // the hashes' big-endian bytes: 11 bytes an identity where the identity's text took 30 to 100,
-// so that the states of 100,000 feeds of a hundred identities and more each stay small in the KV store (and in
-// the embedded server's block cache) and quick to decode.
+// so that the states of 100,000 feeds of a hundred identities and more each stay small in the
+// KV store (and in the embedded server's block cache) and quick to decode.
 type seenIDs []uint64
 
 func (s seenIDs) MarshalJSON() ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -44,6 +45,7 @@ func (r runCmd) Run(e *env) error {
 		printLoadError(e.stderr, err)
 		return exitError{1}
 	}
+	releaseLoadMemory()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// After the first signal, a second one ends the process at once.
@@ -191,8 +193,14 @@ func (r *reloader) reload() error {
 	}
 	r.log.Info("configuration reloaded", zap.String("config", r.path),
 		zap.Int("feeds", len(l.cfg.Feeds)), zap.Int("rules", len(l.rules)))
+	releaseLoadMemory()
 	return nil
 }
+
+// releaseLoadMemory returns to the system the memory that loading a configuration took and
+// left as garbage. Parsing YAML takes far more than its result keeps (the file of 100,000 feeds:
+// 300 MB live while it parses, 30 MB after), and the runtime would give it back over minutes.
+func releaseLoadMemory() { debug.FreeOSMemory() }
 
 // onHangup reloads on every SIGHUP until ctx is done.
 func (r *reloader) onHangup(ctx context.Context, hup <-chan os.Signal) {
