@@ -1,9 +1,14 @@
 package watcher
 
 import (
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/newswatch/newswatch/internal/feedsim"
 )
@@ -23,6 +28,28 @@ func BenchmarkParseDocument(b *testing.B) {
 		doc, err := ParseDocument(body)
 		if err != nil || len(doc.Items) != 20 {
 			b.Fatalf("parsed %d items, %v; want 20", len(doc.Items), err)
+		}
+	}
+}
+
+// BenchmarkScrape is one /metrics scrape of the watcher's metrics with a series of the last
+// success of each of 100,000 feeds, gzipped as Prometheus asks for it.
+func BenchmarkScrape(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+	now := time.Now()
+	for n := range 100_000 {
+		m.lastSuccess.set(fmt.Sprint("feed-", n), now)
+	}
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("scrape answered %d", rec.Code)
 		}
 	}
 }

@@ -34,7 +34,6 @@ func (b *bench) connectNATS() error {
 	return nil
 }
 
-// feedsWithState is how many feeds have a state document: how many were polled at least once.
 // feedsWithState is the number of feeds polled at least once: the keys of the state bucket.
 func (b *bench) feedsWithState() (int, error) {
 	return b.streamMsgs("KV_newswatch_feeds")
