@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"html"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -57,20 +56,10 @@ func clusterNATSBinary(t *testing.T) string {
 	return clusterNATSBuild.path
 }
 
-// clusterNode is one nats-server process of a test cluster.
-type clusterNode struct {
-	name   string // server_name
-	url    string // client URL
-	cmd    *exec.Cmd
-	done   chan error
-	log    *syncBuffer
-	killed bool // the process is gone and done was read
-}
-
 // startNATSCluster starts n nats-server processes on loopback, each with JetStream (its store
 // in a temporary directory), a distinct server_name, and routes to the others, and waits until
 // each accepts connections. They are killed when the test ends.
-func startNATSCluster(t *testing.T, n int) []*clusterNode {
+func startNATSCluster(t *testing.T, n int) []*natsServer {
 	t.Helper()
 	bin := clusterNATSBinary(t)
 	dir := t.TempDir()
@@ -78,7 +67,7 @@ func startNATSCluster(t *testing.T, n int) []*clusterNode {
 	for i := range n {
 		clientPorts[i], routePorts[i] = freePort(t), freePort(t)
 	}
-	nodes := make([]*clusterNode, n)
+	nodes := make([]*natsServer, n)
 	for i := range n {
 		var routes []string
 		for j := range n {
@@ -100,59 +89,16 @@ cluster {
 		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		nd := &clusterNode{
-			name: name,
-			url:  fmt.Sprintf("nats://127.0.0.1:%d", clientPorts[i]),
-			cmd:  exec.Command(bin, "-c", path),
-			done: make(chan error, 1),
-			log:  new(syncBuffer),
-		}
-		nd.cmd.Stdout, nd.cmd.Stderr = nd.log, nd.log
-		if err := nd.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { nd.done <- nd.cmd.Wait() }()
-		t.Cleanup(func() {
-			if !nd.killed {
-				nd.cmd.Process.Kill()
-				<-nd.done
-			}
-			if t.Failed() {
-				t.Logf("%s log:\n%s", nd.name, lastLines(nd.log.String(), 200))
-			}
-		})
-		nodes[i] = nd
+		nodes[i] = runNATSServer(t, bin, name, clientPorts[i], "-c", path)
 	}
-	for i, nd := range nodes {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(clientPorts[i]))
-		waitFor(t, 30*time.Second, nd.name+" listening on "+addr, func() bool {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err != nil {
-				return false
-			}
-			c.Close()
-			return true
-		})
+	for _, nd := range nodes {
+		nd.waitListening(t)
 	}
 	return nodes
 }
 
-// kill sends SIGKILL to the server and waits for it to be gone.
-func (nd *clusterNode) kill(t *testing.T) {
-	t.Helper()
-	if err := nd.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-nd.done:
-		nd.killed = true
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s still there 30s after SIGKILL", nd.name)
-	}
-}
-
 // clusterURL is the comma-separated client URLs of the nodes, as nats.url takes them.
-func clusterURL(nodes []*clusterNode) string {
+func clusterURL(nodes []*natsServer) string {
 	urls := make([]string, len(nodes))
 	for i, nd := range nodes {
 		urls[i] = nd.url
@@ -162,7 +108,7 @@ func clusterURL(nodes []*clusterNode) string {
 
 // connectCluster connects to the cluster with a client that reconnects forever and quickly,
 // and waits until JetStream answers: the cluster has elected its meta leader.
-func connectCluster(t *testing.T, nodes []*clusterNode) jetstream.JetStream {
+func connectCluster(t *testing.T, nodes []*natsServer) jetstream.JetStream {
 	t.Helper()
 	nc, err := nats.Connect(clusterURL(nodes), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
 		nats.ReconnectWait(100*time.Millisecond), nats.Timeout(time.Second))

@@ -123,14 +123,14 @@ func TestCluster(t *testing.T) {
 
 	// 2. SIGKILL of a replica, just after a slot, while it has polls in flight.
 	killedAt := sleepUntilFraction(150 * time.Millisecond)
-	sigkill(t, replicas[0])
+	killDaemon(t, replicas[0])
 	ackPending := pollAckPending(js)
 	time.Sleep(time.Until(killedAt.Add(clusterAckWait + 2*clusterInterval + clusterLag)))
 	replicaTakeover, replicaExtra := checkReplicaTakeover(t, feeds.pollTimes(), offsets, killedAt, time.Now())
 
 	// 3. SIGKILL of the NATS node that leads the poll stream.
 	info := streamInfo(t, js, "NEWSWATCH_POLLS", 30*time.Second)
-	var leader *clusterNode
+	var leader *natsServer
 	for _, nd := range nodes {
 		if nd.name == info.Cluster.Leader {
 			leader = nd
@@ -447,20 +447,6 @@ func requireAlive(t *testing.T, d *daemon) {
 		d.stopped = true
 		t.Fatalf("replica (pid %d) exited by itself: %v", d.cmd.Process.Pid, err)
 	default:
-	}
-}
-
-// sigkill kills a replica with SIGKILL and waits for it to be gone.
-func sigkill(t *testing.T, d *daemon) {
-	t.Helper()
-	if err := d.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-d.done:
-		d.stopped = true
-	case <-time.After(30 * time.Second):
-		t.Fatal("replica still there 30s after SIGKILL")
 	}
 }
 

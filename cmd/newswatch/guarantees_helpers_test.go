@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -488,6 +488,8 @@ func natsServerBinary(t *testing.T) string {
 
 // natsServer is a nats-server process with JetStream.
 type natsServer struct {
+	name   string // its server_name, which also names it in messages
+	url    string // its client URL
 	cmd    *exec.Cmd
 	done   chan error
 	log    *syncBuffer
@@ -498,8 +500,20 @@ type natsServer struct {
 // waits until it accepts connections. It is killed when the test ends.
 func startNATSServer(t *testing.T, port int, dir string) *natsServer {
 	t.Helper()
+	ns := runNATSServer(t, natsServerBinary(t), "newswatch-test", port, "-js", "-sd", dir, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-n", "newswatch-test")
+	ns.waitListening(t)
+	return ns
+}
+
+// runNATSServer starts the nats-server binary bin with args, a server named name whose
+// clients connect to the loopback port. It is killed when the test ends, and its log is shown
+// when the test failed.
+func runNATSServer(t *testing.T, bin, name string, port int, args ...string) *natsServer {
+	t.Helper()
 	ns := &natsServer{
-		cmd:  exec.Command(natsServerBinary(t), "-js", "-sd", dir, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-n", "newswatch-test"),
+		name: name,
+		url:  fmt.Sprintf("nats://127.0.0.1:%d", port),
+		cmd:  exec.Command(bin, args...),
 		done: make(chan error, 1),
 		log:  new(syncBuffer),
 	}
@@ -510,15 +524,21 @@ func startNATSServer(t *testing.T, port int, dir string) *natsServer {
 	go func() { ns.done <- ns.cmd.Wait() }()
 	t.Cleanup(func() {
 		if !ns.killed {
-			ns.cmd.Process.Signal(syscall.SIGKILL)
+			ns.cmd.Process.Kill()
 			<-ns.done
 		}
 		if t.Failed() {
-			t.Logf("nats-server on port %d, log:\n%s", port, ns.log)
+			t.Logf("nats-server %s (%s), log:\n%s", ns.name, ns.url, lastLines(ns.log.String(), 200))
 		}
 	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	waitFor(t, 30*time.Second, "nats-server on "+addr, func() bool {
+	return ns
+}
+
+// waitListening waits until the server accepts connections from clients.
+func (ns *natsServer) waitListening(t *testing.T) {
+	t.Helper()
+	addr := strings.TrimPrefix(ns.url, "nats://")
+	waitFor(t, 30*time.Second, "nats-server "+ns.name+" listening on "+addr, func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
 			return false
@@ -526,7 +546,6 @@ func startNATSServer(t *testing.T, port int, dir string) *natsServer {
 		c.Close()
 		return true
 	})
-	return ns
 }
 
 // kill sends SIGKILL to the server and waits for it to be gone.
@@ -539,6 +558,6 @@ func (ns *natsServer) kill(t *testing.T) {
 	case <-ns.done:
 		ns.killed = true
 	case <-time.After(30 * time.Second):
-		t.Fatal("nats-server still there 30s after SIGKILL")
+		t.Fatalf("nats-server %s still there 30s after SIGKILL", ns.name)
 	}
 }
