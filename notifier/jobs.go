@@ -36,7 +36,8 @@ type JobQueue struct {
 
 // Enqueue submits the poll of feedID for slot and waits for JetStream to store it. The message
 // id poll.<feed>.<unix seconds> makes enqueueing the same slot again (from any replica, within
-// the poll stream's duplicate window) a no-op.
+// the poll stream's duplicate window) a no-op, and so is enqueueing any slot while the feed has
+// a job pending: that job polls the feed as it is when it runs.
 func (q *JobQueue) Enqueue(ctx context.Context, feedID string, slot time.Time) error {
 	if !validToken(feedID) {
 		return fmt.Errorf("enqueue poll: feed id %q is not a subject token", feedID)
@@ -44,7 +45,7 @@ func (q *JobQueue) Enqueue(ctx context.Context, feedID string, slot time.Time) e
 	m := nats.NewMsg(pollSubject(q.names.prefix, feedID))
 	m.Data = []byte(slot.UTC().Format(time.RFC3339Nano))
 	m.Header.Set(jetstream.MsgIDHeader, "poll."+feedID+"."+strconv.FormatInt(slot.Unix(), 10))
-	if _, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream)); err != nil && !duplicateInProcess(err) {
+	if _, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream)); err != nil && !duplicateInProcess(err) && !jobPending(err) {
 		return fmt.Errorf("enqueue poll %s at %s: %w", feedID, slot.UTC().Format(time.RFC3339), err)
 	}
 	return nil
@@ -259,4 +260,12 @@ func (q *JobQueue) consumer(ctx context.Context, workers int) (jetstream.Consume
 func duplicateInProcess(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.ErrorCode(server.JSStreamDuplicateMessageConflict)
+}
+
+// jobPending tells whether a publish was refused because its feed has a job pending already:
+// the poll stream keeps one a feed (DiscardNewPerSubject).
+func jobPending(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.ErrorCode(server.JSStreamStoreFailedF) &&
+		strings.Contains(apiErr.Description, server.ErrMaxMsgsPerSubject.Error())
 }

@@ -99,7 +99,7 @@ func TestEnqueueDeduplicatesSlots(t *testing.T) {
 		{"same slot again", "world", slot0, 1},
 		{"same slot, other zone", "world", slot0.In(time.FixedZone("X", 7200)), 1},
 		{"other feed", "bbc", slot0, 2},
-		{"next slot replaces the waiting one", "world", slot0.Add(5 * time.Minute), 2},
+		{"next slot while one waits: the waiting one stays", "world", slot0.Add(5 * time.Minute), 2},
 	}
 	for _, s := range steps {
 		if err := q.Enqueue(ctx, s.feed, s.slot); err != nil {
@@ -119,11 +119,20 @@ func TestEnqueueDeduplicatesSlots(t *testing.T) {
 		j := next(t, calls)
 		got[j.feed] = j.slot
 	}
-	want := map[string]time.Time{"world": slot0.Add(5 * time.Minute), "bbc": slot0}
+	want := map[string]time.Time{"world": slot0, "bbc": slot0}
 	for feed, slot := range want {
 		if !got[feed].Equal(slot) {
 			t.Errorf("job %s: got slot %s, want %s", feed, got[feed], slot)
 		}
+	}
+	// Once its job is done, the feed takes the next slot again.
+	waitFor(t, "both jobs acknowledged", func() bool { return streamMsgs(t, n, pollStream) == 0 })
+	later := slot0.Add(10 * time.Minute)
+	if err := q.Enqueue(ctx, "world", later); err != nil {
+		t.Fatalf("Enqueue after the job: %v", err)
+	}
+	if j := next(t, calls); j.feed != "world" || !j.slot.Equal(later) {
+		t.Errorf("after the first job: got %s at %s, want world at %s", j.feed, j.slot, later)
 	}
 }
 

@@ -65,10 +65,13 @@ func streamConfigs(cfg Config, n names) []jetstream.StreamConfig {
 			Storage:     jetstream.FileStorage,
 			Duplicates:  cfg.Jobs.DuplicateWindow,
 			MaxAge:      cfg.Jobs.MaxAge,
-			// A backlog of slots for one feed (workers down for a while) collapses to its latest
-			// slot: polling a feed twice in a row finds nothing new the second time.
-			MaxMsgsPerSubject: 1,
-			Discard:           jetstream.DiscardOld,
+			// A feed has at most one job pending (waiting or running): a slot that ticks meanwhile
+			// is refused, and Enqueue counts it as queued. Under overload every feed keeps its
+			// place in line, where a newer job taking the place of an older one would send it to
+			// the back, again and again; and a poll slower than its interval is not run twice.
+			MaxMsgsPerSubject:    1,
+			Discard:              jetstream.DiscardNew,
+			DiscardNewPerSubject: true,
 			Replicas:          cfg.Replicas,
 		},
 	}

@@ -351,17 +351,26 @@ func (b *bench) startup() error {
 
 // drain waits until the jobs of the slots that ticked during the first polls are done, so that
 // the first phase measures the steady state, not the end of the catch-up: until the poll queue
-// holds at most two seconds of scheduled polls.
+// holds at most two seconds of scheduled polls, or has not shrunk for 15 s (a daemon asked for
+// more than it can do never drains it).
 func (b *bench) drain() error {
-	t0 := time.Now()
+	t0, shrunk := time.Now(), time.Now()
 	limit := max(50, int(2*float64(b.o.feeds)/b.o.every.Seconds()))
+	least := math.MaxInt
 	for {
 		n, err := b.pollBacklog()
 		if err != nil {
 			return err
 		}
-		if n <= limit || time.Since(t0) > b.o.baselineTimeout {
+		if n < least {
+			least, shrunk = n, time.Now()
+		}
+		switch {
+		case n <= limit:
 			b.printf("\npoll backlog of the first polls drained in %.1f s (%d jobs queued, limit %d)\n", time.Since(t0).Seconds(), n, limit)
+			return nil
+		case time.Since(shrunk) > 15*time.Second:
+			b.printf("\npoll backlog of the first polls not drained: %d jobs queued after %.1f s, none fewer for 15 s (limit %d): the daemon does not keep up\n", n, time.Since(t0).Seconds(), limit)
 			return nil
 		}
 		time.Sleep(500 * time.Millisecond)
