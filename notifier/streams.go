@@ -72,7 +72,7 @@ func streamConfigs(cfg Config, n names) []jetstream.StreamConfig {
 			MaxMsgsPerSubject:    1,
 			Discard:              jetstream.DiscardNew,
 			DiscardNewPerSubject: true,
-			Replicas:          cfg.Replicas,
+			Replicas:             cfg.Replicas,
 		},
 	}
 }
