@@ -16,8 +16,10 @@ import (
 )
 
 const (
-	// pullWait is how long one pull request waits for jobs before it is renewed.
-	pullWait = 15 * time.Second
+	// pullWait is how long one pull request waits for jobs before it is renewed. A request the
+	// server lost (sent while a restarted server was still recovering its consumers) costs no
+	// more than this.
+	pullWait = 5 * time.Second
 	// ackTimeout bounds the wait for the server to confirm an acknowledgement.
 	ackTimeout = 5 * time.Second
 	// minMaxAckPending keeps the shared consumer's limit above any one replica's workers.
