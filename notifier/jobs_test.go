@@ -350,3 +350,46 @@ func TestConsumeAcrossRestart(t *testing.T) {
 		t.Errorf("job after restart: got %q, want bbc", j.feed)
 	}
 }
+
+func TestOpenUpdatesAnOlderPollStream(t *testing.T) {
+	// A store written by a version whose poll stream replaced a feed's pending job with the
+	// next slot's, and kept job ids for 15 minutes, is brought to the present settings.
+	srv := notifiertest.RunServer(t, -1, t.TempDir())
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: pollStream, Subjects: []string{"newswatch.poll.>"}, Retention: jetstream.WorkQueuePolicy,
+		Storage: jetstream.FileStorage, Duplicates: 15 * time.Minute, MaxAge: 24 * time.Hour,
+		MaxMsgsPerSubject: 1, Discard: jetstream.DiscardOld,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := notifiertest.Config(t)
+	cfg.URL = srv.ClientURL()
+	cfg.Embedded = notifier.EmbeddedConfig{}
+	n := notifiertest.Open(t, cfg)
+	s, err := js.Stream(ctx, pollStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.CachedInfo().Config; c.Discard != jetstream.DiscardNew || !c.DiscardNewPerSubject || c.Duplicates != 2*time.Minute {
+		t.Errorf("poll stream: discard %v, per subject %v, duplicate window %s; want new, true, 2m", c.Discard, c.DiscardNewPerSubject, c.Duplicates)
+	}
+	q := n.Jobs()
+	for _, slot := range []time.Time{slot0, slot0.Add(5 * time.Minute)} {
+		if err := q.Enqueue(ctx, "world", slot); err != nil {
+			t.Fatalf("Enqueue %s: %v", slot, err)
+		}
+	}
+	if got := streamMsgs(t, n, pollStream); got != 1 {
+		t.Errorf("poll stream holds %d jobs, want 1", got)
+	}
+}
