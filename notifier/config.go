@@ -87,13 +87,13 @@ type JobsConfig struct {
 	AckWait time.Duration
 	// RetryDelay is how long a job whose handler failed waits before its next delivery (optional, 5s).
 	RetryDelay time.Duration
-	// MaxDeliver is how many times a job is delivered before it is given up (optional, 10); the
-	// next slot of the feed enqueues a new job anyway.
+	// MaxDeliver is how many times a job is delivered before it is given up (optional, 10): its
+	// last failure removes it, so that the feed's next slot is queued.
 	MaxDeliver int
 	// DuplicateWindow is the poll stream's de-duplication window: every replica enqueues every
-	// slot, so it must cover the clock skew and tick jitter between replicas (optional, 2m). A
-	// copy enqueued later still polls nothing: its slot is done in the feed's state. The server
-	// keeps every job id of the window in memory, 40,000 of them at 333 polls a second.
+	// slot, so it must cover the clock skew and tick jitter between replicas, and the slot a
+	// replica enqueues when it starts (optional, 15m). A copy enqueued later polls nothing (its
+	// slot is done in the feed's state) but holds the feed's place in the queue meanwhile.
 	DuplicateWindow time.Duration
 	// MaxAge drops jobs that no worker took for this long (optional, 24h).
 	MaxAge time.Duration
@@ -104,7 +104,7 @@ const (
 	defaultAckWait          = time.Minute
 	defaultRetryDelay       = 5 * time.Second
 	defaultMaxDeliver       = 10
-	defaultJobDupWindow     = 2 * time.Minute
+	defaultJobDupWindow     = 15 * time.Minute
 	defaultJobMaxAge        = 24 * time.Hour
 	maxReplicas             = 5
 	defaultConnectionPrefix = "newswatch"

@@ -58,8 +58,9 @@ func (q *JobQueue) Enqueue(ctx context.Context, feedID string, slot time.Time) e
 // is free, so none waits in a local buffer while its AckWait runs. Handlers get ctx; while one
 // runs, its job's AckWait is renewed every AckWait/3 so long polls are not delivered twice. A
 // handler's nil acknowledges the job; an error is logged and the job is delivered again after
-// Jobs.RetryDelay, up to Jobs.MaxDeliver times. Pull failures (NATS unreachable, consumer
-// removed) are logged and retried with backoff, so Consume outlives outages and reconnects.
+// Jobs.RetryDelay, up to Jobs.MaxDeliver times, the last failure removing it. Pull failures
+// (NATS unreachable, consumer removed) are logged and retried with backoff, so Consume outlives
+// outages and reconnects.
 // Consume returns an error only for invalid arguments or a consumer the server refuses.
 func (q *JobQueue) Consume(ctx context.Context, workers int, handle func(ctx context.Context, feedID string, slot time.Time) error) error {
 	if workers < 1 {
@@ -205,8 +206,18 @@ func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(conte
 		return
 	}
 	fields := []zap.Field{zap.String("feed", feedID), zap.Time("slot", slot), zap.Error(err)}
-	if md, merr := msg.Metadata(); merr == nil {
+	md, merr := msg.Metadata()
+	if merr == nil {
 		fields = append(fields, zap.Uint64("delivery", md.NumDelivered))
+	}
+	if merr == nil && md.NumDelivered >= uint64(q.cfg.MaxDeliver) {
+		// The server would deliver it no more, yet keep it, and the feed's later slots would be
+		// refused while it stays: remove it, so that the next slot is queued.
+		q.log.Error("poll job given up; the feed's next slot polls it", fields...)
+		if terr := msg.TermWithReason("max deliveries"); terr != nil {
+			q.log.Warn("term poll job", zap.String("feed", feedID), zap.Error(terr))
+		}
+		return
 	}
 	if errors.Is(err, context.Canceled) {
 		// Abandoned at shutdown: not a failure worth a warning.

@@ -353,7 +353,7 @@ func TestConsumeAcrossRestart(t *testing.T) {
 
 func TestOpenUpdatesAnOlderPollStream(t *testing.T) {
 	// A store written by a version whose poll stream replaced a feed's pending job with the
-	// next slot's, and kept job ids for 15 minutes, is brought to the present settings.
+	// next slot's, and kept job ids for 2 minutes, is brought to the present settings.
 	srv := notifiertest.RunServer(t, -1, t.TempDir())
 	nc, err := nats.Connect(srv.ClientURL())
 	if err != nil {
@@ -367,7 +367,7 @@ func TestOpenUpdatesAnOlderPollStream(t *testing.T) {
 	ctx := testContext(t)
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: pollStream, Subjects: []string{"newswatch.poll.>"}, Retention: jetstream.WorkQueuePolicy,
-		Storage: jetstream.FileStorage, Duplicates: 15 * time.Minute, MaxAge: 24 * time.Hour,
+		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute, MaxAge: 24 * time.Hour,
 		MaxMsgsPerSubject: 1, Discard: jetstream.DiscardOld,
 	}); err != nil {
 		t.Fatal(err)
@@ -380,8 +380,8 @@ func TestOpenUpdatesAnOlderPollStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := s.CachedInfo().Config; c.Discard != jetstream.DiscardNew || !c.DiscardNewPerSubject || c.Duplicates != 2*time.Minute {
-		t.Errorf("poll stream: discard %v, per subject %v, duplicate window %s; want new, true, 2m", c.Discard, c.DiscardNewPerSubject, c.Duplicates)
+	if c := s.CachedInfo().Config; c.Discard != jetstream.DiscardNew || !c.DiscardNewPerSubject || c.Duplicates != 15*time.Minute {
+		t.Errorf("poll stream: discard %v, per subject %v, duplicate window %s; want new, true, 15m", c.Discard, c.DiscardNewPerSubject, c.Duplicates)
 	}
 	q := n.Jobs()
 	for _, slot := range []time.Time{slot0, slot0.Add(5 * time.Minute)} {
@@ -391,5 +391,38 @@ func TestOpenUpdatesAnOlderPollStream(t *testing.T) {
 	}
 	if got := streamMsgs(t, n, pollStream); got != 1 {
 		t.Errorf("poll stream holds %d jobs, want 1", got)
+	}
+}
+
+func TestGivenUpJobFreesItsFeed(t *testing.T) {
+	// A job that fails MaxDeliver times is removed, not kept undelivered: the feed's next slot
+	// is queued and handled.
+	cfg := notifiertest.Config(t)
+	cfg.Jobs.RetryDelay = 50 * time.Millisecond
+	cfg.Jobs.MaxDeliver = 2
+	n := notifiertest.Open(t, cfg)
+	ctx := testContext(t)
+	q := n.Jobs()
+	if err := q.Enqueue(ctx, "world", slot0); err != nil {
+		t.Fatal(err)
+	}
+	calls := consume(t, q, 1, func(_ context.Context, j job) error {
+		if j.slot.Equal(slot0) {
+			return errors.New("state store unreachable")
+		}
+		return nil
+	})
+	for range 2 {
+		if j := next(t, calls); !j.slot.Equal(slot0) {
+			t.Fatalf("got slot %s, want %s", j.slot, slot0)
+		}
+	}
+	waitFor(t, "the given-up job removed", func() bool { return streamMsgs(t, n, pollStream) == 0 })
+	later := slot0.Add(5 * time.Minute)
+	if err := q.Enqueue(ctx, "world", later); err != nil {
+		t.Fatal(err)
+	}
+	if j := next(t, calls); !j.slot.Equal(later) {
+		t.Errorf("after the given-up job: got slot %s, want %s", j.slot, later)
 	}
 }
