@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -90,6 +91,10 @@ type alertTimer struct {
 	done chan struct{}
 	ds   []time.Duration
 	miss int
+
+	mu      sync.Mutex // guards seen's closing against the subscription's callback
+	stopped bool
+	dropped int // alerts that found seen full
 }
 
 type alertSeen struct {
@@ -115,9 +120,15 @@ func (b *bench) timeAlerts() (*alertTimer, error) {
 		if err != nil {
 			return
 		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.stopped {
+			return
+		}
 		select {
 		case t.seen <- alertSeen{at, n}:
 		default:
+			t.dropped++
 		}
 	})
 	if err != nil {
@@ -148,8 +159,11 @@ func (b *bench) timeAlerts() (*alertTimer, error) {
 // stop ends the timing and returns the times, sorted, and how many alerts could not be timed.
 func (t *alertTimer) stop() ([]time.Duration, int) {
 	_ = t.sub.Unsubscribe()
+	t.mu.Lock() // a callback may still run after Unsubscribe
+	t.stopped = true
 	close(t.seen)
+	t.mu.Unlock()
 	<-t.done
 	slices.Sort(t.ds)
-	return t.ds, t.miss
+	return t.ds, t.miss + t.dropped
 }
