@@ -74,7 +74,7 @@ func TestSchedulerOneEntryPerGroup(t *testing.T) {
 		for i := range 100 {
 			id := fmt.Sprintf("f%d", i)
 			feeds = append(feeds, testFeed(id, "http://example.org/"+id, "@every 1m"))
-			offsets[feedOffset(id, time.Minute)] = append(offsets[feedOffset(id, time.Minute)], id)
+			offsets[SlotOffset(id, time.Minute)] = append(offsets[SlotOffset(id, time.Minute)], id)
 		}
 		feeds = append(feeds, testFeed("x", "http://example.org/x", "*/5 * * * *"), testFeed("y", "http://example.org/y", "*/5  * * * *"))
 		q := newMemQueue(false)
@@ -133,7 +133,7 @@ func TestRunUpdateWhileRunning(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
-		eOff := feedOffset("e", 2*time.Minute) // a slot of e is 2k minutes + eOff
+		eOff := SlotOffset("e", 2*time.Minute) // a slot of e is 2k minutes + eOff
 		firstE := everySchedule{Every: 2 * time.Minute, Offset: eOff}.Prev(time.Now())
 		if got := q.jobList(); !slices.Contains(got, jobKey{"e", firstE}.String()) {
 			t.Errorf("after Update enqueued %v, want e's latest slot %s at once", got, firstE)

@@ -100,7 +100,7 @@ func parseSchedule(spec, feedID string, loc *time.Location) (slotSchedule, strin
 		if d < time.Second {
 			return nil, "", fmt.Errorf("schedule %q: interval must be at least 1s", spec)
 		}
-		e := everySchedule{Every: d, Offset: feedOffset(feedID, d)}
+		e := everySchedule{Every: d, Offset: SlotOffset(feedID, d)}
 		return e, fmt.Sprintf("@every %s +%s", e.Every, e.Offset), nil
 	case *cron.SpecSchedule:
 		c := *s
@@ -123,9 +123,10 @@ func withoutZone(spec string) string {
 	return spec
 }
 
-// feedOffset is the feed's stable offset in [0, every), in whole seconds: an FNV-1a hash of its
-// id, so that feeds with the same interval spread over it rather than all firing at once.
-func feedOffset(feedID string, every time.Duration) time.Duration {
+// SlotOffset is the offset of the slots of a feed scheduled "@every every" from the Unix epoch,
+// stable across replicas and restarts: an FNV-1a hash of its id in whole seconds below every,
+// so that feeds with the same interval spread over it rather than all firing at once.
+func SlotOffset(feedID string, every time.Duration) time.Duration {
 	secs := uint64(every / time.Second)
 	if secs == 0 {
 		return 0
@@ -133,6 +134,11 @@ func feedOffset(feedID string, every time.Duration) time.Duration {
 	h := fnv.New64a()
 	h.Write([]byte(feedID))
 	return time.Duration(h.Sum64()%secs) * time.Second
+}
+
+// EverySlot is the latest slot at or before t of a feed scheduled "@every every".
+func EverySlot(feedID string, every time.Duration, t time.Time) time.Time {
+	return everySchedule{Every: every, Offset: SlotOffset(feedID, every)}.Prev(t)
 }
 
 // ValidateSchedule reports whether spec is a schedule the watcher accepts, for `newswatch check`.

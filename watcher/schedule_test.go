@@ -85,16 +85,27 @@ func TestFeedOffsetStable(t *testing.T) {
 		{"b", 500 * time.Millisecond, 0},
 	}
 	for _, tt := range tests {
-		if got := feedOffset(tt.id, tt.every); got != tt.want {
-			t.Errorf("feedOffset(%q, %s) = %s, want %s", tt.id, tt.every, got, tt.want)
+		if got := SlotOffset(tt.id, tt.every); got != tt.want {
+			t.Errorf("SlotOffset(%q, %s) = %s, want %s", tt.id, tt.every, got, tt.want)
 		}
 	}
 	distinct := map[time.Duration]bool{}
 	for i := range 100 {
-		distinct[feedOffset(fmt.Sprintf("feed-%d", i), 5*time.Minute)] = true
+		distinct[SlotOffset(fmt.Sprintf("feed-%d", i), 5*time.Minute)] = true
 	}
 	if len(distinct) < 60 {
 		t.Errorf("100 feeds got %d distinct offsets in 5m, want them spread (at least 60)", len(distinct))
+	}
+}
+
+func TestEverySlot(t *testing.T) {
+	// Offsets pinned by TestFeedOffsetStable: "world" 275s in 5m, "b" 49s in 1m.
+	at := time.Date(2026, 11, 26, 15, 37, 26, 0, time.UTC)
+	if got, want := EverySlot("world", 5*time.Minute, at), time.Date(2026, 11, 26, 15, 34, 35, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("EverySlot(world, 5m) = %s, want %s", got.UTC(), want)
+	}
+	if got, want := EverySlot("b", time.Minute, at), time.Date(2026, 11, 26, 15, 36, 49, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("EverySlot(b, 1m) = %s, want %s", got.UTC(), want)
 	}
 }
 

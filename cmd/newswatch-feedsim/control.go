@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/newswatch/newswatch/internal/feedsim"
+	"github.com/newswatch/newswatch/watcher"
 )
 
 // Modes of the simulator; see the package comment.
@@ -72,7 +72,7 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.last[n].Store(time.Now().UnixNano())
 		c.perFeed[n].Add(1)
 		if c.every > 0 {
-			c.late.record(time.Since(slot(feedID(n), c.every, time.Now())))
+			c.late.record(time.Since(watcher.EverySlot(feedID(n), c.every, time.Now())))
 		}
 	}
 	switch c.mode.Load() {
@@ -121,36 +121,9 @@ func feedNumber(path string) (int, bool) {
 	return n, err == nil && n >= 0
 }
 
-// slot is the latest slot at or before t of a feed scheduled "@every every": the Unix epoch plus
-// the feed's offset (FNV-1a of its id, in whole seconds below every) plus a multiple of every,
-// as watcher/schedule.go computes it. A request later than every after its slot is counted
-// against the next slot.
-func slot(id string, every time.Duration, t time.Time) time.Time {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	offset := int64(time.Duration(h.Sum64()%uint64(every/time.Second)) * time.Second)
-	n := t.UnixNano() - offset
-	return time.Unix(0, n-n%int64(every)+offset)
-}
-
-type statsDoc struct {
-	Mode        string       `json:"mode"`
-	Requests    int64        `json:"requests"`
-	OK          int64        `json:"ok"`
-	NotModified int64        `json:"not_modified"`
-	Errors      int64        `json:"errors"`
-	Unchanged   int64        `json:"unchanged_304"`
-	Lateness    latenessStat `json:"lateness"`
-	// PerFeed is the spread of the requests of each feed since the last reset.
-	PerFeed struct {
-		Zero          int   `json:"zero"` // feeds not requested at all
-		Min, P50, Max int32 // requests of one feed
-	} `json:"per_feed"`
-}
-
 func (c *control) stats(w http.ResponseWriter) {
 	s := c.sim.Stats()
-	doc := statsDoc{
+	doc := feedsim.StatsDoc{
 		Mode: c.mode.Load().(string), Requests: s.Requests, OK: s.OK, NotModified: s.NotModified,
 		Errors: s.Errors, Unchanged: c.unchanged.Load(), Lateness: c.late.stat(),
 	}
@@ -205,17 +178,7 @@ func (l *lateness) reset() {
 	l.max.Store(0)
 }
 
-// latenessStat summarises the histogram; a quantile beyond latenessMax is reported as -1.
-type latenessStat struct {
-	Count int64   `json:"count"`
-	P50   float64 `json:"p50_ms"`
-	P90   float64 `json:"p90_ms"`
-	P99   float64 `json:"p99_ms"`
-	P999  float64 `json:"p999_ms"`
-	Max   float64 `json:"max_ms"`
-}
-
-func (l *lateness) stat() latenessStat {
+func (l *lateness) stat() feedsim.LatenessDoc {
 	counts := make([]int64, len(l.ms))
 	var total int64
 	for i := range l.ms {
@@ -223,7 +186,7 @@ func (l *lateness) stat() latenessStat {
 		total += counts[i]
 	}
 	total += l.over.Load()
-	s := latenessStat{Count: total, Max: float64(l.max.Load()) / 1e6}
+	s := feedsim.LatenessDoc{Count: total, Max: float64(l.max.Load()) / 1e6}
 	quantile := func(q float64) float64 {
 		if total == 0 {
 			return 0

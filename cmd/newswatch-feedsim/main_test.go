@@ -38,17 +38,6 @@ func TestWrittenConfigLoads(t *testing.T) {
 	}
 }
 
-func TestSlotIsTheWatchers(t *testing.T) {
-	// Offsets pinned by watcher's TestFeedOffsetStable: "world" 275s in 5m, "b" 49s in 1m.
-	at := time.Date(2026, 11, 26, 15, 37, 26, 0, time.UTC)
-	if got, want := slot("world", 5*time.Minute, at), time.Date(2026, 11, 26, 15, 34, 35, 0, time.UTC); !got.Equal(want) {
-		t.Errorf("slot(world, 5m) = %s, want %s", got.UTC(), want)
-	}
-	if got, want := slot("b", time.Minute, at), time.Date(2026, 11, 26, 15, 36, 49, 0, time.UTC); !got.Equal(want) {
-		t.Errorf("slot(b, 1m) = %s, want %s", got.UTC(), want)
-	}
-}
-
 func TestModes(t *testing.T) {
 	c := newControl(feedsim.New(feedsim.Config{Feeds: 3}), 3, time.Minute)
 	srv := httptest.NewServer(c)

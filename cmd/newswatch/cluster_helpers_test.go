@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -299,15 +298,6 @@ func largestGap(times []time.Time, from, to time.Time) time.Duration {
 		prev = x
 	}
 	return max(gap, to.Sub(prev))
-}
-
-// slotOffset is where the slots of feed id fall within its interval: the watcher aligns an
-// "@every D" schedule to the Unix epoch plus an offset of whole seconds, the FNV-1a hash of
-// the feed id modulo D.
-func slotOffset(id string, every time.Duration) time.Duration {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	return time.Duration(h.Sum64()%uint64(every/time.Second)) * time.Second
 }
 
 // extraPolls counts the polls of a feed in [from, to) that follow another poll between the same

@@ -16,6 +16,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newswatch/newswatch/internal/feedsim"
+
+	"github.com/newswatch/newswatch/watcher"
 )
 
 // The shape of the cluster test and the bounds it holds the daemon to.
@@ -72,7 +74,7 @@ func TestCluster(t *testing.T) {
 	feedCfg := make([]map[string]any, clusterFeedCount)
 	for n := range ids {
 		ids[n] = fmt.Sprintf("sim-%03d", n)
-		offsets[n] = slotOffset(ids[n], clusterInterval)
+		offsets[n] = watcher.SlotOffset(ids[n], clusterInterval)
 		feedCfg[n] = map[string]any{"id": ids[n], "url": feeds.URL + feedsim.Path(n)}
 	}
 	dir := t.TempDir()

@@ -41,6 +41,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/newswatch/newswatch/internal/feedsim"
 )
 
 type options struct {
@@ -387,7 +389,7 @@ type snapshot struct {
 	m                   sample
 	scrapeBytes         int64
 	scrapeWall          time.Duration
-	sim                 simStats
+	sim                 feedsim.StatsDoc
 }
 
 func (b *bench) snapshot() snapshot {
@@ -411,29 +413,8 @@ func (b *bench) snapshot() snapshot {
 	return s
 }
 
-type simStats struct {
-	Mode        string `json:"mode"`
-	Requests    int64  `json:"requests"`
-	OK          int64  `json:"ok"`
-	NotModified int64  `json:"not_modified"`
-	Errors      int64  `json:"errors"`
-	Unchanged   int64  `json:"unchanged_304"`
-	Late        struct {
-		Count int64   `json:"count"`
-		P50   float64 `json:"p50_ms"`
-		P90   float64 `json:"p90_ms"`
-		P99   float64 `json:"p99_ms"`
-		P999  float64 `json:"p999_ms"`
-		Max   float64 `json:"max_ms"`
-	} `json:"lateness"`
-	PerFeed struct {
-		Zero          int
-		Min, P50, Max int32
-	} `json:"per_feed"`
-}
-
-func (b *bench) simStats() (simStats, error) {
-	var s simStats
+func (b *bench) simStats() (feedsim.StatsDoc, error) {
+	var s feedsim.StatsDoc
 	resp, err := http.Get("http://" + b.simAddr + "/-/stats")
 	if err != nil {
 		return s, err
@@ -522,7 +503,7 @@ func (b *bench) phaseReport(title string, s0, s1 snapshot) {
 	}
 	lag := histDelta(s0.m, s1.m, "newswatch_poll_lag_seconds")
 	b.printf("lateness, daemon (slot to fetch start, newswatch_poll_lag_seconds, %.0f polls): %s\n", lag.count(), quantiles(lag))
-	if l := sim.Late; l.Count > 0 {
+	if l := sim.Lateness; l.Count > 0 {
 		b.printf("lateness, simulator (slot to request, 1 ms resolution, %d requests): p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, p99.9 %.0f ms, max %.0f ms\n",
 			l.Count, l.P50, l.P90, l.P99, l.P999, l.Max)
 	}
