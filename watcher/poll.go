@@ -95,7 +95,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		}
 		err := w.saveState(ctx, feedID, next.state, rev)
 		if err == nil {
-			w.logOutcome(f, st, next.state, out)
+			w.logOutcome(f, slot, st, next, out)
 			w.metrics.committed(f, next, out)
 			w.reportHealth(ctx, next.health)
 			return nil
@@ -367,9 +367,10 @@ func (w *Watcher) saveState(ctx context.Context, feedID string, st feedState, re
 }
 
 // logOutcome logs a feed failure once: when it starts or its message changes, not at every poll
-// that repeats it; and a feed that moved or is gone once, when that is found. prev is the state
-// the committed one, next, was computed from.
-func (w *Watcher) logOutcome(f *feedPlan, prev, next feedState, out pollOutcome) {
+// that repeats it; and a feed that moved or is gone once, when that is found. Every other poll
+// is logged at debug level. prev is the state the committed step was computed from.
+func (w *Watcher) logOutcome(f *feedPlan, slot time.Time, prev feedState, step step, out pollOutcome) {
+	next := step.state
 	fields := []zap.Field{zap.String("feed", f.ID), zap.String("url", redactURL(f.URL))}
 	if next.MovedTo != "" && next.MovedTo != prev.MovedTo {
 		w.log.Info("feed moved permanently; polling its new URL", append(fields, zap.String("moved_to", next.MovedTo))...)
@@ -388,6 +389,11 @@ func (w *Watcher) logOutcome(f *feedPlan, prev, next feedState, out pollOutcome)
 		w.log.Debug("feed poll failed again", append(fields, zap.Int("consecutive_failures", prev.ConsecutiveFailures+1), zap.Error(out.err))...)
 	case prev.ConsecutiveFailures > 0:
 		w.log.Info("feed recovered", append(fields, zap.Int("failures", prev.ConsecutiveFailures))...)
+	default:
+		if ce := w.log.Check(zap.DebugLevel, "feed polled"); ce != nil {
+			ce.Write(append(fields, zap.Time("slot", slot), zap.Bool("not_modified", out.notModified || out.unchanged),
+				zap.Int("new_items", step.fresh), zap.Int("alerts", len(step.alerts)), zap.Duration("took", out.took))...)
+		}
 	}
 }
 

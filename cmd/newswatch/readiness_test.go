@@ -14,7 +14,8 @@ import (
 
 // TestReadinessFollowsNATS runs the daemon against an external NATS server: /readyz is 200 while
 // the server runs, 503 with a reason while it is down, and 200 again once it is back, without a
-// restart of the daemon.
+// restart of the daemon, and polls resume. A job the server handed out as it went down never
+// reached the daemon and comes back after ack_wait, so ack_wait is short here.
 func TestReadinessFollowsNATS(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "js")
@@ -25,7 +26,7 @@ func TestReadinessFollowsNATS(t *testing.T) {
 	feed := newFeedServer(t, feedItem{GUID: "a", Title: "Markets close higher"})
 	cfg, _ := testConfigMap(t, dir, []map[string]any{{"id": "world", "url": feed.URL}})
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg["nats"] = map[string]any{"url": url}
+	cfg["nats"] = map[string]any{"url": url, "ack_wait": "3s"}
 	cfg["http"] = map[string]any{"listen": httpAddr}
 	path := filepath.Join(dir, "newswatch.yaml")
 	writeConfig(t, path, cfg)
