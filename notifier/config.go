@@ -94,6 +94,7 @@ type JobsConfig struct {
 	// slot, so it must cover the clock skew and tick jitter between replicas, and the slot a
 	// replica enqueues when it starts (optional, 15m). A copy enqueued later polls nothing (its
 	// slot is done in the feed's state) but holds the feed's place in the queue meanwhile.
+	// With the embedded server, whose one replica enqueues each slot once, jobs carry no id.
 	DuplicateWindow time.Duration
 	// MaxAge drops jobs that no worker took for this long (optional, 24h).
 	MaxAge time.Duration

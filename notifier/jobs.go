@@ -34,19 +34,27 @@ type JobQueue struct {
 	cfg    JobsConfig
 	log    *zap.Logger
 	stream string
+	// shared is set when other replicas may enqueue the same slots (an external server): jobs
+	// then carry a message id, so that the server keeps one copy of each. The embedded server
+	// serves this process alone, and a message id would only fill the server's memory with
+	// one entry a job for the duplicate window (300,000 at 100,000 feeds on five minutes).
+	shared bool
 }
 
-// Enqueue submits the poll of feedID for slot and waits for JetStream to store it. The message
-// id poll.<feed>.<unix seconds> makes enqueueing the same slot again (from any replica, within
-// the poll stream's duplicate window) a no-op, and so is enqueueing any slot while the feed has
-// a job pending: that job polls the feed as it is when it runs.
+// Enqueue submits the poll of feedID for slot and waits for JetStream to store it. Enqueueing
+// any slot while the feed has a job pending is a no-op: that job polls the feed as it is when
+// it runs. On a shared server the message id poll.<feed>.<unix seconds> makes enqueueing the
+// same slot again (from any replica, within the poll stream's duplicate window) a no-op too;
+// a copy that gets through anyway polls nothing, since the slot is done in the feed's state.
 func (q *JobQueue) Enqueue(ctx context.Context, feedID string, slot time.Time) error {
 	if !validToken(feedID) {
 		return fmt.Errorf("enqueue poll: feed id %q is not a subject token", feedID)
 	}
 	m := nats.NewMsg(pollSubject(q.names.prefix, feedID))
 	m.Data = []byte(slot.UTC().Format(time.RFC3339Nano))
-	m.Header.Set(jetstream.MsgIDHeader, "poll."+feedID+"."+strconv.FormatInt(slot.Unix(), 10))
+	if q.shared {
+		m.Header.Set(jetstream.MsgIDHeader, "poll."+feedID+"."+strconv.FormatInt(slot.Unix(), 10))
+	}
 	if _, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream)); err != nil && !duplicateInProcess(err) && !jobPending(err) {
 		return fmt.Errorf("enqueue poll %s at %s: %w", feedID, slot.UTC().Format(time.RFC3339), err)
 	}

@@ -136,6 +136,51 @@ func TestEnqueueDeduplicatesSlots(t *testing.T) {
 	}
 }
 
+// TestEnqueueSlotAgainAfterItsJob: once a slot's job is done, the same slot enqueued again is
+// dropped by the server when other replicas may share the queue (an external server: the job
+// carries a message id), and kept when the embedded server serves this process alone (no id,
+// nothing held for the duplicate window; its poll finds the slot done and does nothing).
+func TestEnqueueSlotAgainAfterItsJob(t *testing.T) {
+	external := notifiertest.Config(t)
+	external.URL = notifiertest.RunServer(t, -1, t.TempDir()).ClientURL()
+	external.Embedded = notifier.EmbeddedConfig{}
+	for _, tt := range []struct {
+		name string
+		cfg  notifier.Config
+		kept bool // the copy enqueued after the job is stored and delivered
+	}{
+		{"external server", external, false},
+		{"embedded server", notifiertest.Config(t), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := notifiertest.Open(t, tt.cfg)
+			ctx := testContext(t)
+			q := n.Jobs()
+			if err := q.Enqueue(ctx, "world", slot0); err != nil {
+				t.Fatal(err)
+			}
+			calls := consume(t, q, 1, func(context.Context, job) error { return nil })
+			next(t, calls)
+			waitFor(t, "the job acknowledged", func() bool { return streamMsgs(t, n, pollStream) == 0 })
+			if err := q.Enqueue(ctx, "world", slot0); err != nil {
+				t.Fatal(err)
+			}
+			if !tt.kept {
+				// Give a stored copy the time to be delivered, so that its absence means something.
+				select {
+				case j := <-calls:
+					t.Errorf("the slot enqueued again was delivered: %+v", j)
+				case <-time.After(time.Second):
+				}
+				return
+			}
+			if j := next(t, calls); j.feed != "world" || !j.slot.Equal(slot0) {
+				t.Errorf("got %s at %s, want world at %s", j.feed, j.slot, slot0)
+			}
+		})
+	}
+}
+
 func TestConsumeAcksAndRetries(t *testing.T) {
 	cfg := notifiertest.Config(t)
 	cfg.Jobs.RetryDelay = 50 * time.Millisecond

@@ -87,7 +87,7 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 	n.alerts = &Alerts{js: n.js, prefix: cfg.SubjectPrefix, stream: n.names.alertStream, metrics: m}
 	n.state = &StateStore{kv: kv}
 	n.health = &Health{nc: n.nc, prefix: cfg.SubjectPrefix}
-	n.jobs = &JobQueue{js: n.js, names: n.names, cfg: cfg.Jobs, log: log.Named("jobs"), stream: n.names.pollStream}
+	n.jobs = &JobQueue{js: n.js, names: n.names, cfg: cfg.Jobs, log: log.Named("jobs"), stream: n.names.pollStream, shared: n.srv == nil}
 	log.Info("nats ready", zap.String("url", n.redactedURL()), zap.Bool("embedded", n.srv != nil),
 		zap.String("alert_stream", n.names.alertStream), zap.String("poll_stream", n.names.pollStream),
 		zap.String("state_bucket", n.names.stateBucket))

@@ -345,3 +345,13 @@ func testWatcher(t *testing.T, cfg Config, log *zap.Logger) *Watcher {
 	}
 	return w
 }
+
+// feedOf is the Feed a plan's feed was built from.
+func feedOf(f *feedPlan) Feed {
+	o := f.options
+	return Feed{
+		ID: f.ID, URL: f.URL, Schedule: o.Schedule, AutoMin: o.AutoMin, AutoMax: o.AutoMax,
+		FloodGuard: o.FloodGuard, Timeout: o.Timeout, MaxBody: o.MaxBody, FirstPoll: o.FirstPoll,
+		AllowPrivate: o.AllowPrivate, Tags: f.Tags,
+	}
+}

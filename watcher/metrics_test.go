@@ -15,9 +15,9 @@ func TestLastSuccessSeries(t *testing.T) {
 	m := newMetrics(reg)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 500_000_000, time.UTC)
 	for _, id := range []string{"a", "b"} {
-		m.committed(&feedPlan{Feed: Feed{ID: id}}, step{state: feedState{LastSuccess: at}}, pollOutcome{})
+		m.committed(&feedPlan{ID: id}, step{state: feedState{LastSuccess: at}}, pollOutcome{})
 	}
-	m.committed(&feedPlan{Feed: Feed{ID: "c"}}, step{}, pollOutcome{err: ErrEmptyBody})
+	m.committed(&feedPlan{ID: "c"}, step{}, pollOutcome{err: ErrEmptyBody})
 	if n := testutil.CollectAndCount(m.lastSuccess); n != 2 {
 		t.Fatalf("%d series, want 2 (a and b; c failed)", n)
 	}

@@ -56,10 +56,6 @@ type FirstPoll struct {
 	Window time.Duration // for FirstPollWindow, positive
 }
 
-func (f Feed) fetchOptions(userAgent string) FetchOptions {
-	return FetchOptions{UserAgent: userAgent, Timeout: f.Timeout, MaxBody: f.MaxBody, AllowPrivate: f.AllowPrivate}
-}
-
 func (f Feed) validate() error {
 	if f.ID == "" {
 		return errors.New("id is empty")
@@ -83,7 +79,7 @@ func (f Feed) validate() error {
 	if f.AutoMin < 0 || f.AutoMax < 0 {
 		return fmt.Errorf("auto schedule bounds must not be negative, got %s and %s", f.AutoMin, f.AutoMax)
 	}
-	if lo, hi := f.autoBounds(); lo < time.Second || hi < lo {
+	if lo, hi := f.settings().autoBounds(); lo < time.Second || hi < lo {
 		return fmt.Errorf("auto schedule bounds: want 1s <= min <= max, got %s and %s", lo, hi)
 	}
 	switch f.FirstPoll.Mode {
@@ -104,10 +100,49 @@ const (
 	DefaultAutoMax = time.Hour
 )
 
-func (f Feed) auto() bool { return strings.TrimSpace(f.Schedule) == AutoSchedule }
+// settings is what a feed has besides its id and URL. Feeds with equal settings share one in a
+// plan: 100,000 feeds usually have a handful.
+type settings struct {
+	options
+	Tags []string
+}
 
-func (f Feed) autoBounds() (lo, hi time.Duration) {
-	return orDefault(f.AutoMin, DefaultAutoMin), orDefault(f.AutoMax, DefaultAutoMax)
+// options is settings without the tags, comparable.
+type options struct {
+	Schedule         string
+	AutoMin, AutoMax time.Duration
+	FloodGuard       int
+	Timeout          time.Duration
+	MaxBody          int64
+	FirstPoll        FirstPoll
+	AllowPrivate     bool
+}
+
+func (f Feed) settings() *settings {
+	return &settings{options: options{
+		Schedule: f.Schedule, AutoMin: f.AutoMin, AutoMax: f.AutoMax, FloodGuard: f.FloodGuard,
+		Timeout: f.Timeout, MaxBody: f.MaxBody, FirstPoll: f.FirstPoll, AllowPrivate: f.AllowPrivate,
+	}, Tags: f.Tags}
+}
+
+// settingsKey tells equal settings.
+type settingsKey struct {
+	options
+	tags string
+}
+
+func (s *settings) key() settingsKey {
+	return settingsKey{options: s.options, tags: strings.Join(s.Tags, "\x00")}
+}
+
+func (s *settings) fetchOptions(userAgent string) FetchOptions {
+	return FetchOptions{UserAgent: userAgent, Timeout: s.Timeout, MaxBody: s.MaxBody, AllowPrivate: s.AllowPrivate}
+}
+
+func (s *settings) auto() bool { return strings.TrimSpace(s.Schedule) == AutoSchedule }
+
+func (s *settings) autoBounds() (lo, hi time.Duration) {
+	return orDefault(s.AutoMin, DefaultAutoMin), orDefault(s.AutoMax, DefaultAutoMax)
 }
 
 // plan is the immutable set of feeds and rules the watcher works with. Update swaps in a new
@@ -120,10 +155,11 @@ type plan struct {
 	index  *matcher.Index
 }
 
+// feedPlan is one feed of a plan, small since a plan may hold 100,000 of them.
 type feedPlan struct {
-	Feed
-	sched slotSchedule
-	group string
+	ID, URL string
+	*settings
+	group *group
 }
 
 // group is the feeds that fire at the same instants, and so share one cron entry.
@@ -131,6 +167,12 @@ type group struct {
 	key   string
 	sched slotSchedule
 	feeds []string // in configuration order
+}
+
+// groupSlot finds a feed's group while a plan is built.
+type groupSlot struct {
+	spec   string
+	offset time.Duration
 }
 
 func buildPlan(feeds []Feed, rules []matcher.Rule, ix *matcher.Index, loc *time.Location) (*plan, error) {
@@ -143,6 +185,12 @@ func buildPlan(feeds []Feed, rules []matcher.Rule, ix *matcher.Index, loc *time.
 		rules:  make(map[string]matcher.Rule, len(rules)),
 		index:  ix,
 	}
+	var (
+		shared = make(map[settingsKey]*settings)
+		specs  = make(map[string]parsedSpec)
+		// groups by spec and offset, so that a feed joins its group without a key of its own
+		bySlot = make(map[groupSlot]*group)
+	)
 	for i, f := range feeds {
 		if err := f.validate(); err != nil {
 			return nil, fmt.Errorf("feeds[%d] %q: %w", i, f.ID, err)
@@ -150,24 +198,40 @@ func buildPlan(feeds []Feed, rules []matcher.Rule, ix *matcher.Index, loc *time.
 		if _, dup := p.feeds[f.ID]; dup {
 			return nil, fmt.Errorf("feeds[%d]: duplicate id %q", i, f.ID)
 		}
-		spec := f.Schedule
-		if f.auto() {
-			lo, _ := f.autoBounds()
+		set := f.settings()
+		k := set.key()
+		if prev := shared[k]; prev != nil {
+			set = prev
+		} else {
+			set.Tags = append([]string(nil), set.Tags...)
+			shared[k] = set
+		}
+		spec := set.Schedule
+		if set.auto() {
+			lo, _ := set.autoBounds()
 			spec = "@every " + lo.String()
 		}
-		sched, key, err := parseSchedule(spec, f.ID, loc)
-		if err != nil {
-			return nil, fmt.Errorf("feeds[%d] %q: %w", i, f.ID, err)
+		ps, ok := specs[spec]
+		if !ok {
+			var err error
+			if ps, err = parseSpec(spec, loc); err != nil {
+				return nil, fmt.Errorf("feeds[%d] %q: %w", i, f.ID, err)
+			}
+			specs[spec] = ps
 		}
-		f.Tags = append([]string(nil), f.Tags...)
-		p.feeds[f.ID] = &feedPlan{Feed: f, sched: sched, group: key}
-		p.order = append(p.order, f.ID)
-		g := p.groups[key]
+		at := groupSlot{spec: spec, offset: ps.offset(f.ID)}
+		g := bySlot[at]
 		if g == nil {
-			g = &group{key: key, sched: sched}
-			p.groups[key] = g
+			sched, key := ps.forFeed(f.ID)
+			if g = p.groups[key]; g == nil {
+				g = &group{key: key, sched: sched}
+				p.groups[key] = g
+			}
+			bySlot[at] = g
 		}
 		g.feeds = append(g.feeds, f.ID)
+		p.feeds[f.ID] = &feedPlan{ID: f.ID, URL: f.URL, settings: set, group: g}
+		p.order = append(p.order, f.ID)
 	}
 	for i, r := range rules {
 		if r.ID == "" {

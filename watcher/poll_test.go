@@ -429,7 +429,7 @@ func TestUpdateSwapsRulesForPolls(t *testing.T) {
 	ps.poll(t, 1)
 
 	dprk := matcher.Rule{ID: "dprk", Query: "pyongyang"}
-	feeds := []Feed{ps.w.plan.Load().feeds["world"].Feed}
+	feeds := []Feed{feedOf(ps.w.plan.Load().feeds["world"])}
 	if err := ps.w.Update(append(slices.Clone(feeds), feeds[0]), []matcher.Rule{dprk}, compile(t, dprk)); err == nil {
 		t.Fatal("Update with a duplicate feed: got nil error, want one")
 	}

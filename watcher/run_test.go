@@ -85,8 +85,8 @@ func TestSchedulerOneEntryPerGroup(t *testing.T) {
 			t.Errorf("got %d groups, want %d: one per distinct (schedule, offset)", got, want)
 		}
 		for _, ids := range offsets {
-			if g := p.feeds[ids[0]].group; !slices.Equal(p.groups[g].feeds, ids) {
-				t.Errorf("group %q has feeds %v, want %v", g, p.groups[g].feeds, ids)
+			if g := p.feeds[ids[0]].group; p.groups[g.key] != g || !slices.Equal(g.feeds, ids) {
+				t.Errorf("group %q has feeds %v, want %v", g.key, g.feeds, ids)
 			}
 		}
 
@@ -406,8 +406,8 @@ func TestAutoScheduleSlots(t *testing.T) {
 	f.AutoMin = 2 * time.Minute
 	w := testWatcher(t, Config{Feeds: []Feed{f}}, nil)
 	fp := w.plan.Load().feeds["a"]
-	if e, ok := fp.sched.(everySchedule); !ok || e.Every != 2*time.Minute {
-		t.Errorf("auto feed schedule %#v, want every 2m", fp.sched)
+	if e, ok := fp.group.sched.(everySchedule); !ok || e.Every != 2*time.Minute {
+		t.Errorf("auto feed schedule %#v, want every 2m", fp.group.sched)
 	}
 	f.AutoMin, f.AutoMax = time.Hour, time.Minute
 	if _, err := New(Config{Feeds: []Feed{f}, Index: compile(t), Publisher: &memPublisher{}, State: newMemState(), Jobs: newMemQueue(false)}, nil); err == nil {

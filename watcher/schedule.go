@@ -82,35 +82,68 @@ const AutoSchedule = "auto"
 // optional CRON_TZ= prefix) interpreted in loc unless it names its own zone. The returned key is
 // equal for feeds that fire at exactly the same instants, so that they share one cron entry.
 func parseSchedule(spec, feedID string, loc *time.Location) (slotSchedule, string, error) {
+	ps, err := parseSpec(spec, loc)
+	if err != nil {
+		return nil, "", err
+	}
+	sched, key := ps.forFeed(feedID)
+	return sched, key, nil
+}
+
+// parsedSpec is a schedule spec parsed once for every feed that has it: an interval for
+// "@every D", else a cron schedule.
+type parsedSpec struct {
+	every time.Duration
+	cron  cronSchedule
+	key   string // of the cron schedule
+}
+
+func parseSpec(spec string, loc *time.Location) (parsedSpec, error) {
 	spec = strings.Join(strings.Fields(spec), " ")
 	if spec == "" {
-		return nil, "", errors.New("schedule is empty")
+		return parsedSpec{}, errors.New("schedule is empty")
 	}
 	s, err := cron.ParseStandard(spec)
 	if err != nil {
-		return nil, "", fmt.Errorf("schedule %q: %w", spec, err)
+		return parsedSpec{}, fmt.Errorf("schedule %q: %w", spec, err)
 	}
 	switch s := s.(type) {
 	case cron.ConstantDelaySchedule:
 		// Parse the duration again: cron.Every rounds up below a second, and we refuse that.
 		d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(withoutZone(spec), "@every")))
 		if err != nil {
-			return nil, "", fmt.Errorf("schedule %q: %w", spec, err)
+			return parsedSpec{}, fmt.Errorf("schedule %q: %w", spec, err)
 		}
 		if d < time.Second {
-			return nil, "", fmt.Errorf("schedule %q: interval must be at least 1s", spec)
+			return parsedSpec{}, fmt.Errorf("schedule %q: interval must be at least 1s", spec)
 		}
-		e := everySchedule{Every: d, Offset: SlotOffset(feedID, d)}
-		return e, fmt.Sprintf("@every %s +%s", e.Every, e.Offset), nil
+		return parsedSpec{every: d}, nil
 	case *cron.SpecSchedule:
 		c := *s
 		if c.Location == time.Local {
 			c.Location = loc
 		}
-		return cronSchedule{&c}, c.Location.String() + " " + withoutZone(spec), nil
+		return parsedSpec{cron: cronSchedule{&c}, key: c.Location.String() + " " + withoutZone(spec)}, nil
 	default:
-		return nil, "", fmt.Errorf("schedule %q: unexpected schedule type %T", spec, s)
+		return parsedSpec{}, fmt.Errorf("schedule %q: unexpected schedule type %T", spec, s)
 	}
+}
+
+// offset is the feed's offset from the Unix epoch: 0 for a cron schedule.
+func (ps parsedSpec) offset(feedID string) time.Duration {
+	if ps.every == 0 {
+		return 0
+	}
+	return SlotOffset(feedID, ps.every)
+}
+
+// forFeed is the schedule of one feed with this spec, and its group key.
+func (ps parsedSpec) forFeed(feedID string) (slotSchedule, string) {
+	if ps.every == 0 {
+		return ps.cron, ps.key
+	}
+	e := everySchedule{Every: ps.every, Offset: ps.offset(feedID)}
+	return e, fmt.Sprintf("@every %s +%s", e.Every, e.Offset)
 }
 
 // withoutZone drops a CRON_TZ= or TZ= prefix from a spec.

@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,14 +61,17 @@ func (s *scheduler) apply(ctx context.Context, p *plan) {
 	for _, id := range p.order {
 		f := p.feeds[id]
 		if s.applied != nil {
-			if old := s.applied.feeds[id]; old != nil && old.group == f.group {
+			if old := s.applied.feeds[id]; old != nil && old.group.key == f.group.key {
 				continue
 			}
 		}
-		if slot := f.sched.Prev(now); !slot.IsZero() {
+		if slot := f.group.sched.Prev(now); !slot.IsZero() {
 			jobs = append(jobs, pollJob{feedID: id, slot: slot})
 		}
 	}
+	// In slot order, as the ticks will: the first polls then write the feeds' states in the
+	// order later polls read them, which keeps the state store's reads sequential.
+	slices.SortStableFunc(jobs, func(a, b pollJob) int { return a.slot.Compare(b.slot) })
 	s.applied = p
 	s.enqueue(ctx, jobs)
 }
