@@ -44,6 +44,7 @@ bench-scale: ## the daemon at scale against simulated feeds: polls/s, CPU per po
 
 fuzz: ## each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseInBatches$$' -fuzztime $(FUZZTIME) ./config/
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./matcher/
 	$(GO) test -run '^$$' -fuzz '^FuzzMatchText$$' -fuzztime $(FUZZTIME) ./matcher/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseItems$$' -fuzztime $(FUZZTIME) ./watcher/

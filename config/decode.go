@@ -50,7 +50,10 @@ func (d *decoder) config(root ast.Node) *Config {
 	if v := sections["defaults"]; v.node != nil {
 		d.defaults(v, &cfg.Defaults)
 	}
-	if v := sections["feeds"]; v.node != nil {
+	if _, ok := sections["feeds"]; ok && d.feedBatches != nil {
+		cfg.Feeds = d.feedsInBatches(d.feedBatches, cfg.Defaults)
+		d.feedBatches = nil
+	} else if v := sections["feeds"]; v.node != nil {
 		cfg.Feeds = d.feeds(v, cfg.Defaults)
 	}
 	if v := sections["lists"]; v.node != nil {

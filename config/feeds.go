@@ -5,8 +5,11 @@ import "github.com/goccy/go-yaml/token"
 // feeds decodes the feeds sequence; each feed starts from the defaults.
 func (d *decoder) feeds(v value, def Defaults) []Feed {
 	items, _ := d.sequence(v, `for "feeds"`)
-	feeds := make([]Feed, 0, len(items))
-	seen := map[string]bool{}
+	return d.feedItems(items, def, map[string]bool{}, make([]Feed, 0, len(items)))
+}
+
+// feedItems decodes items and appends their feeds to feeds; seen holds the ids met so far.
+func (d *decoder) feedItems(items []value, def Defaults, seen map[string]bool, feeds []Feed) []Feed {
 	for _, item := range items {
 		f, idTok, ok := d.feed(item, def)
 		if !ok {

@@ -34,12 +34,29 @@ func Parse(file string, data []byte) (*Config, error) {
 	// Editors count no column for a byte order mark, and the parser would
 	// take it for part of the first key.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
-	d := &decoder{src: newSource(file, data), anchors: map[*ast.AliasNode]ast.Node{}}
-	f, err := parse(data)
+	if len(data) > splitAbove {
+		if rest, batches, ok := splitFeeds(data); ok {
+			cfg, err := decode(file, data, rest, batches)
+			if !errors.Is(err, errSplitFailed) {
+				return cfg, err
+			}
+		}
+	}
+	return decode(file, data, data, nil)
+}
+
+// decode parses doc, which is data or, with feed batches, data without its feeds, and decodes
+// it. It returns errSplitFailed when the batches cannot be decoded on their own.
+func decode(file string, data, doc []byte, batches []feedBatch) (*Config, error) {
+	d := &decoder{src: newSource(file, data), anchors: map[*ast.AliasNode]ast.Node{}, feedBatches: batches}
+	f, err := parse(doc)
 	if err == nil && f == nil {
 		err = errors.New("yaml parser returned nothing")
 	}
 	if err != nil {
+		if batches != nil {
+			return nil, errSplitFailed
+		}
 		return nil, Errors{d.syntaxError(err)}
 	}
 	// One document. A second one is an error even when empty: the parser
@@ -50,6 +67,9 @@ func Parse(file string, data []byte) (*Config, error) {
 		d.collectAnchors(docs[0], map[string]ast.Node{})
 		body = docs[0].Body
 	}
+	if batches != nil && (len(docs) != 1 || len(ast.Filter(ast.AliasType, body)) > len(d.anchors)) {
+		return nil, errSplitFailed // an alias of an anchor among the feeds, say
+	}
 	if len(docs) > 1 {
 		start := docs[1].Start
 		if start == nil {
@@ -58,6 +78,11 @@ func Parse(file string, data []byte) (*Config, error) {
 		d.errorf(start, "expected one YAML document, found %d", len(docs))
 	}
 	cfg := d.config(body)
+	if d.feedBatches != nil || slices.Contains(d.errs, errSplitFailed) {
+		// The batches were not decoded (the file's top level is not what it seems), or could
+		// not be.
+		return nil, errSplitFailed
+	}
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}

@@ -13,6 +13,11 @@ type decoder struct {
 	src     source
 	errs    Errors
 	anchors map[*ast.AliasNode]ast.Node // alias -> the anchored value it names
+	// lineOffset is added to the lines of the parser's tokens: the line before the piece of
+	// the file being decoded (see split.go).
+	lineOffset int
+	// feedBatches, when set, hold the feeds section, which the parsed document lacks.
+	feedBatches []feedBatch
 }
 
 // errorf records an error at the start of tk.
@@ -26,7 +31,8 @@ func (d *decoder) pos(tk *token.Token) (line, col int) {
 	if tk == nil || tk.Position == nil {
 		return 0, 0
 	}
-	return tk.Position.Line, d.src.byteColumn(tk.Position.Line, tk.Position.Column)
+	line = tk.Position.Line + d.lineOffset
+	return line, d.src.byteColumn(line, tk.Position.Column)
 }
 
 // position is pos as a Position.
