@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"go.uber.org/zap"
 
 	"github.com/newswatch/newswatch/internal/buildinfo"
@@ -39,6 +40,7 @@ func (r runCmd) Run(e *env) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	limitMemory(log, memlimit.FromCgroup)
 
 	l, err := load(r.Config)
 	if err != nil {
