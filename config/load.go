@@ -35,19 +35,20 @@ func Parse(file string, data []byte) (*Config, error) {
 	// take it for part of the first key.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if len(data) > splitAbove {
-		if rest, batches, ok := splitFeeds(data); ok {
-			cfg, err := decode(file, data, rest, batches)
+		if rest, batches, keyLine, ok := splitFeeds(data); ok {
+			cfg, err := decode(file, data, rest, batches, keyLine)
 			if !errors.Is(err, errSplitFailed) {
 				return cfg, err
 			}
 		}
 	}
-	return decode(file, data, data, nil)
+	return decode(file, data, data, nil, 0)
 }
 
-// decode parses doc, which is data or, with feed batches, data without its feeds, and decodes
-// it. It returns errSplitFailed when the batches cannot be decoded on their own.
-func decode(file string, data, doc []byte, batches []feedBatch) (*Config, error) {
+// decode parses doc, which is data or, with feed batches, data without the items of the feeds
+// key on line keyLine, and decodes it. It returns errSplitFailed when the batches cannot be
+// decoded on their own.
+func decode(file string, data, doc []byte, batches []feedBatch, keyLine int) (*Config, error) {
 	d := &decoder{src: newSource(file, data), anchors: map[*ast.AliasNode]ast.Node{}, feedBatches: batches}
 	f, err := parse(doc)
 	if err == nil && f == nil {
@@ -67,8 +68,10 @@ func decode(file string, data, doc []byte, batches []feedBatch) (*Config, error)
 		d.collectAnchors(docs[0], map[string]ast.Node{})
 		body = docs[0].Body
 	}
-	if batches != nil && (len(docs) != 1 || len(ast.Filter(ast.AliasType, body)) > len(d.anchors)) {
-		return nil, errSplitFailed // an alias of an anchor among the feeds, say
+	if batches != nil && (len(docs) != 1 || len(ast.Filter(ast.AliasType, body)) > len(d.anchors) || !feedsKeyAt(body, keyLine)) {
+		// An alias of an anchor among the feeds, say, or a "feeds:" line that is not the key
+		// (inside a quoted scalar).
+		return nil, errSplitFailed
 	}
 	if len(docs) > 1 {
 		start := docs[1].Start

@@ -5,6 +5,7 @@ import (
 	"regexp"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
 )
 
 // A large file is parsed in pieces. The YAML parser holds about 190 bytes a token and more for
@@ -35,27 +36,31 @@ type feedBatch struct {
 }
 
 // splitFeeds returns data with the items of its top-level feeds sequence replaced by empty
-// lines, and those items in batches; ok is false when the file does not have that shape.
-func splitFeeds(data []byte) (rest []byte, batches []feedBatch, ok bool) {
-	if bytes.Count(data, []byte("\r")) != bytes.Count(data, []byte("\r\n")) {
-		return nil, nil, false // a CR alone breaks a line for the parser, not for us
+// lines, those items in batches, and the line (1-based) of the feeds key; ok is false when the
+// file does not have that shape.
+func splitFeeds(data []byte) (rest []byte, batches []feedBatch, keyLine int, ok bool) {
+	if bytes.IndexByte(data, '\r') >= 0 {
+		// A CR alone breaks a line for the parser, not for us; and with CRLF the parser counts
+		// lines after a comment or a multi-line scalar one too many, so that a batch, which
+		// starts counting afresh, would place errors elsewhere than the whole file.
+		return nil, nil, 0, false
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	key := -1 // the line of "feeds:"
 	for i, l := range lines {
 		t := bytes.TrimRight(l, "\r\n")
 		if bytes.HasPrefix(t, []byte("---")) || bytes.HasPrefix(t, []byte("...")) {
-			return nil, nil, false // document markers: several documents, or one explicit one
+			return nil, nil, 0, false // document markers: several documents, or one explicit one
 		}
 		if after, ok := bytes.CutPrefix(t, []byte("feeds:")); ok && (len(after) == 0 || after[0] == ' ' && blankOrComment(after)) {
 			if key >= 0 {
-				return nil, nil, false // a duplicate key, reported by the whole parse
+				return nil, nil, 0, false // a duplicate key, reported by the whole parse
 			}
 			key = i
 		}
 	}
 	if key < 0 {
-		return nil, nil, false
+		return nil, nil, 0, false
 	}
 	// The items start at the first line after the key that is not blank or a comment, at an
 	// indent of their own, and end before the first line, other than a blank line or a comment,
@@ -67,7 +72,7 @@ func splitFeeds(data []byte) (rest []byte, batches []feedBatch, ok bool) {
 		t := bytes.TrimRight(lines[i], "\r\n")
 		n := len(t) - len(bytes.TrimLeft(t, " "))
 		if n < len(t) && t[n] == '\t' {
-			return nil, nil, false
+			return nil, nil, 0, false
 		}
 		if blankOrComment(t) {
 			continue
@@ -76,19 +81,19 @@ func splitFeeds(data []byte) (rest []byte, batches []feedBatch, ok bool) {
 		if item && blankOrComment(t[n+1:]) {
 			// An item whose content starts on a later line, if at all: where the parser ends
 			// it, and where it puts an empty one, depend on what follows.
-			return nil, nil, false
+			return nil, nil, 0, false
 		}
 		if indent < 0 {
 			if !item || n == 0 {
 				// Not a block sequence, or one at column 0, where the parser may take a line
 				// at column 0 after an item for part of it.
-				return nil, nil, false
+				return nil, nil, 0, false
 			}
 			indent = n
 		}
 		if n < indent || n == indent && !item {
 			if n > 0 || !topLevelKey.Match(t) {
-				return nil, nil, false // what ends the items is not the next key
+				return nil, nil, 0, false // what ends the items is not the next key
 			}
 			end, next = i, i
 			break
@@ -98,7 +103,7 @@ func splitFeeds(data []byte) (rest []byte, batches []feedBatch, ok bool) {
 		}
 	}
 	if len(starts) == 0 {
-		return nil, nil, false
+		return nil, nil, 0, false
 	}
 	// Comments and blank lines before the next key stay in the rest.
 	for end > starts[len(starts)-1]+1 && blankOrComment(bytes.TrimRight(lines[end-1], "\r\n")) {
@@ -131,7 +136,7 @@ func splitFeeds(data []byte) (rest []byte, batches []feedBatch, ok bool) {
 		}
 		rest = append(rest, l...)
 	}
-	return rest, batches, true
+	return rest, batches, key + 1, true
 }
 
 // blankOrComment tells a line that holds nothing for the parser.
@@ -191,4 +196,30 @@ func parseBatch(b feedBatch) (*ast.SequenceNode, bool) {
 		seq.Values = seq.Values[:len(seq.Values)-1]
 	}
 	return seq, true
+}
+
+// feedsKeyAt tells whether the top-level mapping body has one key named feeds, written on line
+// line with nothing after it: the one whose items the batches hold.
+func feedsKeyAt(body ast.Node, line int) bool {
+	m, ok := body.(*ast.MappingNode)
+	if !ok {
+		return false
+	}
+	found := 0
+	for _, mv := range m.Values {
+		k := tokenOf(mv.Key)
+		if k == nil || k.Value != "feeds" {
+			continue
+		}
+		found++
+		if k.Position == nil || k.Position.Line != line || k.Type != token.StringType {
+			return false
+		}
+		if mv.Value != nil {
+			if _, null := mv.Value.(*ast.NullNode); !null {
+				return false
+			}
+		}
+	}
+	return found == 1
 }

@@ -24,7 +24,7 @@ func parseBothWays(t *testing.T, data string) (cfg *Config, split bool) {
 	if fmt.Sprint(wholeErr) != fmt.Sprint(piecesErr) {
 		t.Errorf("errors decoded in batches differ from the whole ones:\nwhole:   %v\nbatches: %v", wholeErr, piecesErr)
 	}
-	_, _, split = splitFeeds([]byte(data))
+	_, _, _, split = splitFeeds([]byte(data))
 	return whole, split
 }
 
@@ -71,9 +71,12 @@ func TestParseInBatches(t *testing.T) {
 		{"feeds last, after a comment", "# top\ndefaults:\n  timeout: 5s\nfeeds:   # the list\n" + items, true},
 		{"feeds at column 0", "feeds:\n" + strings.ReplaceAll(strings.ReplaceAll(items, "\n  ", "\n"), "  - {id: a", "- {id: a") + splitRules, false},
 		{"comments before the next key", "feeds:\n" + items + "# rules follow\n\n" + splitRules, true},
-		// (Only one-line items: the parser counts the lines of a multi-line scalar with CRLF
-		// wrong, and the batches would be right where the whole file is not.)
-		{"CRLF", strings.ReplaceAll("feeds:\n  - {id: a, url: http://x/a}\n\n  - id: b\n    url: http://x/b\n  - {id: c, url: http://x/c, bogus: 1}\n"+splitRules, "\n", "\r\n"), true},
+		// With CRLF the parser counts a line too many after each comment: parsed whole.
+		{"CRLF", strings.ReplaceAll("# top\nfeeds:  # x\n  - {id: a, url: http://x/a}\n\n  - id: b\n    url: http://x/b\n  - {id: c, url: ftp://x/c, bogus: 1}\n"+splitRules, "\n", "\r\n"), false},
+		{"a feeds line inside a quoted scalar", "feeds: [{id: real, url: http://x/r}]\nlists:\n  l: [\"x\nfeeds:\n  - {id: fake, url: http://x/f}\nrules: y\"]\n", true},
+		{"the same, single-quoted, after block feeds", "feeds:\n  - {id: real, url: http://x/r}\nlists:\n  l: ['x\nfeeds:\n  - {id: fake, url: http://x/f}\nrules: y']\n", false},
+		{"a tagged feeds key", "feeds: !!seq [{id: real, url: http://x/r}]\nlists:\n  l: ['x\nfeeds:\n  - {id: fake, url: http://x/f}\nz: y']\n", true},
+		{"a quoted feeds key before the block one", "\"feeds\": [{id: x, url: http://x/x}]\nfeeds:\n  - {id: a, url: ftp://bad}\n  - {id: b, url: http://x/b}\n" + splitRules, true},
 		{"errors in feeds and rules", "feeds:\n" + items + "  - {id: a, url: ftp://x}\n  - {id: g, url: http://x, bogus: 1}\n  - {url: http://y}\n" +
 			splitRules + "  - id: bad\n    query: 'a AND'\n    feeds: [zz]\n", true},
 		{"a syntax error in a feed", "feeds:\n" + items + "  - {id: g, url: \"http://x}\n" + splitRules, true},

@@ -132,7 +132,7 @@ type settingsKey struct {
 }
 
 func (s *settings) key() settingsKey {
-	return settingsKey{options: s.options, tags: strings.Join(s.Tags, "\x00")}
+	return settingsKey{options: s.options, tags: fmt.Sprintf("%q", s.Tags)}
 }
 
 func (s *settings) fetchOptions(userAgent string) FetchOptions {
