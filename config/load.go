@@ -81,7 +81,7 @@ func decode(file string, data, doc []byte, batches []feedBatch, keyLine int) (*C
 		d.errorf(start, "expected one YAML document, found %d", len(docs))
 	}
 	cfg := d.config(body)
-	if d.feedBatches != nil || slices.Contains(d.errs, errSplitFailed) {
+	if d.feedBatches != nil || d.splitFailed {
 		// The batches were not decoded (the file's top level is not what it seems), or could
 		// not be.
 		return nil, errSplitFailed

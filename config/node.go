@@ -16,8 +16,10 @@ type decoder struct {
 	// lineOffset is added to the lines of the parser's tokens: the line before the piece of
 	// the file being decoded (see split.go).
 	lineOffset int
-	// feedBatches, when set, hold the feeds section, which the parsed document lacks.
+	// feedBatches, when set, hold the feeds section, which the parsed document lacks; they are
+	// cleared once decoded, and splitFailed is set if they could not be.
 	feedBatches []feedBatch
+	splitFailed bool
 }
 
 // errorf records an error at the start of tk.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"regexp"
 
 	"github.com/goccy/go-yaml/ast"
@@ -19,17 +20,18 @@ import (
 var (
 	splitAbove     = 1 << 20 // bytes of file
 	itemsPerBatch  = 1000
-	errSplitFailed = &Error{Msg: "the feeds cannot be decoded in batches"}
+	errSplitFailed = errors.New("the feeds cannot be decoded in batches")
 )
 
 // topLevelKey is a line that starts a plain key of the top-level mapping.
 var topLevelKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*:( |$)`)
 
-// feedBatch is a run of whole feed items, as written, from line line (1-based) on, in a
-// document of their own: text is "feeds:", the items, and what follows them.
+// feedBatch is a run of whole feed items, as written, from line line (1-based) on. It is
+// parsed as a document of its own: "feeds:", lines, and after, what follows them.
 type feedBatch struct {
 	line  int
-	text  []byte
+	lines [][]byte // of the file
+	after []byte
 	items int  // how many
 	more  bool // an item that stands for the next batch's first follows them
 	key   bool // a key that stands for the one after the feeds follows them
@@ -116,16 +118,16 @@ func splitFeeds(data []byte) (rest []byte, batches []feedBatch, keyLine int, ok 
 	nextItem := append(bytes.Repeat([]byte(" "), indent), "- next\n"...)
 	for b := 0; b < len(starts); b += itemsPerBatch {
 		fb := feedBatch{line: starts[b] + 1, items: min(itemsPerBatch, len(starts)-b)}
-		to, after := end, []byte(nil)
+		to := end
 		switch {
 		case b+itemsPerBatch < len(starts):
-			to, after, fb.more = starts[b+itemsPerBatch], nextItem, true
+			to, fb.after, fb.more = starts[b+itemsPerBatch], nextItem, true
 		case next >= 0:
-			after, fb.key = append(bytes.Join(lines[end:next], nil), "next:\n"...), true
+			fb.after, fb.key = append(bytes.Join(lines[end:next], nil), "next:\n"...), true
 		default: // the blank lines and comments up to the end, which the parser does not always ignore
-			after = bytes.Join(lines[end:], nil)
+			fb.after = bytes.Join(lines[end:], nil)
 		}
-		fb.text = append(append([]byte("feeds:\n"), bytes.Join(lines[starts[b]:to], nil)...), after...)
+		fb.lines = lines[starts[b]:to]
 		batches = append(batches, fb)
 	}
 	rest = make([]byte, 0, len(data))
@@ -146,14 +148,14 @@ func blankOrComment(t []byte) bool {
 }
 
 // feedsInBatches decodes the feeds of batches as the feeds section would be decoded whole, or
-// records errSplitFailed.
+// records that they cannot be.
 func (d *decoder) feedsInBatches(batches []feedBatch, def Defaults) []Feed {
 	var feeds []Feed
 	seen := map[string]bool{}
 	for _, b := range batches {
 		seq, ok := parseBatch(b)
 		if !ok {
-			d.errs = append(d.errs, errSplitFailed)
+			d.splitFailed = true
 			return nil
 		}
 		d.lineOffset = b.line - 2 // the line of "feeds:"
@@ -167,7 +169,8 @@ func (d *decoder) feedsInBatches(batches []feedBatch, def Defaults) []Feed {
 // parseBatch parses a batch and returns its items, unless they cannot be decoded as part of
 // the whole file.
 func parseBatch(b feedBatch) (*ast.SequenceNode, bool) {
-	f, err := parse(b.text)
+	text := append([]byte("feeds:\n"), bytes.Join(b.lines, nil)...)
+	f, err := parse(append(text, b.after...))
 	if err != nil || f == nil || len(f.Docs) != 1 || f.Docs[0] == nil {
 		return nil, false
 	}

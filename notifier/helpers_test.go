@@ -37,6 +37,12 @@ func testContext(t *testing.T) context.Context {
 // streamMsgs is the number of messages the stream holds.
 func streamMsgs(t *testing.T, n *notifier.Notifier, stream string) uint64 {
 	t.Helper()
+	return streamState(t, n, stream).Msgs
+}
+
+// streamState is the stream's state: its messages, and the sequence of the last one stored.
+func streamState(t *testing.T, n *notifier.Notifier, stream string) jetstream.StreamState {
+	t.Helper()
 	js, err := jetstream.New(n.Conn())
 	if err != nil {
 		t.Fatalf("jetstream.New: %v", err)
@@ -49,7 +55,7 @@ func streamMsgs(t *testing.T, n *notifier.Notifier, stream string) uint64 {
 	if err != nil {
 		t.Fatalf("stream %s info: %v", stream, err)
 	}
-	return info.State.Msgs
+	return info.State
 }
 
 // sampleAlert is a complete alert with fixed times.

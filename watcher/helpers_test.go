@@ -315,7 +315,7 @@ func compile(t *testing.T, rules ...matcher.Rule) *matcher.Index {
 
 // testFeed is a valid feed for url with the given schedule.
 func testFeed(id, url, schedule string) Feed {
-	return Feed{ID: id, URL: url, Schedule: schedule, Timeout: 5 * time.Second, MaxBody: 1 << 20, AllowPrivate: true}
+	return Feed{ID: id, URL: url, Settings: Settings{Schedule: schedule, Timeout: 5 * time.Second, MaxBody: 1 << 20, AllowPrivate: true}}
 }
 
 // kurskRule is the rule most tests match with.
@@ -348,10 +348,5 @@ func testWatcher(t *testing.T, cfg Config, log *zap.Logger) *Watcher {
 
 // feedOf is the Feed a plan's feed was built from.
 func feedOf(f *feedPlan) Feed {
-	o := f.options
-	return Feed{
-		ID: f.ID, URL: f.URL, Schedule: o.Schedule, AutoMin: o.AutoMin, AutoMax: o.AutoMax,
-		FloodGuard: o.FloodGuard, Timeout: o.Timeout, MaxBody: o.MaxBody, FirstPoll: o.FirstPoll,
-		AllowPrivate: o.AllowPrivate, Tags: f.Tags,
-	}
+	return Feed{ID: f.ID, URL: f.URL, Settings: *f.Settings, Tags: f.Tags}
 }

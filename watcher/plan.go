@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,13 @@ import (
 type Feed struct {
 	ID  string
 	URL string // http or https; userinfo is allowed and never logged
+	Settings
+	Tags []string
+}
+
+// Settings is how a feed is polled. Feeds with equal settings share one copy in the watcher:
+// 100,000 feeds usually have a handful.
+type Settings struct {
 	// Schedule is a 5-field cron expression, a descriptor (@hourly), "@every D" or "auto"; see
 	// ValidateSchedule. "@every D" fires at the Unix epoch + a per-feed offset + k*D.
 	Schedule string
@@ -33,7 +41,6 @@ type Feed struct {
 	MaxBody      int64         // bytes after decompression, positive
 	FirstPoll    FirstPoll
 	AllowPrivate bool // skip the address guard (Config.AddressPolicy) for this feed
-	Tags         []string
 }
 
 // FirstPollMode says what the first successful poll of a feed alerts.
@@ -79,7 +86,7 @@ func (f Feed) validate() error {
 	if f.AutoMin < 0 || f.AutoMax < 0 {
 		return fmt.Errorf("auto schedule bounds must not be negative, got %s and %s", f.AutoMin, f.AutoMax)
 	}
-	if lo, hi := f.settings().autoBounds(); lo < time.Second || hi < lo {
+	if lo, hi := f.autoBounds(); lo < time.Second || hi < lo {
 		return fmt.Errorf("auto schedule bounds: want 1s <= min <= max, got %s and %s", lo, hi)
 	}
 	switch f.FirstPoll.Mode {
@@ -100,48 +107,13 @@ const (
 	DefaultAutoMax = time.Hour
 )
 
-// settings is what a feed has besides its id and URL. Feeds with equal settings share one in a
-// plan: 100,000 feeds usually have a handful.
-type settings struct {
-	options
-	Tags []string
-}
-
-// options is settings without the tags, comparable.
-type options struct {
-	Schedule         string
-	AutoMin, AutoMax time.Duration
-	FloodGuard       int
-	Timeout          time.Duration
-	MaxBody          int64
-	FirstPoll        FirstPoll
-	AllowPrivate     bool
-}
-
-func (f Feed) settings() *settings {
-	return &settings{options: options{
-		Schedule: f.Schedule, AutoMin: f.AutoMin, AutoMax: f.AutoMax, FloodGuard: f.FloodGuard,
-		Timeout: f.Timeout, MaxBody: f.MaxBody, FirstPoll: f.FirstPoll, AllowPrivate: f.AllowPrivate,
-	}, Tags: f.Tags}
-}
-
-// settingsKey tells equal settings.
-type settingsKey struct {
-	options
-	tags string
-}
-
-func (s *settings) key() settingsKey {
-	return settingsKey{options: s.options, tags: fmt.Sprintf("%q", s.Tags)}
-}
-
-func (s *settings) fetchOptions(userAgent string) FetchOptions {
+func (s *Settings) fetchOptions(userAgent string) FetchOptions {
 	return FetchOptions{UserAgent: userAgent, Timeout: s.Timeout, MaxBody: s.MaxBody, AllowPrivate: s.AllowPrivate}
 }
 
-func (s *settings) auto() bool { return strings.TrimSpace(s.Schedule) == AutoSchedule }
+func (s *Settings) auto() bool { return strings.TrimSpace(s.Schedule) == AutoSchedule }
 
-func (s *settings) autoBounds() (lo, hi time.Duration) {
+func (s *Settings) autoBounds() (lo, hi time.Duration) {
 	return orDefault(s.AutoMin, DefaultAutoMin), orDefault(s.AutoMax, DefaultAutoMax)
 }
 
@@ -158,7 +130,8 @@ type plan struct {
 // feedPlan is one feed of a plan, small since a plan may hold 100,000 of them.
 type feedPlan struct {
 	ID, URL string
-	*settings
+	Tags    []string
+	*Settings
 	group *group
 }
 
@@ -186,7 +159,7 @@ func buildPlan(feeds []Feed, rules []matcher.Rule, ix *matcher.Index, loc *time.
 		index:  ix,
 	}
 	var (
-		shared = make(map[settingsKey]*settings)
+		shared = make(map[Settings]*Settings)
 		specs  = make(map[string]parsedSpec)
 		// groups by spec and offset, so that a feed joins its group without a key of its own
 		bySlot = make(map[groupSlot]*group)
@@ -198,13 +171,11 @@ func buildPlan(feeds []Feed, rules []matcher.Rule, ix *matcher.Index, loc *time.
 		if _, dup := p.feeds[f.ID]; dup {
 			return nil, fmt.Errorf("feeds[%d]: duplicate id %q", i, f.ID)
 		}
-		set := f.settings()
-		k := set.key()
-		if prev := shared[k]; prev != nil {
-			set = prev
-		} else {
-			set.Tags = append([]string(nil), set.Tags...)
-			shared[k] = set
+		set := shared[f.Settings]
+		if set == nil {
+			st := f.Settings
+			set = &st
+			shared[st] = set
 		}
 		spec := set.Schedule
 		if set.auto() {
@@ -230,7 +201,7 @@ func buildPlan(feeds []Feed, rules []matcher.Rule, ix *matcher.Index, loc *time.
 			bySlot[at] = g
 		}
 		g.feeds = append(g.feeds, f.ID)
-		p.feeds[f.ID] = &feedPlan{ID: f.ID, URL: f.URL, settings: set, group: g}
+		p.feeds[f.ID] = &feedPlan{ID: f.ID, URL: f.URL, Tags: slices.Clone(f.Tags), Settings: set, group: g}
 		p.order = append(p.order, f.ID)
 	}
 	for i, r := range rules {

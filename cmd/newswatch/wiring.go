@@ -57,17 +57,19 @@ func watcherFeeds(c *config.Config) []watcher.Feed {
 	feeds := make([]watcher.Feed, len(c.Feeds))
 	for i, f := range c.Feeds {
 		feeds[i] = watcher.Feed{
-			ID:           f.ID,
-			URL:          f.URL,
-			Schedule:     f.Schedule,
-			Timeout:      f.Timeout,
-			MaxBody:      f.MaxBody,
-			FirstPoll:    watcher.FirstPoll{Mode: watcher.FirstPollMode(f.FirstPoll.Mode), Window: f.FirstPoll.Window},
-			AllowPrivate: f.AllowPrivate,
-			AutoMin:      f.AutoMin,
-			AutoMax:      f.AutoMax,
-			FloodGuard:   f.FloodGuard,
-			Tags:         f.Tags,
+			ID:  f.ID,
+			URL: f.URL,
+			Settings: watcher.Settings{
+				Schedule:     f.Schedule,
+				Timeout:      f.Timeout,
+				MaxBody:      f.MaxBody,
+				FirstPoll:    watcher.FirstPoll{Mode: watcher.FirstPollMode(f.FirstPoll.Mode), Window: f.FirstPoll.Window},
+				AllowPrivate: f.AllowPrivate,
+				AutoMin:      f.AutoMin,
+				AutoMax:      f.AutoMax,
+				FloodGuard:   f.FloodGuard,
+			},
+			Tags: f.Tags,
 		}
 	}
 	return feeds
