@@ -25,8 +25,10 @@ type NATS struct {
 	SubjectPrefix   string
 	AlertStream     string
 	DuplicateWindow time.Duration
-	// AlertMaxAge bounds how long the alert stream keeps alerts; 0 keeps them.
+	// AlertMaxAge bounds how long the alert stream keeps alerts.
 	AlertMaxAge time.Duration
+	// AlertMaxBytes bounds the alert stream's size; the oldest alerts go first.
+	AlertMaxBytes int64
 	// Replicas of every stream and bucket; 0 chooses: 3 on a cluster of three or more
 	// servers, else 1.
 	Replicas int
@@ -53,11 +55,17 @@ type Embedded struct {
 	// a power loss loses no acknowledged alert or state; the default flushes every two minutes
 	// and survives a crash of the process but not of the machine.
 	SyncAlways bool
+	// AllowInsecure lets Listen be a non-loopback address without TLS; it is logged at warn
+	// level either way.
+	AllowInsecure bool
 }
 
 // HTTP is the http section.
 type HTTP struct {
 	Listen string // host:port with a numeric port; "" = off
+	// WebConfigFile is a web configuration in the Prometheus exporter-toolkit format (TLS,
+	// basic auth); "" serves plain HTTP without authentication.
+	WebConfigFile string
 }
 
 // Defaults are the values every feed inherits.
@@ -71,6 +79,9 @@ type Defaults struct {
 	AllowPrivate     bool
 	// FloodGuard is the number of new items above which one poll may be a flood; 0 is off.
 	FloodGuard int
+	// MaxAlertsPerPoll is the most alerts one poll publishes; the rest of its items are
+	// recorded as seen and reported once.
+	MaxAlertsPerPoll int
 }
 
 // FirstPollMode says what the first poll of a new feed alerts.
@@ -101,6 +112,7 @@ type Feed struct {
 	FirstPoll        FirstPoll
 	AllowPrivate     bool
 	FloodGuard       int
+	MaxAlertsPerPoll int
 	Tags             []string
 	Pos              Position // the feed's first key
 }
@@ -121,18 +133,21 @@ type Position struct {
 
 // Defaults as SPEC.md §2 states them.
 const (
-	DefaultSubjectPrefix   = "newswatch"
-	DefaultAlertStream     = "NEWSWATCH_ALERTS"
-	DefaultDuplicateWindow = 30 * time.Minute
-	DefaultAckWait         = time.Minute
-	DefaultEmbeddedListen  = "127.0.0.1:4222"
-	DefaultHTTPListen      = "127.0.0.1:9780"
-	DefaultSchedule        = "@every 5m"
-	DefaultAutoMin         = 5 * time.Minute
-	DefaultAutoMax         = time.Hour
-	DefaultFloodGuard      = 10
-	DefaultTimeout         = 30 * time.Second
-	DefaultMaxBody         = 10 << 20
+	DefaultSubjectPrefix    = "newswatch"
+	DefaultAlertStream      = "NEWSWATCH_ALERTS"
+	DefaultDuplicateWindow  = 30 * time.Minute
+	DefaultAlertMaxAge      = 30 * 24 * time.Hour
+	DefaultAlertMaxBytes    = 1 << 30
+	DefaultMaxAlertsPerPoll = 1000
+	DefaultAckWait          = time.Minute
+	DefaultEmbeddedListen   = "127.0.0.1:4222"
+	DefaultHTTPListen       = "127.0.0.1:9780"
+	DefaultSchedule         = "@every 5m"
+	DefaultAutoMin          = 5 * time.Minute
+	DefaultAutoMax          = time.Hour
+	DefaultFloodGuard       = 10
+	DefaultTimeout          = 30 * time.Second
+	DefaultMaxBody          = 10 << 20
 	// DefaultStoreDir is used when $STATE_DIRECTORY is not set; with it, the
 	// store is $STATE_DIRECTORY/nats.
 	DefaultStoreDir = "./newswatch-data/nats"

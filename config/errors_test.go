@@ -224,6 +224,22 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "alert bounds",
+			data: yamlLines(
+				"nats: {alert_max_bytes: 0, alert_max_age: 0s}",
+				"defaults:",
+				"  max_alerts_per_poll: 0",
+				"feeds:",
+				`  - {id: a, url: 'https://a.example', max_alerts_per_poll: 100001}`,
+			),
+			want: []string{
+				`nw.yaml:1:25: invalid alert_max_bytes "0": must be positive`,
+				`nw.yaml:1:43: invalid alert_max_age "0s": must be positive`,
+				`nw.yaml:3:24: invalid max_alerts_per_poll "0": want a number of alerts from 1 to 100000`,
+				`nw.yaml:5:60: invalid max_alerts_per_poll "100001": want a number of alerts from 1 to 100000`,
+			},
+		},
+		{
 			name: "durations, sizes and first_poll",
 			data: yamlLines(
 				"nats: {duplicate_window: 0s}",

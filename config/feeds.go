@@ -66,6 +66,7 @@ func (d *decoder) feed(v value, def Defaults) (Feed, *token.Token, bool) {
 	f.Schedule, f.Timeout, f.MaxBody = p.Schedule, p.Timeout, p.MaxBody
 	f.FirstPoll, f.AllowPrivate = p.FirstPoll, p.AllowPrivate
 	f.AutoMin, f.AutoMax, f.FloodGuard = p.AutoMin, p.AutoMax, p.FloodGuard
+	f.MaxAlertsPerPoll = p.MaxAlertsPerPoll
 	d.checkAutoBounds(v, entries, f)
 	return f, idTok, f.ID != ""
 }

@@ -46,21 +46,24 @@ func TestParseDefaults(t *testing.T) {
 			SubjectPrefix:   "newswatch",
 			AlertStream:     "NEWSWATCH_ALERTS",
 			DuplicateWindow: 30 * time.Minute,
+			AlertMaxAge:     30 * 24 * time.Hour,
+			AlertMaxBytes:   1 << 30,
 			AckWait:         time.Minute,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9780"},
 		Defaults: Defaults{
-			Schedule:   "@every 5m",
-			AutoMin:    5 * time.Minute,
-			AutoMax:    time.Hour,
-			Timeout:    30 * time.Second,
-			MaxBody:    10 << 20,
-			FirstPoll:  FirstPoll{Mode: FirstPollBaseline},
-			FloodGuard: 10,
+			Schedule:         "@every 5m",
+			AutoMin:          5 * time.Minute,
+			AutoMax:          time.Hour,
+			Timeout:          30 * time.Second,
+			MaxBody:          10 << 20,
+			FirstPoll:        FirstPoll{Mode: FirstPollBaseline},
+			FloodGuard:       10,
+			MaxAlertsPerPoll: 1000,
 		},
 		Feeds: []Feed{{
 			ID: "world", URL: "https://example.org/rss", Schedule: "@every 5m", AutoMin: 5 * time.Minute, AutoMax: time.Hour,
-			Timeout: 30 * time.Second, MaxBody: 10 << 20, FirstPoll: FirstPoll{Mode: FirstPollBaseline}, FloodGuard: 10,
+			Timeout: 30 * time.Second, MaxBody: 10 << 20, FirstPoll: FirstPoll{Mode: FirstPollBaseline}, FloodGuard: 10, MaxAlertsPerPoll: 1000,
 			Pos: Position{Line: 2, Column: 5},
 		}},
 		Lists: map[string][]string{},
@@ -125,7 +128,7 @@ func TestParseValid(t *testing.T) {
 					URL: "nats://a:4222,nats://b:4222,nats://c:4222", CredsFile: "/run/credentials/newswatch/nats.creds",
 					Embedded:      Embedded{Listen: "127.0.0.1:4222", StoreDir: "./newswatch-data/nats"},
 					SubjectPrefix: "newswatch", AlertStream: "NEWSWATCH_ALERTS", DuplicateWindow: 30 * time.Minute,
-					AlertMaxAge: 720 * time.Hour, Replicas: 3, AckWait: 20 * time.Second,
+					AlertMaxAge: 720 * time.Hour, AlertMaxBytes: 1 << 30, Replicas: 3, AckWait: 20 * time.Second,
 					TLS: TLS{CAFile: "ca.pem", CertFile: "client.pem", KeyFile: "client.key"},
 				}
 				if !reflect.DeepEqual(c.NATS, want) {
@@ -156,15 +159,16 @@ func TestParseValid(t *testing.T) {
 				"    schedule: auto",
 				"    auto_max: 2h",
 				"    flood_guard: 25",
+				"    max_alerts_per_poll: 50",
 			),
 			check: func(t *testing.T, c *Config) {
 				want := []Feed{
 					{ID: "inherits", URL: "http://a.example/feed", Schedule: "@hourly", Timeout: 10 * time.Second,
 						MaxBody: 512 << 10, FirstPoll: FirstPoll{Mode: FirstPollAll}, AllowPrivate: true,
-						AutoMin: time.Minute, AutoMax: time.Hour, Pos: Position{Line: 10, Column: 5}},
+						AutoMin: time.Minute, AutoMax: time.Hour, MaxAlertsPerPoll: 1000, Pos: Position{Line: 10, Column: 5}},
 					{ID: "overrides", URL: "https://b.example/feed", Schedule: "auto", Timeout: time.Minute,
 						MaxBody: 1_000_000, FirstPoll: FirstPoll{Mode: FirstPollWindow, Window: 24 * time.Hour},
-						AutoMin: time.Minute, AutoMax: 2 * time.Hour, FloodGuard: 25, Pos: Position{Line: 12, Column: 5}},
+						AutoMin: time.Minute, AutoMax: 2 * time.Hour, FloodGuard: 25, MaxAlertsPerPoll: 50, Pos: Position{Line: 12, Column: 5}},
 				}
 				if !reflect.DeepEqual(c.Feeds, want) {
 					t.Errorf("feeds:\ngot  %+v\nwant %+v", c.Feeds, want)
@@ -189,6 +193,7 @@ func TestParseValid(t *testing.T) {
 					URL: "nats://a:4222, tls://b:4222,c:4222", CredsFile: "/run/secrets/nats.creds",
 					Embedded:      Embedded{Listen: "", StoreDir: "/var/lib/nw", SyncAlways: true},
 					SubjectPrefix: "acme.news", AlertStream: "ACME", DuplicateWindow: 2 * time.Hour, AckWait: time.Minute,
+					AlertMaxAge: 30 * 24 * time.Hour, AlertMaxBytes: 1 << 30,
 				}
 				if c.NATS != want {
 					t.Errorf("nats: got %+v, want %+v", c.NATS, want)

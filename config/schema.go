@@ -130,6 +130,11 @@ func natsSchema() obj {
 				"type":        []string{"boolean", "null"},
 				"default":     false,
 			},
+			"allow_insecure": obj{
+				"description": "Allow a listen address other than loopback without TLS (logged at warn level either way).",
+				"type":        []string{"boolean", "null"},
+				"default":     false,
+			},
 		}),
 		"creds_file": text("A NATS credentials file for the external server (url)."),
 		"subject_prefix": with(text("Alerts go to <subject_prefix>.alert.<rule>.<feed>. Dot-separated tokens without spaces, * or >."),
@@ -137,7 +142,8 @@ func natsSchema() obj {
 		"alert_stream": with(text("The JetStream stream that keeps the alerts."),
 			"default", DefaultAlertStream, "pattern", `^[^.*>/\\\s]+$`, "maxLength", 255),
 		"duplicate_window": duration("JetStream de-duplication window of the alert stream.", DefaultDuplicateWindow),
-		"alert_max_age":    duration("How long the alert stream keeps alerts; at least duplicate_window. Default: kept until removed.", 0),
+		"alert_max_age":    duration("How long the alert stream keeps alerts; at least duplicate_window.", DefaultAlertMaxAge),
+		"alert_max_bytes":  size("The most the alert stream keeps on disk; the oldest alerts go first.", DefaultAlertMaxBytes),
 		"replicas": with(obj{
 			"description": "Replicas of every stream and bucket, 1 to 5; 0 chooses: 3 on a cluster of three or more servers, else 1. Above 1 needs url (a cluster).",
 			"type":        []string{"integer", "string", "null"},
@@ -158,6 +164,7 @@ func httpSchema() obj {
 	return section("The HTTP endpoints: /healthz, /readyz, /metrics and POST /-/reload.", obj{
 		"listen": with(str("host:port of the endpoints; empty turns them off."),
 			"default", DefaultHTTPListen, "pattern", listenRegexp),
+		"web_config_file": text("A web configuration in the Prometheus exporter-toolkit format: TLS and basic auth (bcrypt hashes) of every endpoint."),
 	})
 }
 
@@ -187,14 +194,15 @@ func pollProperties(withDefaults bool) obj {
 			"minimum":     0,
 			"pattern":     `^\+?[0-9]+$`,
 		}, DefaultFloodGuard),
-		"timeout": duration("The bound of one fetch.", zeroIfNoDefault(DefaultTimeout)),
-		"max_body": def(obj{
-			"description": "The largest body of one fetch, after decompression: bytes, or a size such as 512KiB, 10MiB or 1MB.",
+		"timeout":  duration("The bound of one fetch.", zeroIfNoDefault(DefaultTimeout)),
+		"max_body": def(size("The largest body of one fetch, after decompression.", 0), sizeText(DefaultMaxBody)),
+		"max_alerts_per_poll": def(obj{
+			"description": "The most alerts one poll publishes; the rest of its items are recorded as seen and reported once by a health event.",
 			"type":        []string{"integer", "string", "null"},
 			"minimum":     1,
-			"pattern":     sizeRegexp,
-			"not":         obj{"type": "string", "pattern": zeroSize},
-		}, sizeText(DefaultMaxBody)),
+			"maximum":     maxMaxAlertsPerPoll,
+			"pattern":     `^\+?[0-9]+$`,
+		}, DefaultMaxAlertsPerPoll),
 		"first_poll": def(obj{
 			"description": "What the first poll of a new feed alerts: baseline remembers its items without alerting, all alerts them, a duration such as 24h alerts those published within it.",
 			"type":        []string{"string", "null"},
@@ -303,4 +311,19 @@ func sizeText(n int64) string {
 		}
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// size is an optional positive size: bytes, or a number with a unit.
+func size(description string, def int64) obj {
+	o := obj{
+		"description": description + " Bytes, or a size such as 512KiB, 10MiB or 1MB.",
+		"type":        []string{"integer", "string", "null"},
+		"minimum":     1,
+		"pattern":     sizeRegexp,
+		"not":         obj{"type": "string", "pattern": zeroSize},
+	}
+	if def != 0 {
+		o["default"] = sizeText(def)
+	}
+	return o
 }

@@ -74,11 +74,13 @@ nats:
     listen: "[::1]:4333"
     store_dir: /var/lib/newswatch/nats
     sync_always: true
+    allow_insecure: true
   creds_file: /run/credentials/newswatch/nats.creds
   subject_prefix: news.watch
   alert_stream: ALERTS
   duplicate_window: 1h
   alert_max_age: 720h
+  alert_max_bytes: 2GiB
   replicas: 3
   ack_wait: 2m
   tls:
@@ -87,6 +89,7 @@ nats:
     key_file: /run/credentials/newswatch/client.key
 http:
   listen: ":9000"
+  web_config_file: /etc/newswatch/web.yml
 defaults:
   schedule: "@every 10m"
   auto_min: 1m
@@ -96,6 +99,7 @@ defaults:
   max_body: 512KiB
   first_poll: 24h
   allow_private: true
+  max_alerts_per_poll: 200
 feeds:
   - id: world
     url: https://news.example/world.xml
@@ -107,6 +111,7 @@ feeds:
     max_body: 1048576
     first_poll: all
     allow_private: false
+    max_alerts_per_poll: 5000
     tags: [world, en]
 lists:
   dprk: ['"north korea*"', pyongyang]

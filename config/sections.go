@@ -29,6 +29,8 @@ func (d *decoder) nats(v value, n *NATS) {
 			parsedField(d, e, &n.AlertMaxAge, func(s string) (time.Duration, error) {
 				return parseDuration("alert_max_age", s)
 			})
+		case "alert_max_bytes":
+			parsedField(d, e, &n.AlertMaxBytes, func(s string) (int64, error) { return parseSize("alert_max_bytes", s) })
 		case "replicas":
 			parsedField(d, e, &n.Replicas, parseReplicas)
 		case "ack_wait":
@@ -108,6 +110,8 @@ func (d *decoder) embedded(v value, emb *Embedded) {
 			}
 		case "sync_always":
 			d.boolField(e, &emb.SyncAlways)
+		case "allow_insecure":
+			d.boolField(e, &emb.AllowInsecure)
 		default:
 			d.errorf(e.keyTok, "unknown key %q", e.key)
 		}
@@ -120,6 +124,8 @@ func (d *decoder) http(v value, h *HTTP) {
 		switch e.key {
 		case "listen":
 			d.stringField(e, &h.Listen, optionalListen("http.listen"))
+		case "web_config_file":
+			d.stringField(e, &h.WebConfigFile, nil)
 		default:
 			d.errorf(e.keyTok, "unknown key %q", e.key)
 		}
@@ -165,6 +171,8 @@ func (d *decoder) pollField(e entry, p *Defaults) bool {
 		parsedField(d, e, &p.FirstPoll, parseFirstPoll)
 	case "allow_private":
 		d.boolField(e, &p.AllowPrivate)
+	case "max_alerts_per_poll":
+		parsedField(d, e, &p.MaxAlertsPerPoll, parseMaxAlertsPerPoll)
 	default:
 		return false
 	}

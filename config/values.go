@@ -241,3 +241,16 @@ func checkStreamName(s string) error {
 	}
 	return nil
 }
+
+// maxMaxAlertsPerPoll bounds max_alerts_per_poll: alerts are built in batches, but their
+// items stay in memory for the whole poll.
+const maxMaxAlertsPerPoll = 100000
+
+// parseMaxAlertsPerPoll reads a number of alerts from 1 to maxMaxAlertsPerPoll.
+func parseMaxAlertsPerPoll(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxMaxAlertsPerPoll {
+		return 0, fmt.Errorf("invalid max_alerts_per_poll %q: want a number of alerts from 1 to %d", s, maxMaxAlertsPerPoll)
+	}
+	return n, nil
+}

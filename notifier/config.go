@@ -41,6 +41,9 @@ type Config struct {
 	// AlertMaxAge bounds how long alerts are kept; optional, 0 keeps them until removed by hand.
 	// When set it must be at least DuplicateWindow.
 	AlertMaxAge time.Duration
+	// AlertMaxBytes bounds the alert stream's size, the oldest alerts removed first; optional,
+	// 0 keeps them until removed by hand.
+	AlertMaxBytes int64
 	// Jobs tunes the poll work queue; optional.
 	Jobs JobsConfig
 	// Registerer takes the notifier's Prometheus metrics; optional, nil: not registered.
@@ -78,6 +81,9 @@ type EmbeddedConfig struct {
 	SyncAlways bool
 	// ReadyTimeout bounds the server start (optional, 30s); the context given to Open bounds it too.
 	ReadyTimeout time.Duration
+	// AllowInsecure permits a Listen address other than loopback without TLS; such a listener
+	// is logged at warn level either way.
+	AllowInsecure bool
 }
 
 // JobsConfig tunes the poll work queue.
@@ -154,6 +160,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.DuplicateWindow <= 0 {
 		return bad("DuplicateWindow", "must be positive, got %s", cfg.DuplicateWindow)
+	}
+	if cfg.AlertMaxBytes < 0 {
+		return bad("AlertMaxBytes", "must not be negative, got %d", cfg.AlertMaxBytes)
 	}
 	if cfg.AlertMaxAge < 0 || (cfg.AlertMaxAge > 0 && cfg.AlertMaxAge < cfg.DuplicateWindow) {
 		return bad("AlertMaxAge", "must be 0 or at least DuplicateWindow (%s), got %s", cfg.DuplicateWindow, cfg.AlertMaxAge)

@@ -55,6 +55,7 @@ func streamConfigs(cfg Config, n names) []jetstream.StreamConfig {
 			Storage:     jetstream.FileStorage,
 			Duplicates:  cfg.DuplicateWindow,
 			MaxAge:      cfg.AlertMaxAge,
+			MaxBytes:    orUnlimited(cfg.AlertMaxBytes),
 			Replicas:    cfg.Replicas,
 		},
 		{
@@ -238,4 +239,12 @@ func chooseReplicas(nc *nats.Conn) int {
 		return 1
 	}
 	return 3
+}
+
+// orUnlimited is n, or JetStream's -1 (no limit) for 0.
+func orUnlimited(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

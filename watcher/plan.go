@@ -36,11 +36,14 @@ type Settings struct {
 	// than five times as many as the feed's polls usually find, and are mostly dated before
 	// the feed's previous successful poll (a feed that changed the GUIDs of its items, say),
 	// alerts nothing: its items are recorded as seen and one flood event is reported.
-	FloodGuard   int
-	Timeout      time.Duration // positive
-	MaxBody      int64         // bytes after decompression, positive
-	FirstPoll    FirstPoll
-	AllowPrivate bool // skip the address guard (Config.AddressPolicy) for this feed
+	FloodGuard int
+	// MaxAlertsPerPoll is the most alerts one poll publishes; 0 means DefaultMaxAlertsPerPoll.
+	// The items beyond them are recorded as seen without alerting, and reported once.
+	MaxAlertsPerPoll int
+	Timeout          time.Duration // positive
+	MaxBody          int64         // bytes after decompression, positive
+	FirstPoll        FirstPoll
+	AllowPrivate     bool // skip the address guard (Config.AddressPolicy) for this feed
 }
 
 // FirstPollMode says what the first successful poll of a feed alerts.

@@ -40,6 +40,8 @@ const (
 	DefaultHostConcurrency = 2
 	// DefaultBackoffCeiling is the longest pause of a failing feed between two polls.
 	DefaultBackoffCeiling = 6 * time.Hour
+	// DefaultMaxAlertsPerPoll is the most alerts one poll publishes.
+	DefaultMaxAlertsPerPoll = 1000
 )
 
 // Config is what a Watcher needs. Publisher, State, Jobs and Index are required.
