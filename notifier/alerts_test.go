@@ -49,7 +49,7 @@ func TestPublishAlertShape(t *testing.T) {
 	if got, want := msg.Subject, "newswatch.alert.dprk-troops.world"; got != want {
 		t.Errorf("subject: got %q, want %q", got, want)
 	}
-	wantID := notifier.EventID(a.RuleID, a.Item.Key)
+	wantID := notifier.EventID(a.RuleID, a.FeedID, a.Item.Key)
 	headers := []struct{ name, want string }{
 		{"Content-Type", "application/cloudevents+json"},
 		{"Nats-Msg-Id", wantID},

@@ -31,8 +31,11 @@ type Alert struct {
 	FeedTitle string
 	Item      AlertItem
 	Hits      []Hit
-	Snippet   string
-	Time      time.Time // when the match was found
+	// HitCount is how many hits the match had; Hits may carry only the first of them. 0 means
+	// len(Hits).
+	HitCount int
+	Snippet  string
+	Time     time.Time // when the match was found
 }
 
 // AlertItem is the part of a feed item that an alert carries.
@@ -72,11 +75,13 @@ type Event struct {
 
 // EventData is the "data" of an alert event.
 type EventData struct {
-	Rule    EventRule  `json:"rule"`
-	Feed    EventFeed  `json:"feed"`
-	Item    EventItem  `json:"item"`
-	Hits    []EventHit `json:"hits"`
-	Snippet string     `json:"snippet,omitempty"`
+	Rule EventRule  `json:"rule"`
+	Feed EventFeed  `json:"feed"`
+	Item EventItem  `json:"item"`
+	Hits []EventHit `json:"hits"`
+	// HitsTotal is how many hits the match had; hits lists at most the first 20.
+	HitsTotal int    `json:"hits_total"`
+	Snippet   string `json:"snippet,omitempty"`
 }
 
 // EventRule identifies the rule; Version changes whenever its query text does.
@@ -115,13 +120,17 @@ type EventHit struct {
 	Text  string `json:"text"`
 }
 
-// EventID identifies the (rule, item) pair: the first 32 hex digits of the SHA-256 of the rule
-// id and the item key. The same item matching the same rule always yields the same id, which
-// is what JetStream de-duplicates on.
-func EventID(ruleID, itemKey string) string {
+// EventID identifies the (rule, feed, item) triple: the first 32 hex digits of the SHA-256 of
+// the rule id, the feed id and the item key. The same item of the same feed matching the same
+// rule always yields the same id, which is what JetStream de-duplicates on. The feed id is part
+// of it so that a feed that copies another feed's GUIDs cannot publish their ids first and
+// have the other feed's alerts dropped as duplicates.
+func EventID(ruleID, feedID, itemKey string) string {
 	h := sha256.New()
 	h.Write([]byte(ruleID))
 	h.Write([]byte{0}) // ids cannot contain NUL: ("a","bc") and ("ab","c") differ
+	h.Write([]byte(feedID))
+	h.Write([]byte{0})
 	h.Write([]byte(itemKey))
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
@@ -146,7 +155,7 @@ func NewEvent(a Alert) (Event, error) {
 		SpecVersion:     EventSpecVersion,
 		Type:            EventType,
 		Source:          eventSourcePath + a.FeedID,
-		ID:              EventID(a.RuleID, it.Key),
+		ID:              EventID(a.RuleID, a.FeedID, it.Key),
 		Time:            formatTime(a.Time),
 		Subject:         a.RuleID,
 		DataContentType: eventDataType,
@@ -164,8 +173,9 @@ func NewEvent(a Alert) (Event, error) {
 				Authors:    it.Authors,
 				Categories: it.Categories,
 			},
-			Hits:    hits,
-			Snippet: a.Snippet,
+			Hits:      hits,
+			HitsTotal: max(a.HitCount, len(hits)),
+			Snippet:   a.Snippet,
 		},
 	}, nil
 }

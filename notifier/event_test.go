@@ -23,26 +23,29 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestEventID(t *testing.T) {
 	hex32 := regexp.MustCompile(`^[0-9a-f]{32}$`)
-	base := notifier.EventID("dprk-troops", "urn:example:item:1")
+	base := notifier.EventID("dprk-troops", "world", "urn:example:item:1")
 	tests := []struct {
 		name     string
 		rule     string
+		feed     string
 		key      string
 		wantSame bool
 	}{
-		{name: "same inputs", rule: "dprk-troops", key: "urn:example:item:1", wantSame: true},
-		{name: "other rule", rule: "kursk", key: "urn:example:item:1"},
-		{name: "other item", rule: "dprk-troops", key: "urn:example:item:2"},
-		{name: "boundary moved", rule: "dprk-troopsu", key: "rn:example:item:1"},
+		{name: "same inputs", rule: "dprk-troops", feed: "world", key: "urn:example:item:1", wantSame: true},
+		{name: "other rule", rule: "kursk", feed: "world", key: "urn:example:item:1"},
+		{name: "other feed, same item key", rule: "dprk-troops", feed: "copycat", key: "urn:example:item:1"},
+		{name: "other item", rule: "dprk-troops", feed: "world", key: "urn:example:item:2"},
+		{name: "boundary moved", rule: "dprk-troopsw", feed: "orld", key: "urn:example:item:1"},
+		{name: "boundary moved to the key", rule: "dprk-troops", feed: "worldu", key: "rn:example:item:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := notifier.EventID(tt.rule, tt.key)
+			got := notifier.EventID(tt.rule, tt.feed, tt.key)
 			if !hex32.MatchString(got) {
-				t.Errorf("EventID(%q, %q) = %q, want 32 lower-case hex digits", tt.rule, tt.key, got)
+				t.Errorf("EventID(%q, %q, %q) = %q, want 32 lower-case hex digits", tt.rule, tt.feed, tt.key, got)
 			}
 			if same := got == base; same != tt.wantSame {
-				t.Errorf("EventID(%q, %q) = %q, base %q: got same %v, want %v", tt.rule, tt.key, got, base, same, tt.wantSame)
+				t.Errorf("EventID(%q, %q, %q) = %q, base %q: got same %v, want %v", tt.rule, tt.feed, tt.key, got, base, same, tt.wantSame)
 			}
 		})
 	}
@@ -194,7 +197,7 @@ func checkCloudEvent(t *testing.T, body []byte, a notifier.Alert) {
 		{"specversion", ce.SpecVersion(), "1.0"},
 		{"type", ce.Type(), "io.newswatch.alert.v1"},
 		{"source", ce.Source(), "newswatch/feeds/" + a.FeedID},
-		{"id", ce.ID(), notifier.EventID(a.RuleID, a.Item.Key)},
+		{"id", ce.ID(), notifier.EventID(a.RuleID, a.FeedID, a.Item.Key)},
 		{"subject", ce.Subject(), a.RuleID},
 		{"datacontenttype", ce.DataContentType(), "application/json"},
 		{"time", ce.Time().Format(time.RFC3339Nano), a.Time.UTC().Truncate(time.Second).Format(time.RFC3339Nano)},

@@ -303,9 +303,9 @@ func ExampleOpen() {
 }
 
 func ExampleEventID() {
-	// The same (rule, item key) always yields the same id: JetStream de-duplicates on it.
-	fmt.Println(notifier.EventID("kursk", "urn:example:item:1"))
-	// Output: 86bc6c254429d737a362407feba2be69
+	// The same (rule, feed, item key) always yields the same id: JetStream de-duplicates on it.
+	fmt.Println(notifier.EventID("kursk", "world", "urn:example:item:1"))
+	// Output: 081b854d0e347ebb1761c102d07177c9
 }
 
 func TestOpenFailsOnUnusableStoreDir(t *testing.T) {

@@ -50,7 +50,7 @@ func TestTail(t *testing.T) {
 		return notifier.TailedAlert{}
 	}
 	replayed := next()
-	if want := notifier.EventID(stored.RuleID, stored.Item.Key); replayed.Event.ID != want || replayed.Subject != "newswatch.alert.dprk-troops.world" {
+	if want := notifier.EventID(stored.RuleID, stored.FeedID, stored.Item.Key); replayed.Event.ID != want || replayed.Subject != "newswatch.alert.dprk-troops.world" {
 		t.Errorf("replayed %s on %s, want %s on newswatch.alert.dprk-troops.world", replayed.Event.ID, replayed.Subject, want)
 	}
 
@@ -60,7 +60,7 @@ func TestTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := next()
-	if want := notifier.EventID(fresh.RuleID, fresh.Item.Key); live.Event.ID != want {
+	if want := notifier.EventID(fresh.RuleID, fresh.FeedID, fresh.Item.Key); live.Event.ID != want {
 		t.Errorf("live alert %s, want %s (the kursk alert must be filtered out)", live.Event.ID, want)
 	}
 	if len(live.Body) == 0 || live.Event.Data.Item.Key != fresh.Item.Key {

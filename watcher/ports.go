@@ -51,8 +51,10 @@ type Alert struct {
 	FeedTitle string
 	Item      AlertItem
 	Hits      []matcher.Hit
-	Snippet   string
-	Time      time.Time // when the match was found
+	// HitCount is how many hits the match had; Hits may carry only the first of them.
+	HitCount int
+	Snippet  string
+	Time     time.Time // when the match was found
 }
 
 // AlertItem is the part of a feed item that an alert carries. Text is plain text, the same text

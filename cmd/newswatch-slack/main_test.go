@@ -184,7 +184,7 @@ func testKilledBridge(t *testing.T, webhook bool) {
 	}
 	repeats := 0
 	for i, a := range alerts {
-		id := notifier.EventID(a.RuleID, a.Item.Key)
+		id := notifier.EventID(a.RuleID, a.FeedID, a.Item.Key)
 		for _, ch := range [][2]string{{"C0DPRK", "#dprk"}, {"C0NEWS", "#newsroom"}} {
 			key := [2]string{ch[0], id}
 			if webhook {

@@ -100,6 +100,7 @@ func (p alertPublisher) Publish(ctx context.Context, alerts []watcher.Alert) err
 			FeedTitle: a.FeedTitle,
 			Item:      notifier.AlertItem(a.Item),
 			Hits:      hits,
+			HitCount:  a.HitCount,
 			Snippet:   a.Snippet,
 			Time:      a.Time,
 		}

@@ -50,7 +50,7 @@ func TestBridgePostsEveryAlertOnceToEachRoute(t *testing.T) {
 	publish(t, n, alerts...)
 	runBridge(t, cfg, zap.New(core))
 
-	id := func(a notifier.Alert) string { return notifier.EventID(a.RuleID, a.Item.Key) }
+	id := func(a notifier.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) }
 	want := map[[2]string]int{
 		{"C0DPRK", id(alerts[0])}: 1, {"C0NEWS", id(alerts[0])}: 1,
 		{"C0DPRK", id(alerts[1])}: 1, {"C0NEWS", id(alerts[1])}: 1,
@@ -176,7 +176,7 @@ func TestBridgeRespectsRetryAfter(t *testing.T) {
 	consumerIdle(t, nc, "newswatch_slack")
 	got := countPosts(s.Posts())
 	for _, a := range alerts {
-		if c := got[[2]string{"C0DPRK", notifier.EventID(a.RuleID, a.Item.Key)}]; c != 1 {
+		if c := got[[2]string{"C0DPRK", notifier.EventID(a.RuleID, a.FeedID, a.Item.Key)}]; c != 1 {
 			t.Errorf("posts of %s: got %d, want 1", a.Item.Key, c)
 		}
 	}

@@ -133,7 +133,7 @@ func TestBridgeSettlesPendingRecordsOfAnotherBridge(t *testing.T) {
 	cfg.DefaultChannel = "C0NEWS"
 	cfg.PostTimeout = time.Second
 	alerts := []notifier.Alert{alert("kursk", "world", 1), alert("kursk", "world", 2), alert("kursk", "world", 3)}
-	id := func(a notifier.Alert) string { return notifier.EventID(a.RuleID, a.Item.Key) }
+	id := func(a notifier.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) }
 
 	ctx := testContext(t)
 	js, err := jetstream.New(nc)
@@ -225,7 +225,7 @@ func assertOnce(t *testing.T, s *fakeslack.Server, channel string, alerts []noti
 	t.Helper()
 	got := countPosts(s.Posts())
 	for _, a := range alerts {
-		id := notifier.EventID(a.RuleID, a.Item.Key)
+		id := notifier.EventID(a.RuleID, a.FeedID, a.Item.Key)
 		if c := got[[2]string{channel, id}]; c != 1 {
 			t.Errorf("messages of %s in %s: got %d, want 1", a.Item.Key, channel, c)
 		}
