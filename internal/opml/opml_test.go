@@ -61,7 +61,7 @@ func TestParseReaderExports(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
-		name, doc string
+		name, doc   string
 		wantNoFeeds bool
 	}{
 		{name: "not xml", doc: "feeds:\n  - id: a\n"},
