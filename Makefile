@@ -17,8 +17,12 @@ check: ## formatting, vet, staticcheck
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-test: ## every test, with the race detector
+test: api/node_modules/.package-lock.json ## every test, with the race detector
 	$(GO) test -race -timeout 20m ./...
+
+# The AsyncAPI specification the contract test validates api/asyncapi.yaml against (npm, pinned).
+api/node_modules/.package-lock.json: api/package.json api/package-lock.json
+	npm ci --prefix api --no-audit --no-fund
 
 test-packaging: ## the systemd unit, checked by systemd-analyze (Debian's package systemd)
 	$(GO) test -tags packaging -run '^TestSystemdUnit$$' ./cmd/newswatch/
