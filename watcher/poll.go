@@ -65,6 +65,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 	if err != nil {
 		return fmt.Errorf("poll %s: %w", feedID, err)
 	}
+	st = st.forURL(f.URL)
 	if !slot.After(st.LastSlot) {
 		return nil
 	}
@@ -110,6 +111,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		if st, rev, err = w.loadState(ctx, feedID); err != nil {
 			return fmt.Errorf("poll %s: %w", feedID, err)
 		}
+		st = st.forURL(f.URL)
 		if !slot.After(st.LastSlot) || notDue(st, slot) {
 			return nil
 		}
@@ -173,7 +175,7 @@ func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome
 	next.Gone = ""
 	next.LastSuccess = now
 	next.URL = redactURL(out.url)
-	trackMove(&next, redactURL(f.URL), out.movedTo)
+	trackMove(&next, redactURL(f.URL), adoptableMove(f.URL, out.movedTo))
 	var s step
 	if out.notModified {
 		// A 304 may repeat or refresh the validators; absent ones stay as they were.

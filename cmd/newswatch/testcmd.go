@@ -62,8 +62,13 @@ func (c testCmd) Run(e *env) error {
 	matched, failed := false, false
 	for _, src := range c.Sources {
 		feedID, tags, items, err := c.readSource(ctx, e, l, src)
+		shown := src
+		if isURL(src) {
+			// A URL typed on the command line may carry a credential, as a feed's may.
+			shown = watcher.RedactURL(src)
+		}
 		if err != nil {
-			fmt.Fprintf(e.stderr, "newswatch: %s: %v\n", src, err)
+			fmt.Fprintf(e.stderr, "newswatch: %s: %v\n", shown, err)
 			failed = true
 			continue
 		}
@@ -74,7 +79,7 @@ func (c testCmd) Run(e *env) error {
 					continue
 				}
 				matched = true
-				if err := out.print(src, it, m); err != nil {
+				if err := out.print(shown, it, m); err != nil {
 					return err
 				}
 			}
@@ -100,7 +105,7 @@ func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) 
 	switch {
 	case src == "-":
 		data, err = readLimit(e.stdin, "standard input", d.MaxBody)
-	case strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://"):
+	case isURL(src):
 		// A URL typed on the command line is fetched wherever it points.
 		data, err = watcher.FetchOnce(ctx, src, fetchOptions(d.Timeout, d.MaxBody, true))
 	default:
@@ -121,6 +126,11 @@ func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) 
 	}
 	_, items, err = watcher.ParseItems(data)
 	return feedID, tags, items, err
+}
+
+// isURL reports whether a source of `newswatch test` is a URL to fetch.
+func isURL(src string) bool {
+	return strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")
 }
 
 // readLimit reads r whole, refusing more than limit bytes.
