@@ -19,6 +19,13 @@ type Message struct {
 	EventID string // the alert's event id, attached as metadata where the transport allows
 }
 
+// Limits of Block Kit for a message, in characters as textLen counts them.
+const (
+	maxBlocks  = 50   // blocks in a message
+	maxHeader  = 150  // a header block's text
+	maxSection = 3000 // a section's text, and any text object (a context element's)
+)
+
 // Bounds of our own on the parts of a message, in characters (textLen), that keep every part
 // within Block Kit's limits whatever a feed sends, and the whole message a few thousand
 // characters: Slack also refuses, as msg_blocks_too_long, blocks whose texts add up to more than
@@ -34,7 +41,7 @@ const (
 	maxAuthors  = 500  // the line of authors
 	maxLink     = 1500 // a link longer than this is not shown
 	maxTitle    = 300  // the title in the fallback text
-	maxFallback = 3000 // the fallback text
+	maxFallback = 3000 // the fallback text (Slack would cut it at 40,000)
 )
 
 // Format builds the message of an alert: a header with the item's title; a section with the

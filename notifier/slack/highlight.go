@@ -3,6 +3,7 @@ package slack
 import (
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/newswatch/newswatch/notifier"
@@ -101,6 +102,6 @@ func cutText(text string, n int) (cut string, kept int) {
 	if textLen(text) <= n {
 		return text, len(text)
 	}
-	kept = cutAt(text, n-textLen(ellipsis))
+	kept = len(strings.TrimRightFunc(text[:cutAt(text, n-textLen(ellipsis))], unicode.IsSpace))
 	return text[:kept] + ellipsis, kept
 }

@@ -6,14 +6,6 @@ import (
 	"unicode/utf16"
 )
 
-// Limits of Block Kit and of a message, in characters as textLen counts them.
-const (
-	maxBlocks  = 50     // blocks in a message
-	maxHeader  = 150    // a header block's text
-	maxSection = 3000   // a section's text, and any text object (a context element's)
-	maxText    = 40_000 // a message's top-level text; Slack cuts what is beyond
-)
-
 // ellipsis ends every text that was cut.
 const ellipsis = "…"
 
