@@ -103,18 +103,19 @@ func authorLine(authors []string) string {
 	var names []string
 	for _, a := range authors {
 		if a = strings.TrimSpace(a); a != "" {
-			names = append(names, cut(a, maxAuthor))
+			names = append(names, a)
 		}
 	}
 	if len(names) == 0 {
 		return ""
 	}
-	line := "By " + names[0]
+	line := "By " + cut(names[0], maxAuthor)
 	for i, name := range names[1:] {
-		rest := len(names) - 1 - i
+		name = cut(name, maxAuthor)
+		more := fmt.Sprintf(" and %d more", len(names)-1-i)
 		// Room is kept for the " and N more" that would follow this name.
-		if textLen(line)+textLen(", "+name)+textLen(fmt.Sprintf(" and %d more", rest)) > maxAuthors {
-			return line + fmt.Sprintf(" and %d more", rest)
+		if textLen(line)+textLen(", "+name)+textLen(more) > maxAuthors {
+			return line + more
 		}
 		line += ", " + name
 	}
