@@ -362,8 +362,15 @@ func boundJSON(ctx context.Context, data []byte) ([]byte, error) {
 // elements.
 func boundJSONItems(ctx context.Context, d *json.Decoder, out *bytes.Buffer) error {
 	malformed := func(err error) error { return fmt.Errorf("%w: %w", ErrMalformedFeed, err) }
-	if err := expectDelim(d, '['); err != nil {
-		return malformed(fmt.Errorf("items: %w", err))
+	tok, err := d.Token()
+	switch {
+	case err != nil:
+		return malformed(err)
+	case tok == nil: // null: no items, as gofeed reads it
+		out.WriteString("null")
+		return nil
+	case tok != json.Delim('['):
+		return malformed(fmt.Errorf("items: got %v, want an array", tok))
 	}
 	out.WriteByte('[')
 	for n := 0; d.More(); n++ {

@@ -26,12 +26,12 @@ var hostileDocs = []hostileDoc{
 	{"rss-cdata-html", hostileRSSCDATA, hostileCDATAItems},
 }
 
-// hostileAtomEntries is how many entries hostileAtom writes; each is about 50 KB.
+// hostileAtomEntries is how many entries hostileAtom writes; each is about 500 KB.
 const hostileAtomEntries = 20
 
 // hostileAtom is an Atom document of 10 MiB in which every element carries an xml:base, and
 // every entry a title of escaped nested HTML and a summary and content of inline XHTML nested
-// 300 deep, full of relative links: the parser used to resolve every link against the bases
+// up to 375 deep, full of relative links: the parser used to resolve every link against the bases
 // and parse and re-render the HTML of every field.
 func hostileAtom() []byte {
 	var b bytes.Buffer
@@ -50,11 +50,11 @@ func hostileAtom() []byte {
 		b.WriteString(`<updated xml:base="u/">2026-11-26T15:00:00Z</updated><published xml:base="p/">2026-11-26T14:00:00Z</published>`)
 		b.WriteString(`<author xml:base="a/"><name xml:base="n/">Ann Writer</name><uri xml:base="u/">me</uri></author>`)
 		b.WriteString(`<category xml:base="c/" term="war"/>`)
-		b.WriteString(`<summary type="xhtml" xml:base="s/"><div xmlns="http://www.w3.org/1999/xhtml" xml:base="d/">`)
+		b.WriteString(`<summary type="xhtml" xml:base="s/"><div xmlns="http://www.w3.org/1999/xhtml" xml:base="d/"><p xml:base="p/">Kursk troops at the front.</p>`)
 		nestXHTML(&b, 60)
 		b.WriteString(`</div></summary>`)
-		b.WriteString(`<content type="xhtml" xml:base="c/"><div xmlns="http://www.w3.org/1999/xhtml" xml:base="d/">`)
-		for b.Len()-start < per-4096 {
+		b.WriteString(`<content type="xhtml" xml:base="c/"><div xmlns="http://www.w3.org/1999/xhtml" xml:base="d/"><p xml:base="p/">Kursk troops at the front.</p>`)
+		for b.Len()-start < per-16<<10 {
 			nestXHTML(&b, 250)
 		}
 		b.WriteString("</div></content></entry>\n")
@@ -97,7 +97,8 @@ func hostileRSSEmpty() []byte {
 	return b.Bytes()
 }
 
-// hostileJSON is a JSON Feed of 1,000,000 items with an id each; its title comes after them.
+// hostileJSON is a JSON Feed of 1,000,000 items, the first MaxItems with an id; its title
+// comes after them.
 func hostileJSON() []byte {
 	var b bytes.Buffer
 	b.Grow(hostileSize)
@@ -106,7 +107,11 @@ func hostileJSON() []byte {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"id":"%x"}`, i)
+		if i < MaxItems {
+			fmt.Fprintf(&b, `{"id":"%x"}`, i)
+		} else {
+			b.WriteString(`{"id":""}`)
+		}
 	}
 	b.WriteString(`],"title":"JSON flood"}`)
 	return b.Bytes()
@@ -116,14 +121,14 @@ func hostileJSON() []byte {
 const hostileCDATAItems = 5
 
 // hostileRSSCDATA is an RSS document of 10 MiB in five items, each with a description and a
-// content:encoded of 1 MiB of HTML in CDATA.
+// content:encoded of 1 MiB or so of HTML in CDATA.
 func hostileRSSCDATA() []byte {
 	var b bytes.Buffer
 	b.Grow(hostileSize)
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>CDATA</title><link>https://example.org/</link><description>d</description>
 `)
-	field := cdataHTML(1 << 20)
+	field := cdataHTML(1<<20 - 8<<10)
 	for i := range hostileCDATAItems {
 		fmt.Fprintf(&b, "<item><guid>c%d</guid><title>Item %d</title><link>https://example.org/%d</link>", i, i, i)
 		fmt.Fprintf(&b, "<description><![CDATA[%s]]></description><content:encoded><![CDATA[%s]]></content:encoded></item>\n", field, field)
