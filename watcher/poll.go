@@ -138,7 +138,9 @@ func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string,
 		out.notModified, out.unchanged = true, true
 		return out
 	}
-	out.doc, err = ParseDocument(res.Body)
+	pctx, cancel := context.WithTimeoutCause(ctx, ParseTimeout, ErrParseTimeout)
+	out.doc, err = ParseDocument(pctx, res.Body)
+	cancel()
 	if err != nil {
 		out.err = fmt.Errorf("parse %s: %w", redactURL(rawURL), err)
 	}
