@@ -47,8 +47,8 @@ func (s *StateStore) Save(ctx context.Context, feedID string, data []byte, revis
 	}
 	rev, err := s.write(ctx, feedID, data, revision)
 	if s.store.heal(ctx, stateBucket, err) {
-		// Nothing was written to the bucket that is gone. In the new one, empty, only a
-		// revision 0 is right: any other is a conflict.
+		// No stream got the write, so it is safe to repeat. A bucket re-created is empty: only
+		// a revision 0 is right in it, any other is a conflict.
 		rev, err = s.write(ctx, feedID, data, revision)
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
