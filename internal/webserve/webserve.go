@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Config is what a Server serves, and where.
@@ -52,7 +53,11 @@ func Validate(path string) error {
 	if path == "" {
 		return nil
 	}
-	if err := web.Validate(path); err != nil {
+	err := web.Validate(path)
+	if _, ok := errors.AsType[bcrypt.InvalidHashPrefixError](err); ok || errors.Is(err, bcrypt.ErrHashTooShort) {
+		err = fmt.Errorf("%w (basic_auth_users takes bcrypt hashes, not passwords)", err)
+	}
+	if err != nil {
 		return fmt.Errorf("web config file %s: %w", path, err)
 	}
 	return nil

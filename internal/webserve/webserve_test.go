@@ -177,9 +177,10 @@ func TestListenRefuses(t *testing.T) {
 	}{
 		{"missing file", filepath.Join(dir, "nope.yml"), "no such file"},
 		{"unknown key", file("key.yml", "basic_auth_user:\n  a: "+string(hash)+"\n"), "basic_auth_user"},
-		{"plain password", file("plain.yml", "basic_auth_users:\n  a: hunter2\n"), "bcrypt"},
+		{"plain password", file("plain.yml", "basic_auth_users:\n  a: hunter2\n"), "takes bcrypt hashes, not passwords"},
 		{"missing certificate", file("cert.yml", "tls_server_config:\n  cert_file: gone.crt\n  key_file: gone.key\n"), "gone.crt"},
 		{"certificate without key", file("nokey.yml", "tls_server_config:\n  cert_file: a.crt\n"), "key"},
+		{"not a hash", file("prefix.yml", "basic_auth_users:\n  a: hunter2-but-long-enough-to-pass-the-length-check-of-bcrypt\n"), "takes bcrypt hashes, not passwords"},
 		{"header not allowed", file("header.yml", "http_server_config:\n  headers:\n    Server: newswatch\n"), "Server"},
 	}
 	for _, tt := range tests {
