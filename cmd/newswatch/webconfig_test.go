@@ -221,7 +221,7 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	writeConfig(t, path, cfg)
 	reload := webRequest{method: http.MethodPost, url: base + "/-/reload", user: webUser, pass: webPassword}
 	for name, headers := range map[string]map[string]string{
-		"Sec-Fetch-Site: cross-site": {"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"},
+		"Sec-Fetch-Site: cross-site":  {"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"},
 		"Origin: http://evil.example": {"Origin": "http://evil.example"},
 	} {
 		r := reload
