@@ -309,6 +309,16 @@ func TestWebConfigTLS(t *testing.T) {
 			}
 		})
 	}
+	// As the image's HEALTHCHECK runs it: no flags, the environment twins.
+	t.Run("healthcheck from the environment", func(t *testing.T) {
+		t.Setenv("NEWSWATCH_URL", base+"/readyz")
+		t.Setenv("NEWSWATCH_USER", webUser)
+		t.Setenv("NEWSWATCH_PASSWORD_FILE", passwordFile)
+		t.Setenv("NEWSWATCH_CA_FILE", certFile)
+		if code, _, stderr := runCLI(t, "", "healthcheck"); code != 0 {
+			t.Errorf("got exit %d %q, want 0", code, stderr)
+		}
+	})
 	d.stop(t, 30*time.Second)
 }
 
