@@ -150,4 +150,3 @@ func envOr(key, def string) string {
 	}
 	return def
 }
-
