@@ -193,22 +193,15 @@ func repairState(st feedState, f *feedPlan, now time.Time, ceiling time.Duration
 	return st, fixed
 }
 
-// sameHost reports whether two http(s) URLs name the same host and port, a scheme's default
-// port being the same as the other scheme's (a move from http to https stays on the host).
+// sameHost reports whether two http(s) URLs name the same host, whatever their ports: a feed
+// moved to https, or to another port of its server, stays on its host.
 func sameHost(a, b string) bool {
 	ua, err1 := url.Parse(a)
 	ub, err2 := url.Parse(b)
 	if err1 != nil || err2 != nil || ua.Host == "" || ub.Host == "" || !webScheme(ua) || !webScheme(ub) {
 		return false
 	}
-	if !strings.EqualFold(ua.Hostname(), ub.Hostname()) {
-		return false
-	}
-	pa, pb := ua.Port(), ub.Port()
-	defaultPort := func(u *url.URL, p string) bool {
-		return p == "" || p == "80" && strings.EqualFold(u.Scheme, "http") || p == "443" && strings.EqualFold(u.Scheme, "https")
-	}
-	return pa == pb || defaultPort(ua, pa) && defaultPort(ub, pb)
+	return strings.EqualFold(ua.Hostname(), ub.Hostname())
 }
 
 func webScheme(u *url.URL) bool {
