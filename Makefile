@@ -17,8 +17,16 @@ check: ## formatting, vet, staticcheck
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-test: ## every test, with the race detector
+test: api/node_modules/.package-lock.json examples/consumers/node/node_modules/.package-lock.json ## every test, with the race detector
 	$(GO) test -race -timeout 20m ./...
+
+# The AsyncAPI specification the contract test validates api/asyncapi.yaml against (npm, pinned).
+api/node_modules/.package-lock.json: api/package.json api/package-lock.json
+	npm ci --prefix api --no-audit --no-fund
+
+# The packages of the Node example consumer, which a test runs (npm, pinned).
+examples/consumers/node/node_modules/.package-lock.json: examples/consumers/node/package.json examples/consumers/node/package-lock.json
+	npm ci --prefix examples/consumers/node --no-audit --no-fund
 
 test-packaging: ## the systemd unit, checked by systemd-analyze (Debian's package systemd)
 	$(GO) test -tags packaging -run '^TestSystemdUnit$$' ./cmd/newswatch/

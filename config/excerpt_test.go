@@ -73,3 +73,31 @@ func TestExcerptMasksUserinfo(t *testing.T) {
 		t.Errorf("source %q shows the user information", e.Source)
 	}
 }
+
+func TestExcerptMasksQueryValues(t *testing.T) {
+	tests := []struct {
+		name, line, want string
+	}{
+		{"quoted", "  - {id: a, url: 'https://news.example/rss?apikey=s3cret&lang=en', x: 1}",
+			"  - {id: a, url: 'https://news.example/rss?apikey=******&lang=**', x: 1}"},
+		{"plain flow scalar", "  - {id: a, url: https://news.example/rss?k=s3cret, x: 1}",
+			"  - {id: a, url: https://news.example/rss?k=******, x: 1}"},
+		{"block", "    url: https://u:p@news.example/rss?s3cret&t=#top",
+			"    url: https://***@news.example/rss?******&t=#top"},
+		{"two URLs", "  x: [http://a.example/?t=s3cret, 'http://b.example/?t=s3cret2']",
+			"  x: [http://a.example/?t=******, 'http://b.example/?t=*******']"},
+		{"no query", "  url: https://news.example/rss # ?s3cret", "  url: https://news.example/rss # ?s3cret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := newSource("nw.yaml", []byte("feeds:\n"+tt.line+"\n"))
+			e := src.errorAt(2, len(tt.line), "unknown key")
+			if e.Source != tt.want {
+				t.Errorf("source\n%s\nwant\n%s", e.Source, tt.want)
+			}
+		})
+	}
+	if got, want := redactFeedURL("ftp://u:s3cret@news.example/rss?t=s3cret@x&s3cret&e=#f"), "ftp://redacted@news.example/rss?t=redacted&redacted&e="; got != want {
+		t.Errorf("redactFeedURL: got %q, want %q", got, want)
+	}
+}

@@ -61,12 +61,28 @@ func (s source) errorAt(line, col int, msg string) *Error {
 // userinfoRE finds the user information of URLs written in a line: scheme://USERINFO@.
 var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)([^/?#@\s'"]+)@`)
 
-// maskUserinfo replaces every character of the user information of the URLs in a source line
-// with '*', so that an excerpt never shows a user name or password and its caret still points
-// at the same column.
+// queryRE finds the query of URLs written in a line: scheme://…?QUERY, up to a blank, a quote,
+// a fragment or a YAML flow indicator.
+var queryRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s'"?#]*\?)([^\s'"#,\]}]*)`)
+
+// maskUserinfo replaces every character of the user information and of the query values of the
+// URLs in a source line with '*', so that an excerpt never shows a user name, a password or a
+// token (?apikey=…) and its caret still points at the same column. Query keys are kept.
 func maskUserinfo(line string) string {
-	return userinfoRE.ReplaceAllStringFunc(line, func(m string) string {
+	line = userinfoRE.ReplaceAllStringFunc(line, func(m string) string {
 		sub := userinfoRE.FindStringSubmatch(m)
 		return sub[1] + strings.Repeat("*", utf8.RuneCountInString(sub[2])) + "@"
+	})
+	return queryRE.ReplaceAllStringFunc(line, func(m string) string {
+		sub := queryRE.FindStringSubmatch(m)
+		params := strings.Split(sub[2], "&")
+		for i, p := range params {
+			if k, v, ok := strings.Cut(p, "="); ok {
+				params[i] = k + "=" + strings.Repeat("*", utf8.RuneCountInString(v))
+			} else {
+				params[i] = strings.Repeat("*", utf8.RuneCountInString(p))
+			}
+		}
+		return sub[1] + strings.Join(params, "&")
 	})
 }

@@ -144,13 +144,13 @@ func checkFeedURL(s string) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("invalid feed url %q: %v", withoutUserinfo(s), err)
+		return fmt.Errorf("invalid feed url %q: %v", redactFeedURL(s), err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("invalid feed url %q: scheme must be http or https", withoutUserinfo(s))
+		return fmt.Errorf("invalid feed url %q: scheme must be http or https", redactFeedURL(s))
 	}
 	if u.Hostname() == "" {
-		return fmt.Errorf("invalid feed url %q: no host", withoutUserinfo(s))
+		return fmt.Errorf("invalid feed url %q: no host", redactFeedURL(s))
 	}
 	return nil
 }
@@ -219,6 +219,26 @@ func withoutUserinfo(urls string) string {
 		parts[i] = p[:start] + "redacted" + p[at:]
 	}
 	return strings.Join(parts, ",")
+}
+
+// redactFeedURL is a feed URL without its userinfo, and with its query values replaced by
+// "redacted": either may hold a credential. It does not parse, for it names URLs that do not.
+func redactFeedURL(s string) string {
+	base, query, ok := strings.Cut(s, "?")
+	base = withoutUserinfo(base)
+	if !ok {
+		return base
+	}
+	query, _, _ = strings.Cut(query, "#")
+	params := strings.Split(query, "&")
+	for i, p := range params {
+		if k, v, ok := strings.Cut(p, "="); ok && v != "" {
+			params[i] = k + "=redacted"
+		} else if !ok && p != "" {
+			params[i] = "redacted"
+		}
+	}
+	return base + "?" + strings.Join(params, "&")
 }
 
 // checkSubjectPrefix accepts dot-separated NATS subject tokens without

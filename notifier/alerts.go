@@ -41,6 +41,7 @@ type Alerts struct {
 	js      jetstream.JetStream
 	prefix  string
 	stream  string
+	store   *store
 	metrics *metrics
 }
 
@@ -53,7 +54,8 @@ type Alerts struct {
 // Transient failures are retried with a short backoff until ctx is done: no JetStream responder
 // (a server starting, a stream leader moving), a PubAck that does not come, a connection that
 // is reconnecting (nothing is sent then; the attempt waits for the connection instead of
-// filling its reconnect buffer).
+// filling its reconnect buffer). No responder may also mean that the alert stream was deleted:
+// when a stream info confirms it, the stream is re-created before the next attempt.
 //
 // The error joins one error per alert that failed, each naming its rule and feed. When every
 // alert that failed was refused for good and all the others were acknowledged, each of those
@@ -94,6 +96,9 @@ func (a *Alerts) Publish(ctx context.Context, alerts []Alert) error {
 		if len(todo) == 0 || ctx.Err() != nil {
 			break
 		}
+		// A deleted stream comes back empty, and the next attempt stores every alert not
+		// acknowledged yet in it.
+		a.store.heal(ctx, alertStream, missingCause(res, todo))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -130,6 +135,9 @@ func classify(err error) result {
 	case errors.Is(err, nats.ErrMaxPayload), errors.Is(err, nats.ErrBadSubject),
 		errors.Is(err, nats.ErrPermissionViolation):
 		return result{rejected, err}
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		// A deleted stream, which Publish re-creates: not the alert's fault.
+		return result{pending, err}
 	case permanent(err):
 		// A 4xx answer of the stream to this message: too large for its max_msg_size, a sealed
 		// stream, another stream than the alert stream. Store failures (503: limits reached with
@@ -140,6 +148,17 @@ func classify(err error) result {
 	default:
 		return result{pending, err}
 	}
+}
+
+// missingCause is the first error of the alerts res[i], i in todo, that may mean that the
+// stream is missing, or nil.
+func missingCause(res []result, todo []int) error {
+	for _, i := range todo {
+		if mayBeMissing(res[i].err) {
+			return res[i].err
+		}
+	}
+	return nil
 }
 
 // attempt sends the alerts msgs[i] for i in todo, all at once, and waits for their PubAcks, at

@@ -349,9 +349,10 @@ func TestPublishRejectsForbiddenSubject(t *testing.T) {
 	}
 }
 
-// TestPublishRetriesUntilStreamAnswers removes the alert stream, so that nothing answers an
-// alert (no responders), and puts it back while Publish waits: Publish retries and returns nil
-// once the alerts are stored.
+// TestPublishRetriesUntilStreamAnswers takes the alert subjects from the alert stream, so that
+// nothing answers an alert (no responders, as while a server starts or a stream leader moves),
+// and gives them back while Publish waits: Publish retries, leaves the stream that is there
+// alone (it is not deleted, so not re-created), and returns nil once the alerts are stored.
 func TestPublishRetriesUntilStreamAnswers(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
@@ -363,10 +364,9 @@ func TestPublishRetriesUntilStreamAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("alert stream: %v", err)
 	}
-	cfg := s.CachedInfo().Config
-	if err := js.DeleteStream(ctx, "NEWSWATCH_ALERTS"); err != nil {
-		t.Fatalf("delete alert stream: %v", err)
-	}
+	created := s.CachedInfo().Created
+	subjects := s.CachedInfo().Config.Subjects
+	updateAlertStream(t, n, func(c *jetstream.StreamConfig) { c.Subjects = []string{"elsewhere.>"} })
 
 	done := make(chan error, 1)
 	go func() {
@@ -374,12 +374,10 @@ func TestPublishRetriesUntilStreamAnswers(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		t.Fatalf("Publish without a stream returned %v, want it to wait for the stream", err)
+		t.Fatalf("Publish without a stream for its subjects returned %v, want it to wait for one", err)
 	case <-time.After(1500 * time.Millisecond): // the client's own no-responder retries take 500ms
 	}
-	if _, err := js.CreateStream(ctx, cfg); err != nil {
-		t.Fatalf("create alert stream: %v", err)
-	}
+	updateAlertStream(t, n, func(c *jetstream.StreamConfig) { c.Subjects = subjects })
 	select {
 	case err := <-done:
 		if err != nil {
@@ -390,6 +388,13 @@ func TestPublishRetriesUntilStreamAnswers(t *testing.T) {
 	}
 	if got, want := streamItems(t, n), []string{"a", "b"}; !slices.Equal(got, want) {
 		t.Errorf("stream holds the alerts of items %v, want %v", got, want)
+	}
+	s, err = js.Stream(ctx, "NEWSWATCH_ALERTS")
+	if err != nil {
+		t.Fatalf("alert stream after Publish: %v", err)
+	}
+	if got := s.CachedInfo().Created; !got.Equal(created) {
+		t.Errorf("alert stream created at %v, want the one of %v (not re-created)", got, created)
 	}
 }
 
@@ -435,18 +440,13 @@ func TestPublishWaitsForReconnect(t *testing.T) {
 func TestPublishRejectedAmongFailures(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
-	js, err := jetstream.New(n.Conn())
-	if err != nil {
-		t.Fatalf("jetstream.New: %v", err)
-	}
-	if err := js.DeleteStream(ctx, "NEWSWATCH_ALERTS"); err != nil { // nothing answers the others
-		t.Fatalf("delete alert stream: %v", err)
-	}
+	// Nothing answers the others.
+	updateAlertStream(t, n, func(c *jetstream.StreamConfig) { c.Subjects = []string{"elsewhere.>"} })
 	huge := alertFor("kursk", "huge", "huge-1")
 	huge.Item.Summary = strings.Repeat("Kursk ", 400_000)
 	short, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
-	err = n.Alerts().Publish(short, []notifier.Alert{huge, alertFor("kursk", "world", "a")})
+	err := n.Alerts().Publish(short, []notifier.Alert{huge, alertFor("kursk", "world", "a")})
 	if err == nil || errors.Is(err, notifier.ErrRejected) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Publish: got %v, want a context.DeadlineExceeded error that does not wrap ErrRejected", err)
 	}

@@ -17,6 +17,13 @@ const (
 	EventContentType = "application/cloudevents+json" // the message's Content-Type header
 	eventDataType    = "application/json"
 	eventSourcePath  = "newswatch/feeds/"
+	// schemaBase is where the JSON Schemas of the events' data are published; each event names
+	// its own in its dataschema attribute. The files are api/schemas/ of the repository.
+	schemaBase = "https://github.com/newswatch/newswatch/blob/main/api/schemas/"
+	// AlertDataSchema is the dataschema of alert events.
+	AlertDataSchema = schemaBase + "alert.v1.json"
+	// HealthDataSchema is the dataschema of feed-health events.
+	HealthDataSchema = schemaBase + "feed.v1.json"
 )
 
 // ErrInvalidAlert is wrapped by the errors for an alert that cannot be published as is.
@@ -70,6 +77,7 @@ type Event struct {
 	Time            string    `json:"time"`
 	Subject         string    `json:"subject"`
 	DataContentType string    `json:"datacontenttype"`
+	DataSchema      string    `json:"dataschema"`
 	Data            EventData `json:"data"`
 }
 
@@ -159,6 +167,7 @@ func NewEvent(a Alert) (Event, error) {
 		Time:            formatTime(a.Time),
 		Subject:         a.RuleID,
 		DataContentType: eventDataType,
+		DataSchema:      AlertDataSchema,
 		Data: EventData{
 			Rule: EventRule{ID: a.RuleID, Query: a.RuleQuery, Version: RuleVersion(a.RuleQuery)},
 			Feed: EventFeed{ID: a.FeedID, URL: a.FeedURL, Title: a.FeedTitle},

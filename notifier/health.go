@@ -53,6 +53,7 @@ type HealthEvent struct {
 	Time            string     `json:"time"`
 	Subject         string     `json:"subject"`
 	DataContentType string     `json:"datacontenttype"`
+	DataSchema      string     `json:"dataschema"`
 	Data            HealthData `json:"data"`
 }
 
@@ -106,6 +107,7 @@ func (h *Health) Publish(ctx context.Context, fh FeedHealth) error {
 		Time:            formatTime(fh.Time),
 		Subject:         fh.FeedID,
 		DataContentType: eventDataType,
+		DataSchema:      HealthDataSchema,
 		Data: HealthData{
 			Feed:          EventFeed{ID: fh.FeedID, URL: fh.FeedURL},
 			Status:        string(fh.Status),

@@ -34,6 +34,7 @@ type JobQueue struct {
 	cfg    JobsConfig
 	log    *zap.Logger
 	stream string
+	store  *store
 	// shared is set when other replicas may enqueue the same slots (an external server): jobs
 	// then carry a message id, so that the server keeps one copy of each. The embedded server
 	// serves this process alone, and a message id would only fill the server's memory with
@@ -55,7 +56,11 @@ func (q *JobQueue) Enqueue(ctx context.Context, feedID string, slot time.Time) e
 	if q.shared {
 		m.Header.Set(jetstream.MsgIDHeader, "poll."+feedID+"."+strconv.FormatInt(slot.Unix(), 10))
 	}
-	if _, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream)); err != nil && !duplicateInProcess(err) && !jobPending(err) {
+	_, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream))
+	if q.store.heal(ctx, pollStream, err) {
+		_, err = q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream))
+	}
+	if err != nil && !duplicateInProcess(err) && !jobPending(err) {
 		return fmt.Errorf("enqueue poll %s at %s: %w", feedID, slot.UTC().Format(time.RFC3339), err)
 	}
 	return nil
@@ -121,7 +126,9 @@ func (q *JobQueue) Consume(ctx context.Context, workers int, handle func(ctx con
 			level = zap.WarnLevel
 		}
 		q.log.Log(level, "pull poll jobs", zap.Error(err), zap.Duration("retry_in", wait))
-		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+		// The consumer was removed, alone or with its stream: a pull then finds no responder.
+		// Create it again, and the stream first if it is gone (consumer does).
+		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) || mayBeMissing(err) {
 			if c, cerr := q.consumer(ctx, workers); cerr == nil {
 				cons = c
 			}
@@ -200,6 +207,9 @@ func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(conte
 		_ = msg.TermWithReason("malformed poll job")
 		return
 	}
+	// A poll re-creates a stream or the bucket that was deleted, including the alert stream
+	// when it has no alert to publish, which would otherwise stay missing until one comes.
+	q.store.healMissing(ctx)
 	stop := KeepAlive(msg, q.cfg.AckWait/3)
 	err = handle(ctx, feedID, slot)
 	stop()
@@ -252,7 +262,7 @@ func (q *JobQueue) parse(msg jetstream.Msg) (string, time.Time, error) {
 }
 
 // consumer creates or updates the durable pull consumer that every replica shares, retrying
-// while NATS does not answer.
+// while NATS does not answer, and re-creating the poll stream if it is gone.
 func (q *JobQueue) consumer(ctx context.Context, workers int) (jetstream.Consumer, error) {
 	cc := jetstream.ConsumerConfig{
 		Durable:       q.names.pollDurable,
@@ -266,6 +276,9 @@ func (q *JobQueue) consumer(ctx context.Context, workers int) (jetstream.Consume
 	var cons jetstream.Consumer
 	err := retry(ctx, q.log, "create poll consumer", func(ctx context.Context) error {
 		c, err := q.js.CreateOrUpdateConsumer(ctx, q.stream, cc)
+		if q.store.heal(ctx, pollStream, err) {
+			c, err = q.js.CreateOrUpdateConsumer(ctx, q.stream, cc)
+		}
 		if err != nil {
 			return fmt.Errorf("consumer %s on %s: %w", cc.Durable, q.stream, err)
 		}

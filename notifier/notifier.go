@@ -9,12 +9,19 @@
 // transient failures until its context ends and reports alerts the server refuses for good as
 // ErrRejected. Enqueue and the StateStore do not retry: they report the failure and the caller
 // decides, because every one of them is safe to repeat.
+//
+// A stream or the bucket deleted under a running Notifier is re-created with its configuration,
+// empty, and logged at error level: by the first operation that fails on it (Publish, Enqueue,
+// the StateStore, a pull), once a stream info confirms that it is gone, after which the
+// operation is done again; and by the next poll job in any case. Ready reports it missing
+// meanwhile.
 package notifier
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +47,7 @@ type Notifier struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	names names
+	store *store
 
 	alerts *Alerts
 	state  *StateStore
@@ -78,16 +86,17 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 		n.shutdownServer()
 		return nil, err
 	}
-	kv, err := provision(ctx, n.js, cfg, n.names, log)
+	n.store = &store{js: n.js, cfg: cfg, names: n.names, log: log}
+	kv, err := n.store.provision(ctx)
 	if err != nil {
 		n.nc.Close()
 		n.shutdownServer()
 		return nil, err
 	}
-	n.alerts = &Alerts{js: n.js, prefix: cfg.SubjectPrefix, stream: n.names.alertStream, metrics: m}
-	n.state = &StateStore{kv: kv}
+	n.alerts = &Alerts{js: n.js, prefix: cfg.SubjectPrefix, stream: n.names.alertStream, store: n.store, metrics: m}
+	n.state = &StateStore{kv: kv, store: n.store}
 	n.health = &Health{nc: n.nc, prefix: cfg.SubjectPrefix}
-	n.jobs = &JobQueue{js: n.js, names: n.names, cfg: cfg.Jobs, log: log.Named("jobs"), stream: n.names.pollStream, shared: n.srv == nil}
+	n.jobs = &JobQueue{js: n.js, names: n.names, cfg: cfg.Jobs, log: log.Named("jobs"), stream: n.names.pollStream, store: n.store, shared: n.srv == nil}
 	log.Info("nats ready", zap.String("url", n.redactedURL()), zap.Bool("embedded", n.srv != nil),
 		zap.String("alert_stream", n.names.alertStream), zap.String("poll_stream", n.names.pollStream),
 		zap.String("state_bucket", n.names.stateBucket))
@@ -179,13 +188,27 @@ func (n *Notifier) ClientURL() string {
 	return n.cfg.URL
 }
 
-// Ready reports whether the connection is up and JetStream answers.
+// Ready reports whether the connection is up, JetStream answers, and the alert stream, the poll
+// stream and the state bucket exist. It only looks: a missing one is re-created by the next
+// operation that needs it or the next poll job. Whether they exist is asked at most once a
+// second, however often Ready is called.
 func (n *Notifier) Ready(ctx context.Context) error {
 	if st := n.nc.Status(); st != nats.CONNECTED {
 		return fmt.Errorf("nats not ready: connection %s", st)
 	}
 	if _, err := n.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("nats not ready: jetstream: %w", err)
+	}
+	gone, err := n.store.missing(ctx)
+	if len(gone) > 0 {
+		what := make([]string, len(gone))
+		for i, r := range gone {
+			what[i] = n.store.describe(r)
+		}
+		return fmt.Errorf("nats not ready: %s missing; re-created at the next poll", strings.Join(what, ", "))
+	}
+	if err != nil {
+		return fmt.Errorf("nats not ready: %w", err)
 	}
 	return nil
 }

@@ -14,8 +14,10 @@ var ErrConflict = errors.New("notifier: state revision conflict")
 
 // StateStore keeps each feed's state document in the KV bucket, keyed by feed id, with the
 // KV revision for compare-and-swap. It satisfies watcher.StateStore and is safe for concurrent use.
+// A bucket found deleted is re-created, empty, and the operation done again once.
 type StateStore struct {
-	kv jetstream.KeyValue
+	kv    jetstream.KeyValue
+	store *store
 }
 
 // Load returns the feed's state and its revision; a feed without state yields nil, 0, nil.
@@ -24,6 +26,9 @@ func (s *StateStore) Load(ctx context.Context, feedID string) ([]byte, uint64, e
 		return nil, 0, fmt.Errorf("load state: feed id %q is not a key", feedID)
 	}
 	e, err := s.kv.Get(ctx, feedID)
+	if s.store.heal(ctx, stateBucket, err) {
+		e, err = s.kv.Get(ctx, feedID)
+	}
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, 0, nil
 	}
@@ -40,14 +45,11 @@ func (s *StateStore) Save(ctx context.Context, feedID string, data []byte, revis
 	if !validToken(feedID) {
 		return 0, fmt.Errorf("save state: feed id %q is not a key", feedID)
 	}
-	var (
-		rev uint64
-		err error
-	)
-	if revision == 0 {
-		rev, err = s.kv.Create(ctx, feedID, data)
-	} else {
-		rev, err = s.kv.Update(ctx, feedID, data, revision)
+	rev, err := s.write(ctx, feedID, data, revision)
+	if s.store.heal(ctx, stateBucket, err) {
+		// No stream got the write, so it is safe to repeat. A bucket re-created is empty: only
+		// a revision 0 is right in it, any other is a conflict.
+		rev, err = s.write(ctx, feedID, data, revision)
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return 0, fmt.Errorf("save state %s at revision %d: %w: %w", feedID, revision, ErrConflict, err)
@@ -56,4 +58,12 @@ func (s *StateStore) Save(ctx context.Context, feedID string, data []byte, revis
 		return 0, fmt.Errorf("save state %s: %w", feedID, err)
 	}
 	return rev, nil
+}
+
+// write creates the key (revision 0) or updates it at revision.
+func (s *StateStore) write(ctx context.Context, feedID string, data []byte, revision uint64) (uint64, error) {
+	if revision == 0 {
+		return s.kv.Create(ctx, feedID, data)
+	}
+	return s.kv.Update(ctx, feedID, data, revision)
 }

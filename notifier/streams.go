@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -88,35 +89,201 @@ func bucketConfig(cfg Config, n names) jetstream.KeyValueConfig {
 	}
 }
 
-// provision creates or updates the streams and the bucket. NATS may not be reachable yet (the
-// connection retries in the background), so attempts that fail for want of an answer are
-// repeated until ctx is done; an answer that refuses the configuration fails at once.
-func provision(ctx context.Context, js jetstream.JetStream, cfg Config, n names, log *zap.Logger) (jetstream.KeyValue, error) {
+// resource is one of the JetStream resources newswatch owns.
+type resource int
+
+const (
+	alertStream resource = iota
+	pollStream
+	stateBucket
+)
+
+var resources = []resource{alertStream, pollStream, stateBucket}
+
+// store provisions newswatch's streams and bucket, tells which are missing, and re-creates
+// them as provision made them. It is safe for concurrent use.
+type store struct {
+	js    jetstream.JetStream
+	cfg   Config // with Replicas chosen once provisioned
+	names names
+	log   *zap.Logger
+
+	mu sync.Mutex // serialises re-creations, so that each is done and logged once
+
+	checkMu  sync.Mutex
+	checked  time.Time  // when gone was last found; zero: find it again
+	gone     []resource // missing at that time
+	checkErr error
+}
+
+// missingCheckTTL is how long the result of a check of every resource is reused, so that a
+// readiness probe and the workers' checks cost at most one round of stream infos that long.
+const missingCheckTTL = time.Second
+
+// describe names r for logs and errors: "alert stream NEWSWATCH_ALERTS".
+func (s *store) describe(r resource) string {
+	switch r {
+	case alertStream:
+		return "alert stream " + s.names.alertStream
+	case pollStream:
+		return "poll stream " + s.names.pollStream
+	default:
+		return "state bucket " + s.names.stateBucket
+	}
+}
+
+// stream is the name of the stream that holds r (a bucket is the stream KV_<bucket>).
+func (s *store) stream(r resource) string {
+	switch r {
+	case alertStream:
+		return s.names.alertStream
+	case pollStream:
+		return s.names.pollStream
+	default:
+		return "KV_" + s.names.stateBucket
+	}
+}
+
+// provision creates or updates the streams and the bucket, and returns the bucket. NATS may not
+// be reachable yet (the connection retries in the background), so attempts that fail for want
+// of an answer are repeated until ctx is done; an answer that refuses the configuration fails at
+// once.
+func (s *store) provision(ctx context.Context) (jetstream.KeyValue, error) {
 	var kv jetstream.KeyValue
 	attempt := func(ctx context.Context) error {
-		if err := checkServer(ctx, js); err != nil {
+		if err := checkServer(ctx, s.js); err != nil {
 			return err
 		}
-		cfg := cfg
-		if cfg.Replicas == 0 {
-			cfg.Replicas = chooseReplicas(js.Conn())
-			log.Info("jetstream replicas chosen", zap.Int("replicas", cfg.Replicas), zap.String("cluster", js.Conn().ConnectedClusterName()))
+		if s.cfg.Replicas == 0 {
+			s.cfg.Replicas = chooseReplicas(s.js.Conn())
+			s.log.Info("jetstream replicas chosen", zap.Int("replicas", s.cfg.Replicas), zap.String("cluster", s.js.Conn().ConnectedClusterName()))
 		}
-		for _, sc := range streamConfigs(cfg, n) {
-			if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-				return fmt.Errorf("stream %s: %w", sc.Name, err)
+		for _, r := range resources {
+			b, err := s.create(ctx, r)
+			if err != nil {
+				return err
+			}
+			if b != nil {
+				kv = b
 			}
 		}
-		bc := bucketConfig(cfg, n)
-		b, err := js.CreateOrUpdateKeyValue(ctx, bc)
-		if err != nil {
-			return fmt.Errorf("kv bucket %s: %w", bc.Bucket, err)
-		}
-		kv = b
 		return nil
 	}
-	err := retry(ctx, log, "provision jetstream", attempt)
+	err := retry(ctx, s.log, "provision jetstream", attempt)
 	return kv, err
+}
+
+// create creates or updates r with its configuration; for the bucket, it returns its handle.
+func (s *store) create(ctx context.Context, r resource) (jetstream.KeyValue, error) {
+	if r == stateBucket {
+		bc := bucketConfig(s.cfg, s.names)
+		kv, err := s.js.CreateOrUpdateKeyValue(ctx, bc)
+		if err != nil {
+			return nil, fmt.Errorf("kv bucket %s: %w", bc.Bucket, err)
+		}
+		return kv, nil
+	}
+	for _, sc := range streamConfigs(s.cfg, s.names) {
+		if sc.Name != s.stream(r) {
+			continue
+		}
+		if _, err := s.js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return nil, fmt.Errorf("stream %s: %w", sc.Name, err)
+		}
+	}
+	return nil, nil
+}
+
+// exists asks the server whether r exists. An error is no answer either way.
+func (s *store) exists(ctx context.Context, r resource) (bool, error) {
+	_, err := s.js.Stream(ctx, s.stream(r))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("%s: %w", s.describe(r), err)
+	}
+}
+
+// mayBeMissing tells whether err, from an operation on a stream or the bucket, may mean that
+// the resource is gone. No responders also answers a publish or a request while a server starts
+// or a stream's leader moves, so the resource must be looked up before it is re-created.
+func mayBeMissing(err error) bool {
+	return errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)
+}
+
+// heal re-creates r if cause, the failure of an operation on r, may mean that r is missing
+// (mayBeMissing) and a stream info confirms that it does not exist; the re-creation is logged
+// at error level, once however many operations found r missing. heal reports whether r exists
+// now, found or re-created: whether the operation is worth repeating at once. A connection that
+// is down, or a server that does not answer the stream info, leave r alone.
+func (s *store) heal(ctx context.Context, r resource, cause error) bool {
+	if !mayBeMissing(cause) || !s.js.Conn().IsConnected() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, retryAttempt)
+	defer cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ok, err := s.exists(ctx, r)
+	if err != nil {
+		s.log.Debug("looking for a resource that may be missing", zap.NamedError("cause", cause), zap.Error(err))
+		return false
+	}
+	if ok {
+		return true // re-created meanwhile, or the failure was passing (a server starting)
+	}
+	if _, err := s.create(ctx, r); err != nil {
+		s.log.Error(s.describe(r)+" missing; re-creating it failed", zap.NamedError("cause", cause), zap.Error(err))
+		return false
+	}
+	s.log.Error(s.describe(r)+" missing; re-created", zap.NamedError("cause", cause))
+	s.checkMu.Lock()
+	s.checked = time.Time{}
+	s.checkMu.Unlock()
+	return true
+}
+
+// missing is the resources that do not exist, found with one stream info each, at most once
+// every missingCheckTTL.
+func (s *store) missing(ctx context.Context) ([]resource, error) {
+	s.checkMu.Lock()
+	defer s.checkMu.Unlock()
+	if !s.checked.IsZero() && time.Since(s.checked) < missingCheckTTL {
+		return s.gone, s.checkErr
+	}
+	if !s.js.Conn().IsConnected() {
+		return nil, fmt.Errorf("looking for the streams: %w", nats.ErrConnectionReconnecting)
+	}
+	var gone []resource
+	var errs []error
+	for _, r := range resources {
+		ok, err := s.exists(ctx, r)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case !ok:
+			gone = append(gone, r)
+		}
+	}
+	s.gone, s.checkErr = gone, errors.Join(errs...)
+	if ctx.Err() == nil {
+		s.checked = time.Now()
+	}
+	return s.gone, s.checkErr
+}
+
+// healMissing re-creates the resources that missing finds gone.
+func (s *store) healMissing(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, retryAttempt)
+	defer cancel()
+	gone, _ := s.missing(ctx)
+	for _, r := range gone {
+		s.heal(ctx, r, jetstream.ErrStreamNotFound)
+	}
 }
 
 const (

@@ -25,7 +25,7 @@ func BenchmarkParseDocument(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		doc, err := ParseDocument(body)
+		doc, err := ParseDocument(b.Context(), body)
 		if err != nil || len(doc.Items) != 20 {
 			b.Fatalf("parsed %d items, %v; want 20", len(doc.Items), err)
 		}

@@ -27,6 +27,8 @@ var (
 	// ErrPrivateAddress is a connection refused by the address guard: the feed's host, or a
 	// redirect's, resolved to a loopback, private, link-local or otherwise internal address.
 	ErrPrivateAddress = errors.New("watcher: address not allowed")
+	// ErrParseTimeout is a document whose parse did not complete within ParseTimeout.
+	ErrParseTimeout = errors.New("watcher: parse timed out")
 	// ErrEmptyBody is a 2xx answer with nothing but white space in its body.
 	ErrEmptyBody = errors.New("watcher: empty body")
 	// ErrRunning is a second call of Run.

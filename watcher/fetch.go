@@ -59,7 +59,8 @@ type fetchResult struct {
 	Body        []byte
 	Validators  validators
 	// MovedTo is where the request's URL moved permanently: the URL reached by the redirects
-	// that begin the chain, when all of them are 301 or 308; empty otherwise.
+	// that begin the chain, when all of them are 301 or 308; empty otherwise. It is not
+	// redacted: the caller stores what adoptableMove makes of it.
 	MovedTo string
 	// MaxAge is the answer's Cache-Control max-age (s-maxage when given); 0 when absent.
 	MaxAge time.Duration
@@ -138,7 +139,34 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if s := req.URL.Scheme; s != "http" && s != "https" {
 		return fmt.Errorf("%w: redirect to %q", ErrUnsupportedScheme, s)
 	}
+	// The client sets Referer to the previous URL, query included: a token in the feed's query
+	// would go to wherever the feed redirects. A poller has nothing to tell with it.
+	req.Header.Del("Referer")
+	if leftOrigin(via[0].URL, slices.Concat(via[1:], []*http.Request{req})) {
+		// Credentials go to the scheme and host they were given for, and no further: the
+		// client turns a URL's userinfo into basic auth on every request whose URL has it
+		// (a Location may hold one), and copies credential headers of the first request to
+		// the same host over plain http and to its subdomains.
+		req.URL.User = nil
+		for _, h := range credentialHeaders {
+			req.Header.Del(h)
+		}
+	}
 	return nil
+}
+
+// credentialHeaders are the request headers that carry credentials.
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie"}
+
+// leftOrigin reports whether any of the requests of a redirect chain went to another scheme or
+// host (port included) than origin, the URL of the first.
+func leftOrigin(origin *url.URL, chain []*http.Request) bool {
+	for _, r := range chain {
+		if r.URL.Scheme != origin.Scheme || !strings.EqualFold(r.URL.Host, origin.Host) {
+			return true
+		}
+	}
+	return false
 }
 
 // fetch GETs rawURL, conditionally when v holds validators. Errors name the URL without its
@@ -254,7 +282,7 @@ func parseMaxAge(values []string) time.Duration {
 }
 
 // movedTo returns the URL that the permanent redirects (301, 308) at the start of resp's
-// redirect chain lead to, redacted; empty when the chain does not start with one.
+// redirect chain lead to; empty when the chain does not start with one.
 func movedTo(resp *http.Response) string {
 	// resp.Request is the last request; each request made for a redirect carries the
 	// response that caused it.
@@ -272,7 +300,7 @@ func movedTo(resp *http.Response) string {
 		if s := r.Response.StatusCode; s != http.StatusMovedPermanently && s != http.StatusPermanentRedirect {
 			break
 		}
-		moved = redactURL(r.URL.String())
+		moved = r.URL.String()
 	}
 	return moved
 }

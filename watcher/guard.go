@@ -22,6 +22,14 @@ var internal4 = []netip.Prefix{
 	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, and the broadcast address
 }
 
+// Internal IPv6 ranges that the netip predicates do not cover.
+var internal6 = []netip.Prefix{
+	netip.MustParsePrefix("::ffff:0:0/96"),  // IPv4-mapped: never what a dial connects to
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64, RFC 8215: a private translator
+	netip.MustParsePrefix("2001::/32"),      // Teredo: a tunnel to an IPv4 host behind a NAT
+	netip.MustParsePrefix("fec0::/10"),      // site-local (deprecated, RFC 3879), still routed by some
+}
+
 // IPv6 ranges that embed an IPv4 address, which must pass the IPv4 rules too.
 var (
 	compat4 = netip.MustParsePrefix("::/96")        // IPv4-compatible (deprecated)
@@ -30,8 +38,10 @@ var (
 )
 
 // PublicOnly is the default AddressPolicy: it refuses loopback, private (RFC 1918), link-local,
-// unique-local (fc00::/7), CGNAT, unspecified, broadcast and multicast addresses, and the
-// IPv4-mapped IPv6 forms of all of these, with an error that wraps ErrPrivateAddress.
+// unique-local (fc00::/7), site-local (fec0::/10), CGNAT, unspecified, broadcast and multicast
+// addresses, local-use NAT64 (64:ff9b:1::/48), Teredo (2001::/32) and every IPv4-mapped IPv6
+// address (::ffff:0:0/96), with an error that wraps ErrPrivateAddress. A dial never meets the
+// mapped form, which Go dials as the IPv4 address it maps, so refusing it refuses no public host.
 //
 // The IPv4 address embedded in an IPv4-compatible, NAT64 or 6to4 address is checked as well.
 func PublicOnly(a netip.Addr) error {
@@ -42,6 +52,13 @@ func PublicOnly(a netip.Addr) error {
 }
 
 func internal(a netip.Addr) bool {
+	if a.Is6() {
+		for _, p := range internal6 {
+			if p.Contains(a) {
+				return true
+			}
+		}
+	}
 	u := a.Unmap()
 	switch {
 	case !u.IsValid(),

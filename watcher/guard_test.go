@@ -54,7 +54,22 @@ func TestPublicOnly(t *testing.T) {
 		{"100.128.0.1", false},
 		{"172.32.0.1", false},
 		{"2606:4700::1111", false},
-		{"::ffff:8.8.8.8", false},
+		{"::ffff:8.8.8.8", true}, // every IPv4-mapped address; a dial uses the IPv4 form
+		{"::ffff:0.0.0.0", true},
+		{"::ffff:255.255.255.255", true},
+		{"64:ff9b:1::1", true}, // local-use NAT64
+		{"64:ff9b:1::8.8.8.8", true},
+		{"64:ff9b:1:ffff:ffff:ffff:ffff:ffff", true},
+		{"64:ff9b:2::1", false},
+		{"2001::1", true}, // Teredo
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", true},
+		{"2001:0:ffff:ffff:ffff:ffff:ffff:ffff", true},
+		{"2001:1::1", false},
+		{"2001:db7:ffff::1", false},
+		{"fec0::1", true}, // site-local
+		{"feff:ffff::1", true},
+		{"fec0:1234::5678", true},
+		{"2001:4860:4860::8888", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {

@@ -149,7 +149,9 @@ func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string,
 		out.notModified, out.unchanged = true, true
 		return out
 	}
-	out.doc, err = ParseDocument(res.Body)
+	pctx, cancel := context.WithTimeoutCause(ctx, ParseTimeout, ErrParseTimeout)
+	out.doc, err = ParseDocument(pctx, res.Body)
+	cancel()
 	if err != nil {
 		out.err = fmt.Errorf("parse %s: %w", redactURL(rawURL), err)
 	}
@@ -186,7 +188,7 @@ func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome
 	next.Gone = ""
 	next.LastSuccess = now
 	next.URL = redactURL(out.url)
-	trackMove(&next, redactURL(f.URL), out.movedTo)
+	trackMove(&next, redactURL(f.URL), adoptableMove(f.URL, out.movedTo))
 	var s step
 	if out.notModified {
 		// A 304 may repeat or refresh the validators; absent ones stay as they were.
@@ -362,8 +364,9 @@ func firstPollItems(fp FirstPoll, items []Item, now time.Time) []Item {
 	}
 }
 
-// loadState loads the state of f and repairs what no poll could have written (see repairState):
-// a repaired state is logged and saved at once, so that it is repaired and logged once.
+// loadState loads the state of f as it applies to f's URL (see feedState.forURL) and repairs
+// what no poll could have written (see repairState): a repaired state is logged and saved at
+// once, so that it is repaired and logged once.
 func (w *Watcher) loadState(ctx context.Context, f *feedPlan) (feedState, uint64, error) {
 	data, rev, err := w.state.Load(ctx, f.ID)
 	if err != nil {
@@ -376,7 +379,9 @@ func (w *Watcher) loadState(ctx context.Context, f *feedPlan) (feedState, uint64
 		// fail every poll from now on.
 		st, fixed = feedState{}, []string{err.Error()}
 	}
-	st, more := repairState(st, f, w.clock(), w.backoffCeiling)
+	// What the state remembers of another configured URL is forgotten first: that is no
+	// impossible value.
+	st, more := repairState(st.forURL(f.URL), f, w.clock(), w.backoffCeiling)
 	if fixed = append(fixed, more...); len(fixed) == 0 {
 		return st, rev, nil
 	}

@@ -19,7 +19,11 @@ const minSeen = 100
 // with one exception: the seen set moved from Seen to SeenIDs (see there).
 type feedState struct {
 	// URL is the (redacted) URL the validators belong to; they are not sent to another URL.
-	URL          string `json:"url,omitempty"`
+	// Like Gone and MovedFrom, it names the configured URL's query values only by QueryHash.
+	URL string `json:"url,omitempty"`
+	// QueryHash is queryHash of the configured URL that URL, Gone and the moves were written
+	// for; see forURL.
+	QueryHash    string `json:"query_hash,omitempty"`
 	ETag         string `json:"etag,omitempty"`
 	LastModified string `json:"last_modified,omitempty"`
 	// BodyHash identifies the body last parsed from URL; see Watcher.fetchAndParse.
@@ -95,21 +99,39 @@ func (st feedState) encode() ([]byte, error) {
 	return data, nil
 }
 
+// forURL returns st as it applies to the configured URL cfgURL: what it remembers of another URL
+// (validators, the body hash, gone, moves) forgotten. The stored URLs are redacted, so a
+// configured URL changed only in a query value is told from the one they were written for by
+// QueryHash alone. A state written before QueryHash existed holds unredacted URLs; for a URL
+// with a query it is forgotten the same way, and the next save leaves no query value in it.
+func (st feedState) forURL(cfgURL string) feedState {
+	if h := queryHash(cfgURL); st.QueryHash != h {
+		st.QueryHash = h
+		st.URL, st.ETag, st.LastModified, st.BodyHash = "", "", "", ""
+		st.Gone, st.MovedFrom, st.MoveCandidate, st.MovedTo = "", "", "", ""
+	}
+	// A move recorded unredacted (by an earlier version, for a URL without a query: the
+	// server's query values) is forgotten too, since trackMove would keep it as it is.
+	if st.MovedTo != redactURL(st.MovedTo) {
+		st.MovedTo = ""
+	}
+	if st.MoveCandidate != redactURL(st.MoveCandidate) {
+		st.MoveCandidate = ""
+	}
+	return st
+}
+
 // fetchURL is the URL to poll for the configured URL cfgURL: the confirmed new URL when the feed
-// moved, with cfgURL's userinfo when it is on the same host, else cfgURL.
+// moved, with cfgURL's query values and, on the same host, its userinfo; else cfgURL.
 func (st feedState) fetchURL(cfgURL string) string {
 	if st.MovedTo == "" || st.MovedFrom != redactURL(cfgURL) {
 		return cfgURL
 	}
-	cu, err1 := url.Parse(cfgURL)
-	mu, err2 := url.Parse(st.MovedTo)
-	if err1 != nil || err2 != nil {
+	u, ok := rebuildURL(cfgURL, st.MovedTo)
+	if !ok {
 		return cfgURL
 	}
-	if cu.User != nil && strings.EqualFold(cu.Host, mu.Host) {
-		mu.User = cu.User
-	}
-	return mu.String()
+	return u
 }
 
 // repairState repairs what no poll of f could have written, as of now, for it can only have

@@ -77,6 +77,7 @@ const (
 	ClassEmptyBody      ErrorClass = "empty_body"
 	ClassNotAFeed       ErrorClass = "not_a_feed" // HTML, say
 	ClassMalformedFeed  ErrorClass = "malformed_feed"
+	ClassParseTimeout   ErrorClass = "parse_timeout" // a document that took longer than ParseTimeout
 	ClassUnsupportedURL ErrorClass = "unsupported_url"
 	ClassOther          ErrorClass = "other"
 )
@@ -104,6 +105,8 @@ func ClassifyError(err error) ErrorClass {
 	}
 	var ne net.Error
 	switch {
+	case errors.Is(err, ErrParseTimeout): // before the deadline it wraps
+		return ClassParseTimeout
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return ClassTimeout
 	case errors.Is(err, ErrPrivateAddress):

@@ -89,7 +89,7 @@ func TestModes(t *testing.T) {
 	if !bytes.Contains(body, []byte("<lastBuildDate>")) {
 		t.Errorf("changed mode: document without lastBuildDate:\n%s", body)
 	}
-	if _, err := watcher.ParseDocument(body); err != nil {
+	if _, err := watcher.ParseDocument(t.Context(), body); err != nil {
 		t.Errorf("changed mode: document does not parse: %v", err)
 	}
 	if s := c.late.stat(); s.Count != 6 {

@@ -31,6 +31,7 @@ func TestHelpNamesEveryEnvironmentTwin(t *testing.T) {
 		"$NEWSWATCH_SLACK_NATS_URL", "$NEWSWATCH_SLACK_TOKEN_FILE", "$NEWSWATCH_SLACK_WEBHOOK_URL_FILE",
 		"$NEWSWATCH_SLACK_API_URL", "$NEWSWATCH_SLACK_ROUTE", "$NEWSWATCH_SLACK_DEFAULT_CHANNEL",
 		"$NEWSWATCH_SLACK_RATE", "$NEWSWATCH_SLACK_HTTP_LISTEN", "$NEWSWATCH_SLACK_START",
+		"$NEWSWATCH_SLACK_WEB_CONFIG_FILE",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help: got\n%s\nwant it to name %s", out.String(), want)
@@ -54,11 +55,16 @@ func TestBadInvocationsFail(t *testing.T) {
 	if err := os.WriteFile(token, []byte(testToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	plain := filepath.Join(dir, "web.yml")
+	if err := os.WriteFile(plain, []byte("basic_auth_users:\n  prometheus: hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
+		{"web config with a password, not its hash", []string{"run", "--token-file", token, "--default-channel", "#x", "--web-config-file", plain}, "web config file " + plain},
 		{"no transport", []string{"run", "--default-channel", "#x", "--http-listen", ""}, "one of --token-file and --webhook-url-file is required"},
 		{"both transports", []string{"run", "--token-file", token, "--webhook-url-file", token, "--default-channel", "#x", "--http-listen", ""}, "exclude each other"},
 		{"bad route", []string{"run", "--token-file", token, "--route", "dprk", "--http-listen", ""}, `route \"dprk\"`},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/newswatch/newswatch/internal/buildinfo"
 	"github.com/newswatch/newswatch/internal/logging"
+	"github.com/newswatch/newswatch/internal/webserve"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/slack"
 )
@@ -43,6 +44,7 @@ type runCmd struct {
 	DeadLetterSubject string        `name:"dead-letter-subject" help:"Subject prefix of dead letters (default <subject-prefix>.slack.dead)."`
 
 	HTTPListen      string        `name:"http-listen" default:"127.0.0.1:9781" help:"Address of /healthz, /readyz and /metrics; empty: off."`
+	WebConfigFile   string        `name:"web-config-file" type:"path" help:"TLS and basic auth of the HTTP endpoints, in the Prometheus exporter-toolkit web configuration format."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"10s" help:"How long SIGTERM lets posts in flight finish."`
 }
 
@@ -59,6 +61,9 @@ func (r runCmd) Run(e *env) error {
 
 	poster, err := r.poster()
 	if err != nil {
+		return fail(err)
+	}
+	if err := webserve.Validate(r.WebConfigFile); err != nil {
 		return fail(err)
 	}
 	start, err := slack.ParseStart(r.Start)
@@ -109,7 +114,7 @@ func (r runCmd) Run(e *env) error {
 		return fail(err)
 	}
 	if r.HTTPListen != "" {
-		shutdown, err := serveHTTP(r.HTTPListen, b.Ready, reg, log.Named("http"))
+		shutdown, err := serveHTTP(httpConfig{listen: r.HTTPListen, webConfigFile: r.WebConfigFile, ready: b.Ready, registry: reg}, log.Named("http"))
 		if err != nil {
 			return fail(err)
 		}

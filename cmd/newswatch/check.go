@@ -1,6 +1,10 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/newswatch/newswatch/internal/webserve"
+)
 
 type checkCmd struct {
 	Config string `short:"c" required:"" type:"path" help:"Configuration file."`
@@ -10,6 +14,10 @@ func (c checkCmd) Run(e *env) error {
 	l, err := load(c.Config)
 	if err != nil {
 		printLoadError(e.stderr, err)
+		return exitError{1}
+	}
+	if err := webserve.Validate(l.cfg.HTTP.WebConfigFile); err != nil {
+		fmt.Fprintf(e.stderr, "%s: http.web_config_file: %v\n", c.Config, err)
 		return exitError{1}
 	}
 	fmt.Fprintf(e.stdout, "%s: valid: %d feeds, %d lists, %d rules\n",

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,12 +205,84 @@ func TestTestNoMatchExitsOne(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("test with no match: exit %d, want 1\n%s%s", code, out, errOut)
 	}
+	// "Nothing matched" is told apart from "nothing was read".
+	if want := "newswatch: sources: 1 of 1 read; items: 1 parsed, 0 matched; rules: 0 of 2 matched; 0 matches\n"; errOut != want {
+		t.Errorf("summary: got %q, want %q", errOut, want)
+	}
+	code, _, errOut = runCLI(t, `<rss version="2.0"><channel><title>t</title></channel></rss>`, "test", "-c", "../../examples/newswatch.yaml", "-")
+	if code != 1 || !strings.Contains(errOut, "items: 0 parsed") {
+		t.Errorf("an empty feed: exit %d, stderr %q; want 1 and a summary of 0 items parsed", code, errOut)
+	}
 }
 
 func TestTestBadSourceExitsTwo(t *testing.T) {
 	code, _, errOut := runCLI(t, "", "test", "-c", "../../examples/newswatch.yaml", "testdata/no-such-file.xml")
 	if code != 2 {
 		t.Fatalf("test of a missing file: exit %d, want 2\n%s", code, errOut)
+	}
+	if want := "testdata/no-such-file.xml: not a feed id of the configuration, nor a file, nor a URL"; !strings.Contains(errOut, want) {
+		t.Errorf("stderr %q, want it to say %q", errOut, want)
+	}
+	if !strings.Contains(errOut, "sources: 0 of 1 read") {
+		t.Errorf("stderr %q, want the summary", errOut)
+	}
+}
+
+func TestTestQuery(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  []string // in stdout
+		wantErr  string   // in stderr
+	}{
+		{name: "ad-hoc query without a configuration", args: []string{"--query", "kursk OR курск*", "testdata/world.xml"},
+			wantOut: []string{"[Kursk]", "[Курской]"}, wantErr: "items: 4 parsed, 2 matched; rules: 1 of 1 matched"},
+		{name: "list of the command line", args: []string{"--query", "@x NEAR/5 troop*", "--list", `x="north korea*",dprk`, "testdata/world.xml"},
+			wantOut: []string{"[North Korean]", "[troops]"}, wantErr: "1 matched"},
+		{name: "list of the configuration", args: []string{"-c", "../../examples/newswatch.yaml", "--query", "@dprk", "testdata/world.xml"},
+			wantOut: []string{"query  North Korean troops"}},
+		{name: "a list of the command line replaces the file's", args: []string{"-c", "../../examples/newswatch.yaml", "--query", "@dprk", "--list", "dprk=zzzz", "testdata/world.xml"},
+			wantCode: 1, wantErr: "0 matched"},
+		{name: "no match", args: []string{"--query", "zzzz", "testdata/world.xml"}, wantCode: 1, wantErr: "rules: 0 of 1 matched"},
+		{name: "query error at its column", args: []string{"--query", "kursk OR (", "testdata/world.xml"}, wantCode: 2,
+			wantErr: "--query:10: unclosed parenthesis\n  kursk OR (\n           ^"},
+		{name: "rule and query", args: []string{"-c", "../../examples/newswatch.yaml", "--rule", "kursk", "--query", "x", "testdata/world.xml"}, wantCode: 2,
+			wantErr: "give one of them"},
+		{name: "neither configuration nor query", args: []string{"testdata/world.xml"}, wantCode: 2, wantErr: "test needs -c FILE, or --query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", append([]string{"test"}, tt.args...)...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tt.wantCode, out, errOut)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			if !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("stderr %q, want it to contain %q", errOut, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestTestAddressGuard: a URL that resolves to a private address is refused as run refuses it,
+// with a hint, unless --allow-private says otherwise.
+func TestTestAddressGuard(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<rss version="2.0"><channel><title>t</title><item><guid>a</guid><title>Kursk</title></item></channel></rss>`)
+	}))
+	defer srv.Close()
+	code, _, errOut := runCLI(t, "", "test", "--query", "kursk", srv.URL)
+	if code != 2 || !strings.Contains(errOut, "address not allowed") || !strings.Contains(errOut, "hint: ") || !strings.Contains(errOut, "--allow-private") {
+		t.Errorf("a loopback URL: exit %d, stderr %q; want 2, the refusal and a hint naming --allow-private", code, errOut)
+	}
+	code, out, errOut := runCLI(t, "", "test", "--query", "kursk", "--allow-private", srv.URL)
+	if code != 0 || !strings.Contains(out, "[Kursk]") {
+		t.Errorf("with --allow-private: exit %d, stdout %q, stderr %q; want 0 and the match", code, out, errOut)
 	}
 }
 

@@ -360,7 +360,7 @@ func expectedAlerts(t *testing.T, configPath string, sim *feedsim.Sim, feedIDs [
 	}
 	want := make(map[clusterPair]int)
 	for n, id := range feedIDs {
-		doc, err := watcher.ParseDocument(simDocument(n, sim.ItemsAt(n, at)))
+		doc, err := watcher.ParseDocument(t.Context(), simDocument(n, sim.ItemsAt(n, at)))
 		if err != nil {
 			t.Fatalf("feed %s: %v", id, err)
 		}

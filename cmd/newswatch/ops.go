@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -13,13 +11,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/newswatch/newswatch/config"
 	"github.com/newswatch/newswatch/internal/buildinfo"
+	"github.com/newswatch/newswatch/internal/webserve"
 )
 
 // opsServer serves /healthz, /readyz, /metrics and POST /-/reload on http.listen.
 type opsServer struct {
-	srv *http.Server
-	ln  net.Listener
+	srv *webserve.Server
 	log *zap.Logger
 }
 
@@ -112,12 +111,9 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// listenOps binds addr; it is a separate step so that the daemon fails to start on a taken port.
-func listenOps(addr string, h opsHandlers, log *zap.Logger) (*opsServer, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("http listen: %w", err)
-	}
+// listenOps validates the web configuration file and binds the address of hc, so that the daemon
+// fails to start on a bad file or a taken port.
+func listenOps(hc config.HTTP, h opsHandlers, log *zap.Logger) (*opsServer, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := h.alive(); err != nil {
@@ -136,6 +132,7 @@ func listenOps(addr string, h opsHandlers, log *zap.Logger) (*opsServer, error) 
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.registry, promhttp.HandlerOpts{Registry: h.registry}))
+	// webserve refuses this one from another origin: a web page cannot reload the daemon.
 	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, _ *http.Request) {
 		if err := h.reload(); err != nil {
 			http.Error(w, "reload failed: "+err.Error(), http.StatusBadRequest)
@@ -143,16 +140,16 @@ func listenOps(addr string, h opsHandlers, log *zap.Logger) (*opsServer, error) 
 		}
 		fmt.Fprintln(w, "reloaded")
 	})
-	return &opsServer{
-		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second},
-		ln:  ln,
-		log: log,
-	}, nil
+	srv, err := webserve.Listen(webserve.Config{Listen: hc.Listen, WebConfigFile: hc.WebConfigFile, Handler: mux}, log)
+	if err != nil {
+		return nil, err
+	}
+	return &opsServer{srv: srv, log: log}, nil
 }
 
 // serve serves until shutdown is called.
 func (s *opsServer) serve() {
-	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := s.srv.Serve(); err != nil {
 		s.log.Error("http server stopped", zap.Error(err))
 	}
 }
@@ -164,29 +161,4 @@ func (s *opsServer) shutdown(timeout time.Duration) {
 	if err := s.srv.Shutdown(ctx); err != nil {
 		s.log.Warn("http shutdown", zap.Error(err))
 	}
-}
-
-type healthcheckCmd struct {
-	URL string `default:"http://127.0.0.1:9780/readyz" help:"The readiness endpoint to ask."`
-}
-
-// Run exits 0 when the endpoint answers 200 within a few seconds, 1 otherwise.
-func (c healthcheckCmd) Run(e *env) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "newswatch: healthcheck: %v\n", err)
-		return exitError{1}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(e.stderr, "newswatch: healthcheck: %s answered %s\n", c.URL, resp.Status)
-		return exitError{1}
-	}
-	return nil
 }

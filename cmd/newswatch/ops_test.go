@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 
+	"github.com/newswatch/newswatch/config"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/watcher"
 )
@@ -269,7 +270,7 @@ func TestHealthzFollowsLiveness(t *testing.T) {
 		}
 		return nil
 	}
-	ops, err := listenOps("127.0.0.1:0", opsHandlers{registry: prometheus.NewRegistry(), alive: alive,
+	ops, err := listenOps(config.HTTP{Listen: "127.0.0.1:0"}, opsHandlers{registry: prometheus.NewRegistry(), alive: alive,
 		ready: func(context.Context) error { return nil }, reload: func() error { return nil }}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +278,7 @@ func TestHealthzFollowsLiveness(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); ops.serve() }()
 	defer func() { ops.shutdown(5 * time.Second); <-done }()
-	url := "http://" + ops.ln.Addr().String() + "/healthz"
+	url := "http://" + ops.srv.Addr().String() + "/healthz"
 	if code, body := get(t, url); code != http.StatusOK {
 		t.Errorf("/healthz while alive: %d %q, want 200", code, body)
 	}

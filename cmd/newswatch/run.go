@@ -16,6 +16,7 @@ import (
 
 	"github.com/newswatch/newswatch/internal/buildinfo"
 	"github.com/newswatch/newswatch/internal/logging"
+	"github.com/newswatch/newswatch/internal/webserve"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/watcher"
@@ -48,6 +49,10 @@ func (r runCmd) Run(e *env) error {
 		return exitError{1}
 	}
 	releaseLoadMemory()
+	if err := webserve.Validate(l.cfg.HTTP.WebConfigFile); err != nil {
+		log.Error("cannot start", zap.Error(err))
+		return exitError{1}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// After the first signal, a second one ends the process at once.
@@ -86,14 +91,14 @@ func (r runCmd) Run(e *env) error {
 			ready:    func(ctx context.Context) error { return up.Load().ready(ctx) },
 			reload:   func() error { return up.Load().reload() },
 		}
-		ops, err := listenOps(addr, handlers, log.Named("http"))
+		ops, err := listenOps(l.cfg.HTTP, handlers, log.Named("http"))
 		if err != nil {
 			log.Error("cannot start", zap.Error(err))
 			return exitError{1}
 		}
 		wg.Go(ops.serve)
 		defer ops.shutdown(5 * time.Second)
-		log.Info("http listening", zap.String("addr", addr))
+		log.Info("http listening", zap.String("addr", addr), zap.String("web_config_file", l.cfg.HTTP.WebConfigFile))
 	}
 
 	ncfg := notifierConfig(l.cfg)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/newswatch/newswatch/notifier/notifiertest"
@@ -106,11 +110,13 @@ func runNewswatch(t *testing.T, wait time.Duration, args ...string) (int, string
 }
 
 // TestSecretsNeverLogged runs `check` and `run` at debug level with every secret the
-// configuration can hold, each carrying a canary: the user name and password of feed URLs (of a
-// feed that answers, one that fails with 500, one that refuses the password, one whose port is
-// closed) and a NATS credentials file (its seed, its JWT, a comment). Through polls, alerts,
-// errors, a reload by SIGHUP and a failed one by HTTP, and a stop, no canary may appear in what
-// the process prints, nor in anything it publishes to NATS (alerts, health events, state, jobs).
+// configuration can hold, each carrying a canary: the user name, password and query tokens
+// (?token=, ?apikey=) of feed URLs (of a feed that answers and alerts, one that fails with 500,
+// one that refuses the password, one whose port is closed) and a NATS credentials file (its
+// seed, its JWT, a comment). Through polls, alerts, errors, a reload by SIGHUP and a failed one
+// by HTTP, and a stop, no canary may appear in what the process prints, nor in anything it
+// publishes to NATS (alerts, health events, state, jobs), nor in any message the server stores
+// (the alert stream, the state bucket), nor in what `newswatch test` prints of those feeds.
 // Runs with a credentials file that is not one, and with TLS files that are not PEM, read them,
 // fail, and print none of them either.
 func TestSecretsNeverLogged(t *testing.T) {
@@ -133,6 +139,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	// Feeds with credentials in their URLs.
 	// The good feed takes its password before and after the reload, and tells which it got last.
 	user, pass, newPass := secret("user"), secret("pass"), secret("newpass")
+	goodToken := secret("querytoken")
 	var lastPass atomic.Value
 	good := &feedServer{items: []feedItem{{GUID: "kursk-1", Title: "Fighting in the Kursk region", Description: "Troops advanced."}}}
 	good.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -160,10 +167,11 @@ func TestSecretsNeverLogged(t *testing.T) {
 	closedPort := fmt.Sprintf("http://127.0.0.1:%d/feed.xml", freePort(t))
 	feeds := func(pass string) []map[string]any {
 		return []map[string]any{
-			{"id": "good", "url": withUserinfo(good.URL, user, pass) + "/rss.xml", "first_poll": "all"},
-			{"id": "broken", "url": withUserinfo(broken.URL, secret("brokenuser"), secret("brokenpass")) + "/rss.xml"},
-			{"id": "denied", "url": withUserinfo(denied.URL, secret("denieduser"), secret("deniedpass")) + "/rss.xml"},
-			{"id": "closed", "url": withUserinfo(closedPort, secret("closeduser"), secret("closedpass"))},
+			{"id": "good", "url": withUserinfo(good.URL, user, pass) + "/rss.xml?token=" + goodToken, "first_poll": "all"},
+			{"id": "broken", "url": withUserinfo(broken.URL, secret("brokenuser"), secret("brokenpass")) + "/rss.xml?lang=en&apikey=" + secret("brokenquery")},
+			{"id": "denied", "url": withUserinfo(denied.URL, secret("denieduser"), secret("deniedpass")) + "/rss.xml?" + secret("deniedbare")},
+			{"id": "closed", "url": withUserinfo(closedPort, secret("closeduser"), secret("closedpass")) + "?token=" + secret("closedquery")},
+			{"id": "tokenonly", "url": broken.URL + "/other.xml?token=" + secret("tokenonly")},
 		}
 	}
 	cfg, _ := testConfigMap(t, dir, feeds(pass))
@@ -208,6 +216,22 @@ func TestSecretsNeverLogged(t *testing.T) {
 	waitFor(t, 30*time.Second, "the closed feed's health event", func() bool {
 		return strings.Contains(published.String(), "newswatch.feed.closed.error")
 	})
+	waitFor(t, 30*time.Second, "the failing feeds' health events", func() bool {
+		p := published.String()
+		return strings.Contains(p, "newswatch.feed.broken.error") && strings.Contains(p, "newswatch.feed.tokenonly.error")
+	})
+
+	// newswatch test reads the feeds as a poll does, and names them.
+	for _, args := range [][]string{
+		{"test", "-c", path, "good", "broken", "tokenonly"},
+		{"test", "-c", path, withUserinfo(good.URL, user, pass) + "/rss.xml?token=" + goodToken, broken.URL + "/rss.xml?token=" + goodToken},
+	} {
+		code, out := runNewswatch(t, 30*time.Second, args...)
+		record("newswatch "+strings.Join(args[:3], " ")+" …", out)
+		if code != 2 || !strings.Contains(out, "token=redacted") {
+			t.Errorf("newswatch %v: exit %d, want 2 (a feed fails) and its URL redacted:\n%s", args, code, out)
+		}
+	}
 
 	// A reload by SIGHUP with a new password.
 	cfg["feeds"] = feeds(newPass)
@@ -231,6 +255,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	waitFor(t, 30*time.Second, "polls after the failed reload", func() bool { return good.count() >= n+2 })
 	d.stop(t, 60*time.Second)
 	record("run", d.log.String())
+	record("stored in JetStream", storedMessages(t, nc))
 
 	code, out = runNewswatch(t, 30*time.Second, "--log-level", "debug", "check", "-c", path)
 	record("check of the invalid file", out)
@@ -292,15 +317,71 @@ func TestSecretsNeverLogged(t *testing.T) {
 			t.Errorf("no log line with %s: the test did not cover that path", want)
 		}
 	}
+	// The feeds' URLs were published and stored, redacted: in an alert and in health events.
+	var alertWithURL, healthWithURL bool
+	for line := range strings.SplitSeq(published.String(), "\n") {
+		if strings.Contains(line, "/rss.xml?token=redacted") && strings.HasPrefix(line, "newswatch.alert.") {
+			alertWithURL = true
+		}
+		if strings.Contains(line, "/rss.xml?lang=redacted") && strings.HasPrefix(line, "newswatch.feed.broken.error") {
+			healthWithURL = true
+		}
+	}
+	if !alertWithURL || !healthWithURL {
+		t.Errorf("published: an alert with the good feed's redacted URL %v, an error event with the broken one's %v; want both:\n%s",
+			alertWithURL, healthWithURL, published.String())
+	}
+	if stored := outputs[slices.Index(name, "stored in JetStream")]; !strings.Contains(stored, "token=redacted") || !strings.Contains(stored, `"url":`) {
+		t.Errorf("the stored messages hold no redacted feed URL: the test read neither alerts nor states:\n%.2000s", stored)
+	}
+}
+
+// storedMessages returns every message that every stream of nc's server holds (the alert stream
+// and the KV buckets' streams among them), one a line: subject, headers and data.
+func storedMessages(t *testing.T, nc *nats.Conn) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	names := js.StreamNames(ctx)
+	for name := range names.Name() {
+		stream, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatalf("stream %s: %v", name, err)
+		}
+		info, err := stream.Info(ctx)
+		if err != nil {
+			t.Fatalf("stream %s: %v", name, err)
+		}
+		for seq := info.State.FirstSeq; seq > 0 && seq <= info.State.LastSeq; seq++ {
+			m, err := stream.GetMsg(ctx, seq)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				continue // deleted, or a KV value since replaced
+			}
+			if err != nil {
+				t.Fatalf("stream %s, message %d: %v", name, seq, err)
+			}
+			fmt.Fprintf(&b, "%s %s %v %s\n", name, m.Subject, m.Header, m.Data)
+		}
+	}
+	if err := names.Err(); err != nil {
+		t.Fatalf("list streams: %v", err)
+	}
+	return b.String()
 }
 
 // TestSecretsNotInConfigErrors: a configuration error on the line of a feed URL with
-// credentials names neither its user nor its password, in `check`, in `run` refusing to start,
-// or in a failed reload (logged, and answered to POST /-/reload).
+// credentials names neither its user, its password nor its query token, in `check`, in `run`
+// refusing to start, or in a failed reload (logged, and answered to POST /-/reload).
 func TestSecretsNotInConfigErrors(t *testing.T) {
-	user, pass := secretCanary(t, "user"), secretCanary(t, "pass")
+	user, pass, token := secretCanary(t, "user"), secretCanary(t, "pass"), secretCanary(t, "token")
 	path := writeFile(t, "newswatch.yaml", "feeds:\n"+
-		"  - {id: world, url: 'ftp://"+user+":"+pass+"@news.example/rss.xml', schedule: '@hourly'}\n"+
+		"  - {id: world, url: 'ftp://"+user+":"+pass+"@news.example/rss.xml?token="+token+"', schedule: '@hourly'}\n"+
+		"  - {id: asia, url: https://news.example/asia.xml?apikey="+token+", shedule: '@hourly'}\n"+
 		"  - id: europe\n"+
 		"    url: 'https://"+user+":"+pass+"@news.example:http/europe.xml'\n")
 	var outputs []string
@@ -324,7 +405,11 @@ func TestSecretsNotInConfigErrors(t *testing.T) {
 		if !strings.Contains(out, "url") {
 			t.Errorf("%s does not report the invalid urls:\n%s", what, out)
 		}
-		for _, s := range []string{user, pass} {
+		// The error names the first URL; check and run quote the second's line as well.
+		if !strings.Contains(out, "token=redacted") || what != "reload" && !strings.Contains(out, "apikey=*") {
+			t.Errorf("%s does not name the URLs' query keys:\n%s", what, out)
+		}
+		for _, s := range []string{user, pass, token} {
 			if strings.Contains(out, s) {
 				t.Errorf("%s leaks the secret %s:\n%s", what, s, out)
 			}

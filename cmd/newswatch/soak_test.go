@@ -31,8 +31,10 @@ const (
 	// of a build without the race detector, embedded NATS included). Measured: about 60 MiB.
 	soakRSSBound = 200 << 20
 	// soakLateness is the longest an item may wait between appearing in its feed and its
-	// alert reaching a subscriber, with feeds polled every second.
-	soakLateness = 5 * time.Second
+	// alert reaching a subscriber, with feeds polled every second. Measured on an idle
+	// machine: about 1.5 s; the bound leaves room for a binary built with the race detector
+	// on a loaded machine (two busy cores beside it).
+	soakLateness = 15 * time.Second
 )
 
 var (
@@ -356,7 +358,7 @@ func TestSoak(t *testing.T) {
 	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the reload", func() bool { return strings.Contains(d.output(), "configuration reloaded") })
+	waitFor(t, 60*time.Second, "the reload", func() bool { return strings.Contains(d.output(), "configuration reloaded") })
 	var want []string
 	for range 15 {
 		for _, f := range healthy {
@@ -364,7 +366,7 @@ func TestSoak(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 	}
-	waitFor(t, 2*soakLateness, "every new item's alert", func() bool {
+	waitFor(t, 4*soakLateness, "every new item's alert", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(alerts) >= len(want)

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -17,12 +20,18 @@ import (
 )
 
 type testCmd struct {
-	Config  string   `short:"c" required:"" type:"path" help:"Configuration file."`
-	Rule    []string `name:"rule" help:"Match only this rule (repeatable)."`
-	JSON    bool     `name:"json" help:"Print one JSON object a line for each (item, rule) match."`
-	Feed    string   `name:"feed" help:"Match items of URLs, files and stdin as items of this feed of the configuration (for rules scoped to feeds or tags)."`
-	Sources []string `arg:"" name:"source" help:"A feed id of the configuration, a feed URL, a feed file, or - for standard input."`
+	Config       string            `short:"c" type:"path" help:"Configuration file; optional with --query."`
+	Rule         []string          `name:"rule" help:"Match only this rule (repeatable)."`
+	Query        string            `name:"query" help:"Match this query instead of the configuration's rules (as rule \"query\"), with the configuration's lists and those of --list."`
+	List         map[string]string `name:"list" mapsep:";" help:"A list for --query, NAME=term,term (repeatable); it replaces a list of the same name of the configuration."`
+	JSON         bool              `name:"json" help:"Print one JSON object a line for each (item, rule) match."`
+	Feed         string            `name:"feed" help:"Match items of URLs, files and stdin as items of this feed of the configuration (for rules scoped to feeds or tags)."`
+	AllowPrivate bool              `name:"allow-private" help:"Fetch URLs that resolve to loopback, private or link-local addresses (run refuses them unless the feed says allow_private)."`
+	Sources      []string          `arg:"" name:"source" help:"A feed id of the configuration, a feed URL, a feed file, or - for standard input."`
 }
+
+// queryRuleID is the id of the rule of --query.
+const queryRuleID = "query"
 
 // testMatch is one line of `newswatch test --json`.
 type testMatch struct {
@@ -38,9 +47,10 @@ type testItem struct {
 	Title string `json:"title"`
 }
 
-// Run exits like grep: 0 when something matched, 1 when nothing did, 2 on an error.
+// Run exits like grep: 0 when something matched, 1 when nothing did, 2 on an error. It ends with
+// a summary on stderr, so that "nothing matched" and "nothing was read" are told apart.
 func (c testCmd) Run(e *env) error {
-	l, err := load(c.Config)
+	l, err := c.load()
 	if err != nil {
 		printLoadError(e.stderr, err)
 		return exitError{2}
@@ -59,34 +69,122 @@ func (c testCmd) Run(e *env) error {
 	defer stop()
 
 	out := matchPrinter{w: e.stdout, json: c.JSON, color: logging.IsTerminal(e.stdout)}
-	matched, failed := false, false
+	sum := testSummary{rules: map[string]bool{}}
+	failed := false
 	for _, src := range c.Sources {
 		feedID, tags, items, err := c.readSource(ctx, e, l, src)
+		shown := src
+		if isURL(src) {
+			// A URL typed on the command line may carry a credential, as a feed's may.
+			shown = watcher.RedactURL(src)
+		}
 		if err != nil {
-			fmt.Fprintf(e.stderr, "newswatch: %s: %v\n", src, err)
+			fmt.Fprintf(e.stderr, "newswatch: %s: %v\n", shown, err)
+			if errors.Is(err, watcher.ErrPrivateAddress) {
+				fmt.Fprintf(e.stderr, "newswatch: hint: %s\n", privateHint(l, src))
+			}
 			failed = true
 			continue
 		}
+		sum.sources++
+		sum.items += len(items)
 		for _, it := range items {
 			mi := it.MatcherItem(feedID, tags)
+			itemMatched := false
 			for _, m := range l.index.Match(&mi) {
 				if len(c.Rule) > 0 && !slices.Contains(c.Rule, m.Rule) {
 					continue
 				}
-				matched = true
-				if err := out.print(src, it, m); err != nil {
+				itemMatched = true
+				sum.matches++
+				sum.rules[m.Rule] = true
+				if err := out.print(shown, it, m); err != nil {
 					return err
 				}
 			}
+			if itemMatched {
+				sum.matched++
+			}
 		}
 	}
+	fmt.Fprintf(e.stderr, "newswatch: %s\n", sum.String(len(c.Sources), c.ruleCount(l)))
 	switch {
 	case failed:
 		return exitError{2}
-	case !matched:
+	case sum.matches == 0:
 		return exitError{1}
 	}
 	return nil
+}
+
+// load loads the configuration, or with --query and no configuration an empty one, and replaces
+// its rules with the query when one is given.
+func (c testCmd) load() (*loaded, error) {
+	var cfg *config.Config
+	if c.Query != "" && len(c.Rule) > 0 {
+		return nil, errors.New("--rule selects rules of the configuration; --query replaces them: give one of them")
+	}
+	switch {
+	case c.Config != "":
+		l, err := load(c.Config)
+		if err != nil || c.Query == "" {
+			return l, err
+		}
+		cfg = l.cfg
+	case c.Query == "":
+		return nil, errors.New("test needs -c FILE, or --query")
+	default:
+		var err error
+		if cfg, err = config.Parse("(no configuration)", nil); err != nil {
+			return nil, err
+		}
+	}
+	lists := maps.Clone(cfg.Lists)
+	for name, terms := range c.List {
+		lists[name] = strings.Split(terms, ",")
+	}
+	rules := []matcher.Rule{{ID: queryRuleID, Query: c.Query}}
+	ix, err := matcher.Compile(rules, lists)
+	if err != nil {
+		var qe *matcher.QueryError
+		if errors.As(err, &qe) {
+			if qe.List != "" {
+				return nil, fmt.Errorf("--list %s, term %d: %s", qe.List, qe.Term+1, qe.Msg)
+			}
+			return nil, fmt.Errorf("--query:%d: %s\n  %s\n  %s^", qe.Column, qe.Msg, c.Query, strings.Repeat(" ", qe.Column-1))
+		}
+		return nil, fmt.Errorf("--query: %w", err)
+	}
+	return &loaded{cfg: cfg, rules: rules, index: ix}, nil
+}
+
+// ruleCount is how many rules test matched against.
+func (c testCmd) ruleCount(l *loaded) int {
+	if len(c.Rule) > 0 {
+		return len(c.Rule)
+	}
+	return len(l.rules)
+}
+
+// testSummary counts what test read and matched.
+type testSummary struct {
+	sources, items, matched, matches int
+	rules                            map[string]bool // that matched
+}
+
+// String is the summary line: sources read of those given, items parsed and matched, rules that
+// matched of those tried.
+func (s testSummary) String(given, rules int) string {
+	return fmt.Sprintf("sources: %d of %d read; items: %d parsed, %d matched; rules: %d of %d matched; %d matches",
+		s.sources, given, s.items, s.matched, len(s.rules), rules, s.matches)
+}
+
+// privateHint says how to test a source the address guard refused.
+func privateHint(l *loaded, src string) string {
+	if isURL(src) {
+		return "the URL resolves to a loopback, private or link-local address, which run refuses too; pass --allow-private to test it (and give the feed allow_private: true to poll it)"
+	}
+	return fmt.Sprintf("feed %s resolves to a loopback, private or link-local address; set allow_private: true on it in %s to poll it", src, l.cfg.File)
 }
 
 // readSource reads the items of one source: a feed id of the configuration, a URL, a file or "-".
@@ -100,9 +198,8 @@ func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) 
 	switch {
 	case src == "-":
 		data, err = readLimit(e.stdin, "standard input", d.MaxBody)
-	case strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://"):
-		// A URL typed on the command line is fetched wherever it points.
-		data, err = watcher.FetchOnce(ctx, src, fetchOptions(d.Timeout, d.MaxBody, true))
+	case isURL(src):
+		data, err = watcher.FetchOnce(ctx, src, fetchOptions(d.Timeout, d.MaxBody, c.AllowPrivate))
 	default:
 		if i := slices.IndexFunc(l.cfg.Feeds, func(f config.Feed) bool { return f.ID == src }); i >= 0 {
 			f := l.cfg.Feeds[i]
@@ -114,6 +211,8 @@ func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) 
 		if f, err = os.Open(src); err == nil {
 			data, err = readLimit(f, src, d.MaxBody)
 			f.Close()
+		} else if errors.Is(err, fs.ErrNotExist) {
+			err = errors.New("not a feed id of the configuration, nor a file, nor a URL (http:// or https://)")
 		}
 	}
 	if err != nil {
@@ -121,6 +220,11 @@ func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) 
 	}
 	_, items, err = watcher.ParseItems(data)
 	return feedID, tags, items, err
+}
+
+// isURL reports whether a source of `newswatch test` is a URL to fetch.
+func isURL(src string) bool {
+	return strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")
 }
 
 // readLimit reads r whole, refusing more than limit bytes.

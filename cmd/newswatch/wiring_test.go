@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/newswatch/newswatch/config"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/watcher"
 )
@@ -32,5 +33,18 @@ func TestAlertPublisherReportsRejections(t *testing.T) {
 	}
 	if got := streamMsgCount(js, 10*time.Second); got != 2 {
 		t.Errorf("alert stream holds %d messages, want the 2 that fit", got)
+	}
+}
+
+// TestRetentionByDefault: a configuration that says nothing of retention keeps alerts 30 days
+// and at most 1 GiB.
+func TestRetentionByDefault(t *testing.T) {
+	c, err := config.Parse("nw.yaml", []byte("feeds: [{id: world, url: 'https://example.org/rss'}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := notifierConfig(c)
+	if n.AlertMaxAge != 30*24*time.Hour || n.AlertMaxBytes != 1<<30 {
+		t.Errorf("alert retention: got %s and %d bytes, want 720h and 1 GiB", n.AlertMaxAge, n.AlertMaxBytes)
 	}
 }

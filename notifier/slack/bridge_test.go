@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	slackapi "github.com/slack-go/slack"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
@@ -319,4 +321,89 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, result string) fl
 	}
 	t.Fatalf("metric %s{result=%q} not found", name, result)
 	return 0
+}
+
+// An alert as large as a hostile feed makes it is posted within Block Kit's limits, by the bot
+// and by the webhook: the test Slack refuses nothing, and nothing goes to the dead letters.
+func TestBridgePostsHugeAlertsWithinTheLimits(t *testing.T) {
+	n := notifiertest.Open(t, notifiertest.Config(t))
+	s := fake(t, 10*time.Millisecond)
+	nc := connect(t, n)
+	dead, err := nc.SubscribeSync("newswatch.slack.dead.>")
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+
+	huge := func(i int) notifier.Alert {
+		a := alert("dprk-troops", "world", i)
+		a.FeedTitle = strings.Repeat("Мировые новости & <co> ", 500)
+		a.Item.Title = strings.Repeat("Войска КНДР 🇰🇷 북한군 & <troops> ", 400) // about 12 KB
+		a.Item.Link += "&" + strings.Repeat("q=<x>|", 50)
+		a.Item.Summary = strings.Repeat(`<a href="https://example.org/?a=1&b=2">North Korea</a> <!channel> troops 👨‍👩‍👧 `, 150)
+		a.Snippet = a.Item.Summary
+		a.Hits = nil
+		for j := range 25 {
+			a.Hits = append(a.Hits, notifier.Hit{Field: "summary", Start: 0, End: 1, Text: []string{"North Korea", "troops", "<!channel>", fmt.Sprintf("term %d", j)}[j%4]})
+		}
+		for j := range 2000 {
+			a.Item.Authors = append(a.Item.Authors, fmt.Sprintf("Автор <%d> & Co", j))
+			a.Item.Categories = append(a.Item.Categories, fmt.Sprintf("category %d", j))
+		}
+		return a
+	}
+	bot := baseConfig(nc, botPoster(t, s))
+	bot.Rate, bot.Burst = 100, 10
+	bot.DefaultChannel = "#dprk"
+	hook, err := slack.NewWebhookPoster(slack.WebhookConfig{URL: s.WebhookURL()})
+	if err != nil {
+		t.Fatalf("NewWebhookPoster: %v", err)
+	}
+	viaHook := baseConfig(nc, hook)
+	viaHook.Durable = "newswatch_slack_hook"
+	viaHook.DefaultChannel = "#hook"
+	publish(t, n, huge(1), huge(2))
+	runBridge(t, bot, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	runBridge(t, viaHook, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+
+	posts, err := s.WaitPosts(4, waitTimeout)
+	if err != nil {
+		t.Fatalf("%v; refusals: %v", err, s.Refusals())
+	}
+	consumerIdle(t, nc, "newswatch_slack")
+	consumerIdle(t, nc, "newswatch_slack_hook")
+	if r := s.Refusals(); len(r) > 0 {
+		t.Errorf("the test Slack refused %d messages: %v", len(r), r)
+	}
+	if msg, err := dead.NextMsg(200 * time.Millisecond); err == nil {
+		t.Errorf("a dead letter: %s %v", msg.Subject, msg.Header)
+	}
+	webhook := 0
+	for _, p := range posts {
+		if p.Webhook {
+			webhook++
+		}
+		if !strings.Contains(string(p.Blocks), `|Read the article\u003e`) {
+			t.Errorf("post %s: the link is missing: %.300s", p.EventID, p.Blocks)
+		}
+	}
+	if webhook != 2 {
+		t.Errorf("webhook posts: got %d, want 2", webhook)
+	}
+}
+
+// A message over a limit is refused for good: retrying it cannot help.
+func TestOverTheLimitsIsPermanent(t *testing.T) {
+	s := fake(t, time.Millisecond)
+	m := slack.Message{Text: "x", Blocks: []slackapi.Block{slackapi.NewSectionBlock(
+		slackapi.NewTextBlockObject(slackapi.MarkdownType, strings.Repeat("x", 3001), false, true), nil, nil)}}
+	if _, err := botPoster(t, s).Post(testContext(t), "#dprk", m); !errors.Is(err, slack.ErrPermanent) || !strings.Contains(err.Error(), "invalid_blocks") {
+		t.Errorf("bot: got %v, want invalid_blocks, permanent", err)
+	}
+	hook, err := slack.NewWebhookPoster(slack.WebhookConfig{URL: s.WebhookURL()})
+	if err != nil {
+		t.Fatalf("NewWebhookPoster: %v", err)
+	}
+	if _, err := hook.Post(testContext(t), "#hook", m); !errors.Is(err, slack.ErrPermanent) {
+		t.Errorf("webhook: got %v, want permanent", err)
+	}
 }

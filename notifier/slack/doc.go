@@ -1,7 +1,7 @@
 // Package slack is the bridge from newswatch's alert stream to Slack: a durable JetStream pull
 // consumer reads every alert event, routes it by rule id and feed id to Slack channels, formats it
-// with Block Kit, and posts it through the Web API (chat.postMessage with a bot token) or an
-// incoming webhook.
+// with Block Kit within its limits, and posts it through the Web API (chat.postMessage with a bot
+// token) or an incoming webhook.
 //
 // Delivery is at least once towards the stream and, with a bot token, exactly once towards each
 // channel: an alert is acknowledged only after every channel it is routed to accepted its message

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -20,12 +19,29 @@ type Message struct {
 	EventID string // the alert's event id, attached as metadata where the transport allows
 }
 
-// Limits of Block Kit, in characters.
+// Limits of Block Kit for a message, in characters as textLen counts them.
 const (
-	maxHeader  = 150
-	maxSection = 3000
-	maxSnippet = 2000
-	maxTerms   = 10
+	maxBlocks  = 50   // blocks in a message
+	maxHeader  = 150  // a header block's text
+	maxSection = 3000 // a section's text, and any text object (a context element's)
+)
+
+// Bounds of our own on the parts of a message, in characters (textLen), that keep every part
+// within Block Kit's limits whatever a feed sends, and the whole message a few thousand
+// characters: Slack also refuses, as msg_blocks_too_long, blocks whose texts add up to more than
+// about 12,000 characters, a bound it does not document exactly.
+const (
+	maxSnippet  = 2000 // the quoted snippet
+	maxBold     = 50   // bold spans in the snippet; the hits beyond are not bold
+	maxTerms    = 10   // matched terms listed
+	maxTerm     = 100  // one matched term, escaped
+	maxFeedName = 300  // the feed's title or id, escaped
+	maxFeedID   = 200  // the feed id after its title, and the rule id
+	maxAuthor   = 100  // one author, escaped
+	maxAuthors  = 500  // the line of authors
+	maxLink     = 1500 // a link longer than this is not shown
+	maxTitle    = 300  // the title in the fallback text
+	maxFallback = 3000 // the fallback text (Slack would cut it at 40,000)
 )
 
 // Format builds the message of an alert: a header with the item's title; a section with the
@@ -33,6 +49,8 @@ const (
 // the rule, the matched terms and the publication time. Every piece of text that comes from a
 // feed is escaped: the header is plain text, the snippet is rich text whose styles are data, and
 // the mrkdwn parts have &, < and > escaped, so a feed cannot mention @channel or forge links.
+// Every part is within Block Kit's limits, cut where it must be with "…", never inside a link, an
+// entity or a character, and with a span in bold or in code closed.
 func Format(ev notifier.Event) Message {
 	d := ev.Data
 	title := strings.TrimSpace(d.Item.Title)
@@ -42,7 +60,7 @@ func Format(ev notifier.Event) Message {
 	blocks := []slackapi.Block{
 		slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(title, maxHeader), false, false),
 			slackapi.HeaderBlockOptionBlockID("header")),
-		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, truncate(itemLine(d), maxSection), false, true),
+		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, itemLine(d), false, true),
 			nil, nil, slackapi.SectionBlockOptionBlockID("item")),
 	}
 	if text, spans := snippet(d); text != "" {
@@ -52,24 +70,70 @@ func Format(ev notifier.Event) Message {
 	return Message{Text: fallback(ev, title), Blocks: blocks, EventID: ev.ID}
 }
 
-// itemLine is the section's mrkdwn: the link, the feed and the authors.
+// itemLine is the section's mrkdwn: the link, the feed and the authors. Each part has its own
+// bound, and the bounds add up to less than a section's limit.
 func itemLine(d notifier.EventData) string {
-	var b strings.Builder
-	if u, ok := safeURL(d.Item.Link); ok {
-		fmt.Fprintf(&b, "<%s|Read the article>", u)
-	} else if d.Item.Link != "" {
-		b.WriteString(escape(d.Item.Link))
-	} else {
-		b.WriteString("(no link)")
+	var m mrkdwn
+	switch u, ok := safeURL(d.Item.Link); {
+	case ok && textLen(u) <= maxLink:
+		m.markup("<" + u + "|Read the article>")
+	case ok:
+		m.markup(fmt.Sprintf("(a link of %d characters, not shown)", textLen(u)))
+	case d.Item.Link != "":
+		m.markup(cut(d.Item.Link, maxLink))
+	default:
+		m.markup("(no link)")
 	}
-	fmt.Fprintf(&b, " · Feed: *%s*", escape(feedName(d.Feed)))
+	m.markup(" · Feed: ")
+	var name mrkdwn
+	name.styled("*", feedName(d.Feed))
+	m.markup(name.fit(maxFeedName))
 	if d.Feed.Title != "" {
-		fmt.Fprintf(&b, " (`%s`)", escape(d.Feed.ID))
+		m.markup(" (" + code(d.Feed.ID, maxFeedID) + ")")
 	}
-	if len(d.Item.Authors) > 0 {
-		fmt.Fprintf(&b, "\nBy %s", escape(strings.Join(d.Item.Authors, ", ")))
+	if line := authorLine(d.Item.Authors); line != "" {
+		m.markup("\n" + line)
 	}
-	return b.String()
+	return m.fit(maxSection)
+}
+
+// authorLine is "By A, B and 3 more": as many authors as fit in maxAuthors, each cut to
+// maxAuthor.
+func authorLine(authors []string) string {
+	var names []string
+	for _, a := range authors {
+		if a = strings.TrimSpace(a); a != "" {
+			names = append(names, a)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	line := "By " + cut(names[0], maxAuthor)
+	for i, name := range names[1:] {
+		name = cut(name, maxAuthor)
+		more := fmt.Sprintf(" and %d more", len(names)-1-i)
+		// Room is kept for the " and N more" that would follow this name.
+		if textLen(line)+textLen(", "+name)+textLen(more) > maxAuthors {
+			return line + more
+		}
+		line += ", " + name
+	}
+	return line
+}
+
+// cut is feed text escaped for mrkdwn and cut to n characters.
+func cut(s string, n int) string {
+	var m mrkdwn
+	m.text(s)
+	return m.fit(n)
+}
+
+// code is feed text escaped in a code span, cut to n characters.
+func code(s string, n int) string {
+	var m mrkdwn
+	m.styled("`", s)
+	return m.fit(n)
 }
 
 // snippetBlock is the snippet as rich text, the spans in bold.
@@ -94,13 +158,13 @@ func snippetBlock(text string, spans []span) slackapi.Block {
 func contextElements(ev notifier.Event) []slackapi.MixedElement {
 	d := ev.Data
 	md := func(s string) slackapi.MixedElement {
-		return slackapi.NewTextBlockObject(slackapi.MarkdownType, truncate(s, maxSection), false, true)
+		return slackapi.NewTextBlockObject(slackapi.MarkdownType, s, false, true)
 	}
-	elems := []slackapi.MixedElement{md(fmt.Sprintf("Rule `%s`", escape(d.Rule.ID)))}
+	elems := []slackapi.MixedElement{md("Rule " + code(d.Rule.ID, maxFeedID))}
 	if terms := matchedTerms(d.Hits); len(terms) > 0 {
 		quoted := make([]string, len(terms))
 		for i, t := range terms {
-			quoted[i] = "“" + escape(t) + "”"
+			quoted[i] = "“" + cut(t, maxTerm) + "”"
 		}
 		elems = append(elems, md("Matched "+strings.Join(quoted, ", ")))
 	}
@@ -128,7 +192,7 @@ func matchedTerms(hits []notifier.EventHit) []string {
 			continue
 		}
 		seen[strings.ToLower(t)] = true
-		terms = append(terms, truncate(t, 80))
+		terms = append(terms, t)
 		if len(terms) == maxTerms {
 			break
 		}
@@ -136,16 +200,17 @@ func matchedTerms(hits []notifier.EventHit) []string {
 	return terms
 }
 
-// fallback is the message's text: shown in notifications and where blocks are not.
+// fallback is the message's text: shown in notifications and where blocks are not. The link is
+// written whole or left out.
 func fallback(ev notifier.Event, title string) string {
 	d := ev.Data
-	var b strings.Builder
-	b.WriteString(escape(title))
-	if u, ok := safeURL(d.Item.Link); ok {
-		b.WriteString(" " + u)
+	var m mrkdwn
+	m.markup(cut(title, maxTitle))
+	if u, ok := safeURL(d.Item.Link); ok && textLen(u) <= maxLink {
+		m.markup(" " + u)
 	}
-	fmt.Fprintf(&b, " (rule %s, feed %s)", escape(d.Rule.ID), escape(d.Feed.ID))
-	return truncate(b.String(), maxSection)
+	m.markup(" (rule " + cut(d.Rule.ID, maxFeedID) + ", feed " + cut(d.Feed.ID, maxFeedID) + ")")
+	return m.fit(maxFallback)
 }
 
 func feedName(f notifier.EventFeed) string {
@@ -170,19 +235,4 @@ func safeURL(raw string) (string, bool) {
 		return "", false
 	}
 	return strings.ReplaceAll(escape(u.String()), "|", "%7C"), true
-}
-
-// truncate cuts s to at most n characters, ending with "…" when it cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i, count := 0, 0
-	for i = range s {
-		if count == n-1 {
-			break
-		}
-		count++
-	}
-	return s[:i] + "…"
 }

@@ -3,6 +3,7 @@ package slack
 import (
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/newswatch/newswatch/notifier"
@@ -14,15 +15,16 @@ type span struct{ start, end int }
 // snippet returns the text to quote and the spans of it to show in bold. It is the event's
 // snippet, with every occurrence of a hit's text in bold (hits carry offsets into their field,
 // not into the snippet); without a snippet, the item's summary, with the summary's hits at
-// their offsets.
+// their offsets. The text is cut to maxSnippet characters; a span the cut crosses is bold up to
+// it, and only the first maxBold spans are bold.
 func snippet(d notifier.EventData) (string, []span) {
 	if text := strings.TrimSpace(d.Snippet); text != "" {
-		text, _ = cutBytes(text, maxSnippet)
+		text, kept := cutText(text, maxSnippet)
 		var spans []span
 		for _, h := range d.Hits {
-			spans = append(spans, occurrences(text, h.Text)...)
+			spans = append(spans, occurrences(text[:kept], h.Text)...)
 		}
-		return text, merge(spans)
+		return text, bounded(merge(spans), kept)
 	}
 	text := d.Item.Summary
 	if strings.TrimSpace(text) == "" {
@@ -36,14 +38,20 @@ func snippet(d notifier.EventData) (string, []span) {
 		}
 		spans = append(spans, span{h.Start, h.End})
 	}
-	cut, kept := cutBytes(text, maxSnippet)
+	text, kept := cutText(text, maxSnippet)
+	return text, bounded(merge(spans), kept)
+}
+
+// bounded are the first maxBold of the sorted spans, clipped to the first kept bytes.
+func bounded(spans []span, kept int) []span {
 	var out []span
-	for _, s := range merge(spans) {
-		if s.end <= kept {
-			out = append(out, s)
+	for _, s := range spans {
+		if s.start >= kept || len(out) == maxBold {
+			break
 		}
+		out = append(out, span{s.start, min(s.end, kept)})
 	}
-	return cut, out
+	return out
 }
 
 // occurrences finds every occurrence of term in text: exactly, and also ignoring case when
@@ -88,15 +96,12 @@ func merge(spans []span) []span {
 	return out
 }
 
-// cutBytes shortens text to at most n bytes of it, at a character boundary, adding "…" when it
-// cut; kept is how many bytes of text it kept.
-func cutBytes(text string, n int) (cut string, kept int) {
-	if len(text) <= n {
+// cutText shortens text to at most n characters (textLen), at a character a reader sees,
+// adding "…" when it cut; kept is how many bytes of text it kept.
+func cutText(text string, n int) (cut string, kept int) {
+	if textLen(text) <= n {
 		return text, len(text)
 	}
-	i := n
-	for i > 0 && !utf8.RuneStart(text[i]) {
-		i--
-	}
-	return text[:i] + "…", i
+	kept = len(strings.TrimRightFunc(text[:cutAt(text, n-textLen(ellipsis))], unicode.IsSpace))
+	return text[:kept] + ellipsis, kept
 }

@@ -1,13 +1,15 @@
 // Package fakeslack is a local HTTP server that behaves like the parts of Slack the bridge uses:
 // chat.postMessage, conversations.history and conversations.list with a bot token, and incoming
-// webhooks. It checks the token, knows a fixed set of channels (answering
-// {"ok":false,"error":"channel_not_found"} for any other), answers 429 with Retry-After when a
-// channel gets more than one message a second, can be told to fail with a status or to accept a
-// message and lose the answer, and records every message it accepted and every request that came
-// while a Retry-After it gave was still running. conversations.history takes channel ids only,
-// honours oldest, latest, inclusive, limit and cursor, answers newest first, and includes the
-// messages' metadata only when asked to with include_all_metadata. It is for tests, and safe for
-// concurrent use.
+// webhooks. It checks the token; refuses blocks that break Block Kit's limits as Slack does
+// (invalid_blocks with the reasons, msg_blocks_too_long; see CheckBlocks) and cuts a text over
+// 40,000 characters, with the warning message_truncated; knows a fixed set of channels
+// (answering {"ok":false,"error":"channel_not_found"} for any other); answers 429 with
+// Retry-After when a channel gets more than one message a second; can be told to fail with a
+// status or to accept a message and lose the answer; and records every message it accepted,
+// every refusal, and every request that came while a Retry-After it gave was still running.
+// conversations.history takes channel ids only, honours oldest, latest, inclusive, limit and
+// cursor, answers newest first, and includes the messages' metadata only when asked to with
+// include_all_metadata. It is for tests, and safe for concurrent use.
 package fakeslack
 
 import (
@@ -66,6 +68,7 @@ type Server struct {
 	lookups    int                  // conversations.history and conversations.list requests
 	seq        int64                // the last ts given, in microseconds
 	postedCh   chan struct{}        // signalled after every accepted post
+	refusals   []Refusal            // messages refused for breaking Block Kit's limits
 }
 
 // New starts the server on a random loopback port; Close stops it.
@@ -121,6 +124,20 @@ func (s *Server) Lookups() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.lookups
+}
+
+// Refusals are the refusals of messages that broke Block Kit's limits, in order.
+func (s *Server) Refusals() []Refusal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Refusal(nil), s.refusals...)
+}
+
+func (s *Server) refuse(r *Refusal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	s.refusals = append(s.refusals, *r)
 }
 
 // Posts is a copy of the messages accepted so far.
@@ -222,10 +239,21 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "no_text"})
 		return
 	}
-	p := Post{Channel: id, AsGiven: given, Text: r.PostForm.Get("text"), At: time.Now()}
+	text, truncated := cutText(r.PostForm.Get("text"))
+	p := Post{Channel: id, AsGiven: given, Text: text, At: time.Now()}
 	if b := r.PostForm.Get("blocks"); b != "" {
-		if !json.Valid([]byte(b)) {
-			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_blocks"})
+		if refusal := CheckBlocks([]byte(b)); refusal != nil {
+			s.refuse(refusal)
+			answer := map[string]any{"ok": false, "error": refusal.Err}
+			if len(refusal.Errors) > 0 {
+				msgs := make([]string, len(refusal.Errors))
+				for i, e := range refusal.Errors {
+					msgs[i] = "[ERROR] " + e
+				}
+				answer["errors"] = refusal.Errors
+				answer["response_metadata"] = map[string]any{"messages": msgs}
+			}
+			writeJSON(w, http.StatusOK, answer)
 			return
 		}
 		p.Blocks = json.RawMessage(b)
@@ -263,6 +291,9 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, map[string]any{"ok": false, "error": "ratelimited"})
 	case status != 0:
 		http.Error(w, http.StatusText(status), status)
+	case truncated:
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": id, "ts": p.TS, "warning": "message_truncated",
+			"response_metadata": map[string]any{"warnings": []string{"message_truncated"}}})
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": id, "ts": p.TS})
 	}
@@ -282,6 +313,15 @@ func (s *Server) postWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid_payload", http.StatusBadRequest)
 		return
 	}
+	if len(msg.Blocks) > 0 && string(msg.Blocks) != "null" {
+		if refusal := CheckBlocks(msg.Blocks); refusal != nil {
+			// A webhook answers 400 with the error alone, as text.
+			s.refuse(refusal)
+			http.Error(w, refusal.Err, http.StatusBadRequest)
+			return
+		}
+	}
+	msg.Text, _ = cutText(msg.Text)
 	// A webhook posts to its own channel; the channel the client named is kept in AsGiven.
 	p := Post{Channel: s.cfg.WebhookChannel, AsGiven: msg.Channel, Text: msg.Text, Blocks: msg.Blocks, Webhook: true, At: time.Now()}
 	s.mu.Lock()
