@@ -16,12 +16,13 @@ import (
 // FeedStatus is the kind of a feed-health event; it is the last token of its subject.
 type FeedStatus string
 
-// The feed-health events of SPEC.md §4, and the flood guard's summary.
+// The feed-health events of SPEC.md §4, and the summaries of the flood guard and of the alert cap.
 const (
 	FeedError     FeedStatus = "error"     // the first failure of a run of failures, or the feed is gone (410)
 	FeedRecovered FeedStatus = "recovered" // a poll succeeded after failures, or a stale feed has a new item
 	FeedStale     FeedStatus = "stale"     // no new item for much longer than the feed's usual gap between items
 	FeedFlood     FeedStatus = "flood"     // one poll found far more new items than usual; recorded without alerting
+	FeedCapped    FeedStatus = "capped"    // one poll matched more than max_alerts_per_poll; the rest recorded without alerting
 )
 
 // FeedHealth is one change in a feed's health.
@@ -36,8 +37,11 @@ type FeedHealth struct {
 	// (FeedStale), or became stale (FeedRecovered after FeedStale); zero if never.
 	Since    time.Time
 	NextPoll time.Time // FeedError: when the feed is polled again
-	Items    int       // FeedFlood: the new items recorded without alerting
-	Time     time.Time // when this was observed
+	Items    int       // FeedFlood: the new items recorded without alerting; FeedCapped: without some of their alerts
+	// Alerts and AlertsDropped are what a capped poll published, and the matches it did not
+	// publish (FeedCapped).
+	Alerts, AlertsDropped int
+	Time                  time.Time // when this was observed
 }
 
 // HealthEvent is a feed-health event: CloudEvents 1.0, type io.newswatch.feed.<status>.v1.
@@ -63,6 +67,9 @@ type HealthData struct {
 	Since      string    `json:"since,omitempty"`
 	NextPoll   string    `json:"next_poll,omitempty"`
 	Items      int       `json:"items,omitempty"`
+	// Alerts and AlertsDropped: what a capped poll published, and the matches it did not.
+	Alerts        int `json:"alerts,omitempty"`
+	AlertsDropped int `json:"alerts_dropped,omitempty"`
 }
 
 // Health publishes feed-health events on <prefix>.feed.<feed>.<status>. They are plain NATS
@@ -86,7 +93,7 @@ func (h *Health) Publish(ctx context.Context, fh FeedHealth) error {
 	switch {
 	case !validToken(fh.FeedID):
 		return fmt.Errorf("%w: health: feed id %q is not a subject token", ErrInvalidAlert, fh.FeedID)
-	case fh.Status != FeedError && fh.Status != FeedRecovered && fh.Status != FeedStale && fh.Status != FeedFlood:
+	case fh.Status != FeedError && fh.Status != FeedRecovered && fh.Status != FeedStale && fh.Status != FeedFlood && fh.Status != FeedCapped:
 		return fmt.Errorf("%w: health of %s: unknown status %q", ErrInvalidAlert, fh.FeedID, fh.Status)
 	case fh.Time.IsZero():
 		return fmt.Errorf("%w: health of %s: time is zero", ErrInvalidAlert, fh.FeedID)
@@ -102,14 +109,16 @@ func (h *Health) Publish(ctx context.Context, fh FeedHealth) error {
 		DataContentType: eventDataType,
 		DataSchema:      HealthDataSchema,
 		Data: HealthData{
-			Feed:       EventFeed{ID: fh.FeedID, URL: fh.FeedURL},
-			Status:     string(fh.Status),
-			Error:      fh.Error,
-			ErrorClass: fh.ErrorClass,
-			Failures:   fh.Failures,
-			Since:      formatTime(fh.Since),
-			NextPoll:   formatTime(fh.NextPoll),
-			Items:      fh.Items,
+			Feed:          EventFeed{ID: fh.FeedID, URL: fh.FeedURL},
+			Status:        string(fh.Status),
+			Error:         fh.Error,
+			ErrorClass:    fh.ErrorClass,
+			Failures:      fh.Failures,
+			Since:         formatTime(fh.Since),
+			NextPoll:      formatTime(fh.NextPoll),
+			Items:         fh.Items,
+			Alerts:        fh.Alerts,
+			AlertsDropped: fh.AlertsDropped,
 		},
 	}
 	body, err := json.Marshal(ev)

@@ -56,6 +56,11 @@ func TestHealthPublish(t *testing.T) {
 			wantSubject: "newswatch.feed.bbc.flood",
 			wantType:    "io.newswatch.feed.flood.v1",
 		},
+		{
+			fh:          notifier.FeedHealth{FeedID: "bbc", Status: notifier.FeedCapped, Items: 980, Alerts: 1000, AlertsDropped: 49000, Time: at},
+			wantSubject: "newswatch.feed.bbc.capped",
+			wantType:    "io.newswatch.feed.capped.v1",
+		},
 	}
 	for _, tt := range tests {
 		if err := n.Health().Publish(ctx, tt.fh); err != nil {
@@ -90,6 +95,7 @@ func TestHealthPublish(t *testing.T) {
 			Feed:   notifier.EventFeed{ID: tt.fh.FeedID, URL: tt.fh.FeedURL},
 			Status: string(tt.fh.Status), Error: tt.fh.Error, ErrorClass: tt.fh.ErrorClass, Failures: tt.fh.Failures,
 			Since: rfc3339(tt.fh.Since), NextPoll: rfc3339(tt.fh.NextPoll), Items: tt.fh.Items,
+			Alerts: tt.fh.Alerts, AlertsDropped: tt.fh.AlertsDropped,
 		}
 		if data != want {
 			t.Errorf("data: got %+v, want %+v", data, want)

@@ -1,6 +1,9 @@
 package watcher
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"github.com/newswatch/newswatch/matcher"
@@ -9,26 +12,139 @@ import (
 // snippetWidth is the width handed to matcher.Snippet for an alert's snippet.
 const snippetWidth = 200
 
-// alertsFor matches items against the plan's index and returns one Alert per (item, rule).
-func alertsFor(p *plan, f *feedPlan, feedTitle string, items []Item, now time.Time) []Alert {
-	var alerts []Alert
+// Bounds of one poll's alerts, so that neither an alert nor a poll grows with what a feed
+// serves: a feed of 1,000 items of 8 KB that 50 rules all match would otherwise make 50,000
+// alerts of every hit each, gigabytes before the first one is published.
+const (
+	// alertBatch is how many alerts are built and published at a time.
+	alertBatch = 256
+	// maxAlertHits is how many hits an alert carries; HitCount says how many there were.
+	maxAlertHits = 20
+	// The longest texts of an alert, in bytes, cut at a rune boundary. Hits' offsets still
+	// refer to the field's full text, and the snippet is cut from it.
+	maxAlertTitle    = 1 << 10 // the item's title and the feed's
+	maxAlertSummary  = 4 << 10
+	maxAlertID       = 2 << 10 // GUID, link and key
+	maxAlertName     = 256     // an author, a category, the text of a hit
+	maxAlertSnippet  = 1 << 10 // a snippet is snippetWidth wide unless its hit is wider
+	maxAlertAuthors  = 20
+	maxAlertCategory = 50
+)
+
+// alertTally is what the alerts of one poll came to.
+type alertTally struct {
+	published int
+	// dropped is how many matches made no alert because the poll had published its feed's
+	// MaxAlertsPerPoll, and droppedItems how many items had some of their matches dropped.
+	dropped, droppedItems int
+	byRule                map[string]int // alerts published, by rule
+}
+
+// publishAlerts matches items against the plan's index and publishes one Alert per (item,
+// rule), alertBatch at a time, at most the feed's MaxAlertsPerPoll; the matches beyond them are
+// counted, not published. It returns when every alert is acknowledged, or the first error of
+// the publisher (see Watcher.publish).
+func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedTitle string, items []Item, now time.Time) (alertTally, error) {
+	t := alertTally{byRule: make(map[string]int)}
+	limit := orDefault(f.MaxAlertsPerPoll, DefaultMaxAlertsPerPoll)
+	feedURL, feedTitle := redactURL(f.URL), truncateUTF8(feedTitle, maxAlertTitle)
+	var batch []Alert
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := w.publish(ctx, f, batch); err != nil {
+			return err
+		}
+		t.published += len(batch)
+		batch = nil // the publisher may keep the slice: never reuse it
+		return nil
+	}
 	for _, it := range items {
 		mi := it.MatcherItem(f.ID, f.Tags)
-		for _, m := range p.index.Match(&mi) {
-			alerts = append(alerts, Alert{
+		matches := p.index.Match(&mi)
+		if len(matches) == 0 {
+			continue
+		}
+		var item AlertItem
+		built, dropped := false, false
+		for _, m := range matches {
+			if t.published+len(batch) >= limit {
+				t.dropped++
+				dropped = true
+				continue
+			}
+			if !built {
+				item, built = boundedItem(it.AlertItem), true
+			}
+			batch = append(batch, Alert{
 				RuleID:    m.Rule,
 				RuleQuery: p.rules[m.Rule].Query,
 				FeedID:    f.ID,
-				FeedURL:   redactURL(f.URL),
+				FeedURL:   feedURL,
 				FeedTitle: feedTitle,
-				Item:      it.AlertItem,
-				Hits:      m.Hits,
-				Snippet:   snippet(it, m.Hits),
+				Item:      item,
+				Hits:      boundedHits(m.Hits),
+				HitCount:  len(m.Hits),
+				Snippet:   truncateUTF8(snippet(it, m.Hits), maxAlertSnippet),
 				Time:      now,
 			})
+			t.byRule[m.Rule]++
+			if len(batch) == alertBatch {
+				if err := flush(); err != nil {
+					return t, err
+				}
+			}
+		}
+		if dropped {
+			t.droppedItems++
 		}
 	}
-	return alerts
+	return t, flush()
+}
+
+// boundedItem is it with every text cut to the bounds of an alert. A key too long to carry is
+// replaced by its SHA-256, which identifies the item as well, so that its event id stays stable.
+func boundedItem(it AlertItem) AlertItem {
+	if len(it.Key) > maxAlertID {
+		sum := sha256.Sum256([]byte(it.Key))
+		it.Key = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	it.GUID = truncateUTF8(it.GUID, maxAlertID)
+	it.Link = truncateUTF8(it.Link, maxAlertID)
+	it.Title = truncateUTF8(it.Title, maxAlertTitle)
+	it.Summary = truncateUTF8(it.Summary, maxAlertSummary)
+	it.Authors = boundedNames(it.Authors, maxAlertAuthors)
+	it.Categories = boundedNames(it.Categories, maxAlertCategory)
+	return it
+}
+
+// boundedNames is the first n of names, each cut to maxAlertName bytes; names itself when it is
+// within bounds already, else a new slice.
+func boundedNames(names []string, n int) []string {
+	within := len(names) <= n
+	for _, s := range names {
+		within = within && len(s) <= maxAlertName
+	}
+	if within {
+		return names
+	}
+	out := make([]string, min(len(names), n))
+	for i := range out {
+		out[i] = truncateUTF8(names[i], maxAlertName)
+	}
+	return out
+}
+
+// boundedHits is a copy of the first maxAlertHits hits, each text cut to maxAlertName bytes; a
+// copy, so that an alert does not keep the matcher's array of every hit alive.
+func boundedHits(hits []matcher.Hit) []matcher.Hit {
+	out := make([]matcher.Hit, min(len(hits), maxAlertHits))
+	for i := range out {
+		out[i] = hits[i]
+		out[i].Text = truncateUTF8(out[i].Text, maxAlertName)
+	}
+	return out
 }
 
 // snippet cuts the context of the first hit in the summary or content, where there is context

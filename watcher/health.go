@@ -26,6 +26,9 @@ const (
 	// HealthFlood: one poll found far more new items than the feed adds; they were recorded
 	// as seen without alerting.
 	HealthFlood HealthStatus = "flood"
+	// HealthCapped: one poll's matches were more than its feed's MaxAlertsPerPoll; the first
+	// ones were published, the rest of its items recorded as seen without (all) their alerts.
+	HealthCapped HealthStatus = "capped"
 )
 
 // FeedHealth is one change in a feed's health.
@@ -39,8 +42,13 @@ type FeedHealth struct {
 	// item (HealthStale); zero if never.
 	Since    time.Time
 	NextPoll time.Time // HealthError: when the feed is polled again
-	Items    int       // HealthFlood: how many new items were recorded without alerting
-	Time     time.Time
+	// Items is how many new items were recorded without alerting (HealthFlood), or without
+	// some of their alerts (HealthCapped).
+	Items int
+	// Alerts and AlertsDropped are how many alerts the poll published, and how many matches
+	// it did not publish (HealthCapped).
+	Alerts, AlertsDropped int
+	Time                  time.Time
 }
 
 // Bounds of stale detection.
@@ -109,4 +117,10 @@ func healthChanges(f *feedPlan, prev, next feedState, out pollOutcome, flood int
 		hs = append(hs, h)
 	}
 	return hs
+}
+
+// cappedHealth is the event of a poll whose alerts were capped.
+func cappedHealth(f *feedPlan, t alertTally, now time.Time) FeedHealth {
+	return FeedHealth{FeedID: f.ID, FeedURL: redactURL(f.URL), Status: HealthCapped,
+		Items: t.droppedItems, Alerts: t.published, AlertsDropped: t.dropped, Time: now}
 }

@@ -101,6 +101,7 @@ type memPublisher struct {
 	mu      sync.Mutex
 	alerts  []Alert
 	calls   int
+	sizes   []int // of each batch published
 	err     error
 	batches chan []Alert
 }
@@ -116,6 +117,7 @@ func (p *memPublisher) Publish(ctx context.Context, alerts []Alert) error {
 		return p.err
 	}
 	p.alerts = append(p.alerts, alerts...)
+	p.sizes = append(p.sizes, len(alerts))
 	p.mu.Unlock()
 	if p.batches != nil {
 		select {
@@ -349,4 +351,11 @@ func testWatcher(t *testing.T, cfg Config, log *zap.Logger) *Watcher {
 // feedOf is the Feed a plan's feed was built from.
 func feedOf(f *feedPlan) Feed {
 	return Feed{ID: f.ID, URL: f.URL, Settings: *f.Settings, Tags: f.Tags}
+}
+
+// timeTravel lets a test poll slots up to d ahead of the real clock, as if that much time had
+// passed by the time their jobs arrive: the watcher refuses jobs for later slots than its
+// clock allows.
+func timeTravel(w *Watcher, d time.Duration) {
+	w.clock = func() time.Time { return time.Now().Add(d) }
 }

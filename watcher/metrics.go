@@ -21,8 +21,11 @@ type metrics struct {
 	itemsNew      prometheus.Counter
 	itemsFlooded  prometheus.Counter
 	ruleMatches   *prometheus.CounterVec
+	alertsCapped  prometheus.Counter
 	lastSuccess   *lastSuccess
 	conflicts     prometheus.Counter
+	jobsRefused   prometheus.Counter
+	stateRepairs  prometheus.Counter
 
 	mu      sync.Mutex
 	failing map[string]bool // feeds backing off, as this replica last committed them
@@ -103,6 +106,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "newswatch_rule_matches_total",
 			Help: "Matches of new items by rule, each one alert.",
 		}, []string{"rule"}),
+		alertsCapped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "newswatch_alerts_capped_total",
+			Help: "Matches of new items not published because their poll had published max_alerts_per_poll alerts.",
+		}),
+		jobsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "newswatch_poll_jobs_refused_total",
+			Help: "Poll jobs acknowledged without work because their slot lies beyond the feed's schedule.",
+		}),
+		stateRepairs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "newswatch_state_repairs_total",
+			Help: "Feed states read with values no poll writes (a slot in the future, a move to another host, ...), repaired.",
+		}),
 		lastSuccess: &lastSuccess{
 			desc: prometheus.NewDesc("newswatch_feed_last_success_timestamp_seconds",
 				"When a feed was last polled successfully by this replica, in Unix seconds.", []string{"feed"}, nil),
@@ -120,7 +135,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Feeds whose last poll on this replica failed, so that they back off.",
 		}, m.backingOff)
 		reg.MustRegister(m.lag, m.fetchDuration, m.fetchResults, m.itemsParsed, m.itemsNew,
-			m.itemsFlooded, m.ruleMatches, m.lastSuccess, m.conflicts, backingOff)
+			m.itemsFlooded, m.ruleMatches, m.alertsCapped, m.lastSuccess, m.conflicts, m.jobsRefused,
+			m.stateRepairs, backingOff)
 	}
 	return m
 }
@@ -158,8 +174,9 @@ func (m *metrics) committed(f *feedPlan, s step, out pollOutcome) {
 	m.itemsParsed.Add(float64(len(out.doc.Items)))
 	m.itemsNew.Add(float64(s.fresh))
 	m.itemsFlooded.Add(float64(s.flood))
-	for _, a := range s.alerts {
-		m.ruleMatches.WithLabelValues(a.RuleID).Inc()
+	m.alertsCapped.Add(float64(s.alerts.dropped))
+	for rule, n := range s.alerts.byRule {
+		m.ruleMatches.WithLabelValues(rule).Add(float64(n))
 	}
 }
 

@@ -235,6 +235,7 @@ func TestPollFloodGuardOff(t *testing.T) {
 
 func TestPollHealthEvents(t *testing.T) {
 	ps := newPolicySetup(t, rss("World", rssItem{GUID: "a", Title: "x"}), nil)
+	timeTravel(ps.w, 3*24*time.Hour)
 	ps.poll(t, 1)
 	ps.fs.set(func(fs *feedServer) { fs.status = 500 })
 	s := slot(2)
@@ -354,6 +355,7 @@ func TestPollAutoSchedule(t *testing.T) {
 			if tt.header != "" {
 				ps.fs.Config.Handler = cacheControl(ps.fs.Config.Handler, tt.header)
 			}
+			timeTravel(ps.w, 3*time.Hour)
 			s := time.Now().Truncate(time.Minute)
 			if err := ps.w.Poll(t.Context(), "world", s); err != nil {
 				t.Fatal(err)

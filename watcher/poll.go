@@ -31,14 +31,16 @@ type pollOutcome struct {
 	took        time.Duration // the fetch and parse
 }
 
-// step is what a poll commits: the feed's next state, the alerts published before it, and the
-// health events reported after it.
+// step is what a poll commits: the feed's next state, the items whose alerts are published
+// before it, and the health events reported after it.
 type step struct {
-	state  feedState
-	alerts []Alert
-	health []FeedHealth
-	fresh  int // new items
-	flood  int // new items recorded without alerting by the flood guard
+	state    feedState
+	alerting []Item // the new items to match and alert
+	title    string // the feed's title, for the alerts
+	alerts   alertTally
+	health   []FeedHealth
+	fresh    int // new items
+	flood    int // new items recorded without alerting by the flood guard
 }
 
 // Poll is the JobQueue handler: it polls feedID for slot, publishes an alert for every match of
@@ -54,6 +56,14 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		w.log.Debug("job for a feed not configured acknowledged", zap.String("feed", feedID), zap.Time("slot", slot))
 		return nil
 	}
+	if limit := slotLimit(f, w.clock()); slot.After(limit) {
+		// Whoever can publish on the job subject could otherwise make a slot of 2100 the
+		// feed's last, and every real slot one it has done.
+		w.metrics.jobsRefused.Inc()
+		w.logLimited(zap.WarnLevel, "refused_job", feedID, "poll job for a slot beyond the feed's schedule refused",
+			zap.String("feed", feedID), zap.Time("slot", slot), zap.Time("latest_slot", limit))
+		return nil
+	}
 	if _, busy := w.inFlight.LoadOrStore(feedID, slot); busy {
 		// A poll of this feed runs here already (slower than the feed's interval): it fetches
 		// what this job would, and the next slot polls again.
@@ -61,11 +71,10 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		return nil
 	}
 	defer w.inFlight.Delete(feedID)
-	st, rev, err := w.loadState(ctx, feedID)
+	st, rev, err := w.loadState(ctx, f)
 	if err != nil {
 		return fmt.Errorf("poll %s: %w", feedID, err)
 	}
-	st = st.forURL(f.URL)
 	if !slot.After(st.LastSlot) {
 		return nil
 	}
@@ -89,12 +98,15 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 	for attempt := 1; ; attempt++ {
 		now := time.Now()
 		next := advance(p, f, st, slot, out, now, w.backoffCeiling)
-		if len(next.alerts) > 0 {
-			if err := w.publish(ctx, f, next.alerts); err != nil {
-				return fmt.Errorf("poll %s: publish %d alerts: %w", feedID, len(next.alerts), err)
-			}
+		// Every alert is published before the state that records its item is committed; they
+		// are built and published in batches, so that a poll holds one batch at a time.
+		if next.alerts, err = w.publishAlerts(ctx, p, f, next.title, next.alerting, now); err != nil {
+			return fmt.Errorf("poll %s: publish alerts: %w", feedID, err)
 		}
-		err := w.saveState(ctx, feedID, next.state, rev)
+		if next.alerts.dropped > 0 {
+			next.health = append(next.health, cappedHealth(f, next.alerts, now))
+		}
+		_, err := w.saveState(ctx, feedID, next.state, rev)
 		if err == nil {
 			w.logOutcome(f, slot, st, next, out)
 			w.metrics.committed(f, next, out)
@@ -108,10 +120,9 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		// against what they wrote, with the same body.
 		w.metrics.conflicts.Inc()
 		w.log.Debug("feed state changed by another poll; matching again", zap.String("feed", feedID), zap.Time("slot", slot), zap.Int("attempt", attempt), zap.Error(err))
-		if st, rev, err = w.loadState(ctx, feedID); err != nil {
+		if st, rev, err = w.loadState(ctx, f); err != nil {
 			return fmt.Errorf("poll %s: %w", feedID, err)
 		}
-		st = st.forURL(f.URL)
 		if !slot.After(st.LastSlot) || notDue(st, slot) {
 			return nil
 		}
@@ -190,7 +201,7 @@ func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome
 	} else {
 		next.ETag, next.LastModified = out.validators.ETag, out.validators.LastModified
 		next.BodyHash = out.bodyHash
-		s = newItems(p, f, st, &next, out.doc, now)
+		s = newItems(f, st, &next, out.doc, now)
 	}
 	checkStale(&next, now)
 	if f.auto() {
@@ -203,9 +214,9 @@ func advance(p *plan, f *feedPlan, st feedState, slot time.Time, out pollOutcome
 	return s
 }
 
-// newItems finds the new items of a parsed document, records them in next, and returns the
-// alerts they cause. An item is new when none of its identities is in the seen set.
-func newItems(p *plan, f *feedPlan, st feedState, next *feedState, doc Document, now time.Time) step {
+// newItems finds the new items of a parsed document, records them in next, and returns those
+// to alert. An item is new when none of its identities is in the seen set.
+func newItems(f *feedPlan, st feedState, next *feedState, doc Document, now time.Time) step {
 	seen := make(map[uint64]bool, len(st.SeenIDs))
 	for _, h := range st.SeenIDs {
 		seen[h] = true
@@ -258,7 +269,7 @@ func newItems(p *plan, f *feedPlan, st feedState, next *feedState, doc Document,
 		next.NewItemsAvg = (1-weight)*st.NewItemsAvg + weight*float64(len(fresh))
 	}
 	next.Baselined = true
-	s.alerts = alertsFor(p, f, doc.Title, alerting, now)
+	s.alerting, s.title = alerting, doc.Title
 	return s
 }
 
@@ -311,8 +322,14 @@ func schedule(next *feedState, f *feedPlan, out pollOutcome, now time.Time) {
 }
 
 // trackMove records a permanent redirect of a successful poll: the first time as a candidate,
-// and when the next poll is redirected to the same URL, as the feed's new URL.
+// and when the next poll is redirected to the same URL, as the feed's new URL. Only a move
+// within the configured URL's host is recorded: one to another host is followed by every poll
+// (the fetcher follows redirects) but not remembered, so that a state in the bucket never
+// sends polls to a host the configuration does not name (see repairState).
 func trackMove(st *feedState, cfgURL, movedTo string) {
+	if movedTo != "" && !sameHost(movedTo, cfgURL) {
+		movedTo = ""
+	}
 	if st.MovedFrom != cfgURL {
 		st.MovedFrom, st.MoveCandidate, st.MovedTo = cfgURL, "", ""
 	}
@@ -347,27 +364,45 @@ func firstPollItems(fp FirstPoll, items []Item, now time.Time) []Item {
 	}
 }
 
-func (w *Watcher) loadState(ctx context.Context, feedID string) (feedState, uint64, error) {
-	data, rev, err := w.state.Load(ctx, feedID)
+// loadState loads the state of f as it applies to f's URL (see feedState.forURL) and repairs
+// what no poll could have written (see repairState): a repaired state is logged and saved at
+// once, so that it is repaired and logged once.
+func (w *Watcher) loadState(ctx context.Context, f *feedPlan) (feedState, uint64, error) {
+	data, rev, err := w.state.Load(ctx, f.ID)
 	if err != nil {
 		return feedState{}, 0, fmt.Errorf("load state: %w", err)
 	}
+	var fixed []string
 	st, err := decodeState(data)
 	if err != nil {
-		return feedState{}, 0, err
+		// A state that no version wrote: the feed starts again as a new feed, rather than
+		// fail every poll from now on.
+		st, fixed = feedState{}, []string{err.Error()}
+	}
+	// What the state remembers of another configured URL is forgotten first: that is no
+	// impossible value.
+	st, more := repairState(st.forURL(f.URL), f, w.clock(), w.backoffCeiling)
+	if fixed = append(fixed, more...); len(fixed) == 0 {
+		return st, rev, nil
+	}
+	w.metrics.stateRepairs.Inc()
+	w.log.Warn("feed state with impossible values repaired", zap.String("feed", f.ID), zap.String("url", redactURL(f.URL)), zap.Strings("repaired", fixed))
+	if rev, err = w.saveState(ctx, f.ID, st, rev); err != nil {
+		return feedState{}, 0, fmt.Errorf("repair state: %w", err)
 	}
 	return st, rev, nil
 }
 
-func (w *Watcher) saveState(ctx context.Context, feedID string, st feedState, rev uint64) error {
+func (w *Watcher) saveState(ctx context.Context, feedID string, st feedState, rev uint64) (uint64, error) {
 	data, err := st.encode()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := w.state.Save(ctx, feedID, data, rev); err != nil {
-		return fmt.Errorf("save state at revision %d: %w", rev, err)
+	next, err := w.state.Save(ctx, feedID, data, rev)
+	if err != nil {
+		return 0, fmt.Errorf("save state at revision %d: %w", rev, err)
 	}
-	return nil
+	return next, nil
 }
 
 // logOutcome logs a feed failure once: when it starts or its message changes, not at every poll
@@ -383,6 +418,15 @@ func (w *Watcher) logOutcome(f *feedPlan, slot time.Time, prev feedState, step s
 		w.log.Warn("feed gone (410); polling stopped until its URL changes", append(fields, zap.Error(out.err))...)
 		return
 	}
+	if a := step.alerts; a.dropped > 0 {
+		w.log.Warn("alerts of one poll capped; the rest of its items recorded as seen", append(fields,
+			zap.Int("alerts", a.published), zap.Int("alerts_dropped", a.dropped), zap.Int("items", a.droppedItems),
+			zap.Int("max_alerts_per_poll", orDefault(f.MaxAlertsPerPoll, DefaultMaxAlertsPerPoll)))...)
+	}
+	if out.movedTo != "" && !sameHost(out.movedTo, f.URL) {
+		w.logLimited(zap.InfoLevel, "moved_host", f.ID, "feed redirected permanently to another host; followed at every poll, not remembered: update its url",
+			append(fields, zap.String("moved_to", redactURL(out.movedTo)))...)
+	}
 	if out.err != nil {
 		fields = append(fields, zap.String("error_class", string(next.LastErrorClass)), zap.Time("next_poll", next.NextPoll))
 	}
@@ -396,7 +440,7 @@ func (w *Watcher) logOutcome(f *feedPlan, slot time.Time, prev feedState, step s
 	default:
 		if ce := w.log.Check(zap.DebugLevel, "feed polled"); ce != nil {
 			ce.Write(append(fields, zap.Time("slot", slot), zap.Bool("not_modified", out.notModified || out.unchanged),
-				zap.Int("new_items", step.fresh), zap.Int("alerts", len(step.alerts)), zap.Duration("took", out.took))...)
+				zap.Int("new_items", step.fresh), zap.Int("alerts", step.alerts.published), zap.Duration("took", out.took))...)
 		}
 	}
 }

@@ -234,6 +234,7 @@ func TestPollFeedFailureRecordedAndLoggedOnce(t *testing.T) {
 	secretURL := strings.Replace(fs.URL, "http://", "http://reader:s3cret@", 1) + "/rss.xml"
 	w := testWatcher(t, Config{Feeds: []Feed{testFeed("world", secretURL, "@every 5m")}, Rules: []matcher.Rule{kurskRule}, State: state},
 		zap.New(core))
+	timeTravel(w, 24*time.Hour)
 
 	// Each poll is for the first slot the backoff of the previous failure allows.
 	s := slot(1)

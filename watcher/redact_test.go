@@ -210,6 +210,7 @@ func TestPollQueryValueChange(t *testing.T) {
 	b := qs.URL + "/rss?category=b&token=" + token
 	state := newMemState()
 	w := testWatcher(t, Config{Feeds: []Feed{testFeed("world", a, "@every 5m")}, State: state}, nil)
+	timeTravel(w, 400*24*time.Hour)
 	poll := func(n int) {
 		t.Helper()
 		if err := w.Poll(t.Context(), "world", slot(n)); err != nil {

@@ -137,3 +137,18 @@ func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug("cron: "+msg, zap.
 func (l cronLogger) Error(err error, msg string, kv ...any) {
 	l.log.Error("cron: "+msg, zap.Error(err), zap.Any("details", kv))
 }
+
+// maxClockSkew is how far ahead of this replica's clock another replica's may run: a job
+// for a slot up to this much beyond the feed's next activation is still its schedule's.
+const maxClockSkew = time.Minute
+
+// slotLimit is the latest slot a job for f may have at now: the feed's next activation after
+// now (within one interval of now; an auto feed's slots come every AutoMin), plus
+// maxClockSkew. The schedule never enqueues a later one.
+func slotLimit(f *feedPlan, now time.Time) time.Time {
+	next := f.group.sched.Next(now)
+	if next.IsZero() || next.Before(now) {
+		next = now // a cron expression that never fires again
+	}
+	return next.Add(maxClockSkew)
+}

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -130,6 +132,102 @@ func (st feedState) fetchURL(cfgURL string) string {
 		return cfgURL
 	}
 	return u
+}
+
+// repairState repairs what no poll of f could have written, as of now, for it can only have
+// come from someone else writing the state store, or a clock gone wrong: a state must not
+// push the feed off its schedule or elsewhere. It returns the repaired state and what was
+// repaired, one phrase each; none when st is sane. ceiling is the watcher's backoff ceiling.
+//
+//   - LastSlot after the latest slot a job may have (slotLimit) would make every real slot
+//     one done already: it is cleared, and the next slot polls.
+//   - Gone names a URL that is not the feed's, or a 410 that the state does not record: it
+//     is cleared. (After the configured URL changes, a leftover is cleared this way too.)
+//   - MovedTo and MoveCandidate on another host than the configured URL would send the
+//     polls, and what they alert, to a host the configuration does not name: they are
+//     dropped, and trackMove never records such a move (the fetcher follows it at every
+//     poll). Only the ones that belong to the configured URL (MovedFrom) are looked at;
+//     others are ignored by fetchURL and replaced by the next success.
+//   - NextPoll later than the longest pause a failure sets (the backoff ceiling, or the
+//     longest Retry-After honoured), and NextDue later than the feed's AutoMax, are
+//     clamped to it.
+//   - LastSuccess or LastNewItem in the future would make the flood guard count every
+//     burst as old, or the feed never stale: they are cleared. A negative failure count,
+//     item gap, or an average of new items outside [0, MaxItems] is clamped.
+func repairState(st feedState, f *feedPlan, now time.Time, ceiling time.Duration) (feedState, []string) {
+	var fixed []string
+	fix := func(what string) { fixed = append(fixed, what) }
+	if limit := slotLimit(f, now); st.LastSlot.After(limit) {
+		fix("last_slot " + st.LastSlot.UTC().Format(time.RFC3339) + " beyond the schedule: cleared")
+		st.LastSlot = time.Time{}
+	}
+	cfgURL := redactURL(f.URL)
+	switch {
+	case st.Gone == "":
+	case st.Gone != cfgURL:
+		fix("gone names another URL than the feed's: cleared")
+		st.Gone = ""
+	case st.LastErrorClass != ClassGone:
+		fix("gone without a 410 recorded: cleared")
+		st.Gone = ""
+	}
+	if st.MovedFrom == cfgURL {
+		if st.MovedTo != "" && !sameHost(st.MovedTo, f.URL) {
+			fix("moved_to on another host than the feed's: dropped")
+			st.MovedTo = ""
+		}
+		if st.MoveCandidate != "" && !sameHost(st.MoveCandidate, f.URL) {
+			fix("move_candidate on another host than the feed's: dropped")
+			st.MoveCandidate = ""
+		}
+		if st.MovedTo == "" && st.MoveCandidate == "" {
+			st.MovedFrom = ""
+		}
+	}
+	if pause := max(ceiling, maxRetryAfter); st.NextPoll.After(now.Add(pause + maxClockSkew)) {
+		fix("next_poll " + st.NextPoll.UTC().Format(time.RFC3339) + " beyond the longest backoff: clamped")
+		st.NextPoll = now.Add(pause)
+	}
+	if _, hi := f.autoBounds(); st.NextDue.After(now.Add(hi + maxClockSkew)) {
+		fix("next_due " + st.NextDue.UTC().Format(time.RFC3339) + " beyond auto_max: clamped")
+		st.NextDue = now.Add(hi)
+	}
+	if st.LastSuccess.After(now.Add(maxClockSkew)) {
+		fix("last_success in the future: cleared")
+		st.LastSuccess = time.Time{}
+	}
+	if st.LastNewItem.After(now.Add(maxClockSkew)) {
+		fix("last_new_item in the future: cleared")
+		st.LastNewItem = time.Time{}
+	}
+	if st.ConsecutiveFailures < 0 {
+		fix("negative consecutive_failures: zeroed")
+		st.ConsecutiveFailures = 0
+	}
+	if st.ItemGap < 0 {
+		fix("negative item_gap: zeroed")
+		st.ItemGap = 0
+	}
+	if st.NewItemsAvg < 0 || st.NewItemsAvg > MaxItems {
+		fix("new_items_avg out of range: clamped")
+		st.NewItemsAvg = min(max(st.NewItemsAvg, 0), MaxItems)
+	}
+	return st, fixed
+}
+
+// sameHost reports whether two http(s) URLs name the same host, whatever their ports: a feed
+// moved to https, or to another port of its server, stays on its host.
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	if err1 != nil || err2 != nil || ua.Host == "" || ub.Host == "" || !webScheme(ua) || !webScheme(ub) {
+		return false
+	}
+	return strings.EqualFold(ua.Hostname(), ub.Hostname())
+}
+
+func webScheme(u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https")
 }
 
 // bodyHashFor returns the hash of the body last parsed from url; "" when it was another URL.

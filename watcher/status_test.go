@@ -266,6 +266,7 @@ func TestPollGone(t *testing.T) {
 	srv.set(http.StatusGone, nil)
 	state := newMemState()
 	w := testWatcher(t, Config{Feeds: []Feed{testFeed("world", srv.URL+"/rss.xml", "@every 5m")}, State: state}, zap.New(core))
+	timeTravel(w, 400*24*time.Hour)
 	for n := 1; n <= 3; n++ {
 		if err := w.Poll(t.Context(), "world", time.Now().Add(time.Duration(n)*30*24*time.Hour)); err != nil {
 			t.Fatal(err)

@@ -13,9 +13,14 @@
 // the class of its error and the time before which it is not polled again (Retry-After of a
 // 429 or 503, else an exponential backoff with jitter up to BackoffCeiling); jobs for earlier
 // slots are acknowledged without a request, and polling resumes by itself. A 410 stops the
-// feed until its configured URL changes; a permanent redirect seen on two polls in a row is
-// kept in the state and polled instead. A failing publisher or state store fails the job,
+// feed until its configured URL changes; a permanent redirect within the feed's host seen on
+// two polls in a row is kept in the state and polled instead. A failing publisher or state store fails the job,
 // which the JobQueue redelivers.
+//
+// What comes from the bus is checked, not obeyed: a job for a slot beyond the feed's schedule is
+// acknowledged without work, and a state with values no poll writes is repaired and logged.
+// What a feed serves is bounded: a poll publishes at most its feed's MaxAlertsPerPoll alerts, a
+// batch at a time, each with at most 20 hits and capped texts, and reports the rest.
 package watcher
 
 import (
@@ -27,6 +32,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/newswatch/newswatch/matcher"
 )
@@ -92,9 +98,13 @@ type Watcher struct {
 	fetcher         *fetcher
 
 	plan     atomic.Pointer[plan]
-	inFlight sync.Map      // feed id -> slot, of the polls running on this replica
-	updated  chan struct{} // a new plan waits for Run to apply it to the schedule
-	ran      atomic.Bool
+	inFlight sync.Map // feed id -> slot, of the polls running on this replica
+	logged   sync.Map // kind and feed id -> when logLimited last logged them
+	// clock is what the slots of jobs and the times of states are judged by (see slotLimit
+	// and repairState): time.Now, but for tests that poll slots ahead of it.
+	clock   func() time.Time
+	updated chan struct{} // a new plan waits for Run to apply it to the schedule
+	ran     atomic.Bool
 	// lastTick is the Unix nanoseconds of the schedule's last heartbeat.
 	lastTick atomic.Int64
 }
@@ -134,6 +144,7 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 		backoffCeiling:  orDefault(cfg.BackoffCeiling, DefaultBackoffCeiling),
 		fetcher:         newFetcher(cfg.AddressPolicy, cfg.HostConcurrency),
 		updated:         make(chan struct{}, 1),
+		clock:           time.Now,
 	}
 	if w.loc == nil {
 		w.loc = time.UTC
@@ -144,6 +155,26 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 	}
 	w.plan.Store(p)
 	return w, nil
+}
+
+// logEvery is how often logLimited logs one kind of line for one feed at its level; the
+// repeats in between are logged at debug level.
+const logEvery = time.Hour
+
+// logLimited logs a line that something outside the daemon can make repeat at every poll
+// (forged jobs, say) at level once per logEvery for each kind and feed, else at debug level.
+func (w *Watcher) logLimited(level zapcore.Level, kind, feedID, msg string, fields ...zap.Field) {
+	key := kind + "\x00" + feedID
+	now := time.Now()
+	if v, loaded := w.logged.LoadOrStore(key, now); loaded {
+		// Of polls that race here, the one that swaps the time logs at level.
+		if last := v.(time.Time); now.Sub(last) < logEvery || !w.logged.CompareAndSwap(key, last, now) {
+			level = zap.DebugLevel
+		}
+	}
+	if ce := w.log.Check(level, msg); ce != nil {
+		ce.Write(fields...)
+	}
 }
 
 // orDefault returns v, or def when v is the zero value.

@@ -118,15 +118,17 @@ type healthReporter struct{ health *notifier.Health }
 
 func (r healthReporter) ReportHealth(ctx context.Context, h watcher.FeedHealth) error {
 	return r.health.Publish(ctx, notifier.FeedHealth{
-		FeedID:     h.FeedID,
-		FeedURL:    h.FeedURL,
-		Status:     notifier.FeedStatus(h.Status),
-		Error:      h.Error,
-		ErrorClass: string(h.ErrorClass),
-		Failures:   h.Failures,
-		Since:      h.Since,
-		NextPoll:   h.NextPoll,
-		Items:      h.Items,
-		Time:       h.Time,
+		FeedID:        h.FeedID,
+		FeedURL:       h.FeedURL,
+		Status:        notifier.FeedStatus(h.Status),
+		Error:         h.Error,
+		ErrorClass:    string(h.ErrorClass),
+		Failures:      h.Failures,
+		Since:         h.Since,
+		NextPoll:      h.NextPoll,
+		Items:         h.Items,
+		Alerts:        h.Alerts,
+		AlertsDropped: h.AlertsDropped,
+		Time:          h.Time,
 	})
 }
