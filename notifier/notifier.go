@@ -37,6 +37,7 @@ type Notifier struct {
 	cfg   Config
 	log   *zap.Logger
 	srv   *server.Server // nil with an external server
+	auth  *auth          // the embedded server's credentials; nil with an external server
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	names names
@@ -68,11 +69,21 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 	}
 	n := &Notifier{cfg: cfg, log: log, names: newNames(cfg), closed: make(chan struct{})}
 	if cfg.URL == "" {
-		srv, err := startEmbedded(ctx, cfg.Embedded, log)
+		dir := CredentialsDir(cfg.Embedded.StoreDir)
+		a, err := loadAuth(dir, n.names)
 		if err != nil {
 			return nil, err
 		}
-		n.srv = srv
+		files := make([]string, len(Roles))
+		for i, role := range Roles {
+			files[i] = CredsFile(cfg.Embedded.StoreDir, role)
+		}
+		log.Info("nats credentials", zap.String("dir", dir), zap.Strings("files", files), zap.Strings("written", roleNames(a.written)))
+		srv, err := startEmbedded(ctx, cfg.Embedded, a, log)
+		if err != nil {
+			return nil, err
+		}
+		n.srv, n.auth = srv, a
 	}
 	if err := n.connect(); err != nil {
 		n.shutdownServer()
@@ -99,10 +110,11 @@ func (n *Notifier) connect() error {
 	var once sync.Once
 	opts := connectOptions(n.cfg.Name, n.cfg.CredsFile, n.log, func() { once.Do(func() { close(n.closed) }) })
 	opts = append(opts, n.cfg.TLS.options()...)
+	opts = append(opts, nats.CustomInboxPrefix(daemonInboxPrefix))
 	url := n.cfg.URL
 	if n.srv != nil {
 		url = ""
-		opts = append(opts, nats.InProcessServer(n.srv))
+		opts = append(opts, nats.InProcessServer(n.srv), nats.UserJWTAndSeed(n.auth.daemonJWT, string(n.auth.daemonSeed)))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -152,6 +164,14 @@ func connectOptions(name, credsFile string, log *zap.Logger, closed func()) []na
 		opts = append(opts, nats.UserCredentials(credsFile))
 	}
 	return opts
+}
+
+func roleNames(roles []Role) []string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return s
 }
 
 // Alerts publishes alerts to the alert stream.
