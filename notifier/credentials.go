@@ -70,7 +70,13 @@ func loadAuth(dir string, n names) (*auth, error) {
 	}
 	for _, role := range Roles {
 		path := filepath.Join(dir, string(role)+".creds")
-		token, seed, wrote, err := userCreds(path, acc, a.account, role, rolePermissions(n, role))
+		perms := rolePermissions(n, role)
+		if role == RoleDaemon {
+			// The daemon's user administers the account (its JetStream API is all of it anyway),
+			// so that its file also serves an operator's `nats stream ls` and repairs.
+			perms = Permissions{PubAllow: []string{">"}, SubAllow: []string{">"}}
+		}
+		token, seed, wrote, err := userCreds(path, acc, a.account, role, perms)
 		if err != nil {
 			return nil, err
 		}
