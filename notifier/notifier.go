@@ -199,6 +199,14 @@ func (n *Notifier) ClientURL() string {
 	return n.cfg.URL
 }
 
+// CredsFile is the credentials file of role for the embedded server, "" with an external one.
+func (n *Notifier) CredsFile(role Role) string {
+	if n.srv == nil {
+		return ""
+	}
+	return CredsFile(n.cfg.Embedded.StoreDir, role)
+}
+
 // Ready reports whether the connection is up and JetStream answers.
 func (n *Notifier) Ready(ctx context.Context) error {
 	if st := n.nc.Status(); st != nats.CONNECTED {

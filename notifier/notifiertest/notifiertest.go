@@ -73,11 +73,11 @@ func Creds(t testing.TB, cfg notifier.Config, role notifier.Role) string {
 	return notifier.CredsFile(cfg.Embedded.StoreDir, role)
 }
 
-// Connect connects to the embedded server of n, opened with cfg, as role; the connection is
-// closed when the test ends.
-func Connect(t testing.TB, n *notifier.Notifier, cfg notifier.Config, role notifier.Role) *nats.Conn {
+// Connect connects to the embedded server of n as role; the connection is closed when the test
+// ends.
+func Connect(t testing.TB, n *notifier.Notifier, role notifier.Role) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(n.ClientURL(), nats.UserCredentials(Creds(t, cfg, role)))
+	nc, err := nats.Connect(n.ClientURL(), nats.UserCredentials(n.CredsFile(role)))
 	if err != nil {
 		t.Fatalf("connect to %s as %s: %v", n.ClientURL(), role, err)
 	}
