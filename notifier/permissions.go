@@ -141,21 +141,22 @@ func AuthorizationBlock(cfg Config) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&b, "    { user = newswatch-%s, password = $NEWSWATCH_%s_PASS\n", role, strings.ToUpper(string(role)))
-		b.WriteString("      permissions = {\n")
-		fmt.Fprintf(&b, "        publish = { allow = %s", quoteList(p.PubAllow, 10))
+		fmt.Fprintf(&b, "    { user = \"newswatch-%s\", password = $NEWSWATCH_%s_PASS\n", role, strings.ToUpper(string(role)))
+		b.WriteString("      permissions = {\n        publish = {\n")
+		fmt.Fprintf(&b, "          allow = %s\n", quoteList(p.PubAllow, 10))
 		if len(p.PubDeny) > 0 {
-			fmt.Fprintf(&b, "\n                    deny = %s", quoteList(p.PubDeny, 10))
+			fmt.Fprintf(&b, "          deny = %s\n", quoteList(p.PubDeny, 10))
 		}
-		b.WriteString(" }\n")
-		fmt.Fprintf(&b, "        subscribe = { allow = %s }\n", quoteList(p.SubAllow, 10))
-		b.WriteString("      } }\n")
+		b.WriteString("        }\n")
+		fmt.Fprintf(&b, "        subscribe = { allow = %s }\n", quoteList(p.SubAllow, 8))
+		b.WriteString("      }\n    }\n")
 	}
 	b.WriteString("  ]\n}\n")
 	return b.String(), nil
 }
 
-// quoteList writes subjects as a list of quoted strings, one a line indented by indent.
+// quoteList writes subjects as a list of quoted strings, one a line, the closing bracket indented
+// by indent; a list of one stays on its line.
 func quoteList(subjects []string, indent int) string {
 	if len(subjects) == 1 {
 		return fmt.Sprintf("[%q]", subjects[0])
