@@ -21,11 +21,12 @@ import (
 )
 
 func TestPublishAlertShape(t *testing.T) {
-	n := notifiertest.Open(t, notifiertest.Config(t))
+	cfg := notifiertest.Config(t)
+	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
 
 	// A subscriber on the listener sees the message as any client would.
-	sub, err := nats.Connect(n.ClientURL())
+	sub, err := nats.Connect(n.ClientURL(), nats.UserCredentials(notifiertest.Creds(t, cfg, notifier.RoleSubscriber)))
 	if err != nil {
 		t.Fatalf("connect to ClientURL %q: %v", n.ClientURL(), err)
 	}

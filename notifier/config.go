@@ -181,8 +181,13 @@ func (cfg Config) validate() error {
 			return bad("Embedded.StoreDir", "is required for the embedded server")
 		}
 		if cfg.Embedded.Listen != "" {
-			if _, _, err := splitListen(cfg.Embedded.Listen); err != nil {
+			host, _, err := splitListen(cfg.Embedded.Listen)
+			if err != nil {
 				return bad("Embedded.Listen", "%v", err)
+			}
+			if !loopback(host) && !cfg.Embedded.AllowInsecure {
+				return bad("Embedded.Listen", "%q is not a loopback address, and the embedded server has no TLS: "+
+					"keep nats.embedded.listen on loopback (127.0.0.1, ::1), or set nats.embedded.allow_insecure: true", cfg.Embedded.Listen)
 			}
 		}
 		if cfg.Embedded.ReadyTimeout < 0 {

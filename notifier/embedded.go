@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"go.uber.org/zap"
 )
@@ -16,16 +18,20 @@ import (
 // embeddedServerName is fixed so that the JetStream store is recognised across restarts.
 const embeddedServerName = "newswatch"
 
-// startEmbedded starts a JetStream-enabled nats-server in this process and waits until it
-// accepts connections, at most cfg.ReadyTimeout and never past ctx.
-func startEmbedded(ctx context.Context, cfg EmbeddedConfig, log *zap.Logger) (*server.Server, error) {
+// startEmbedded starts a JetStream-enabled nats-server in this process, which admits only the
+// users that a signs, and waits until it accepts connections, at most cfg.ReadyTimeout and never
+// past ctx.
+func startEmbedded(ctx context.Context, cfg EmbeddedConfig, a *auth, log *zap.Logger) (*server.Server, error) {
 	opts := &server.Options{
-		ServerName: embeddedServerName,
-		JetStream:  true,
-		StoreDir:   cfg.StoreDir,
-		SyncAlways: cfg.SyncAlways,
-		NoSigs:     true,
-		DontListen: cfg.Listen == "",
+		ServerName:       embeddedServerName,
+		JetStream:        true,
+		StoreDir:         cfg.StoreDir,
+		SyncAlways:       cfg.SyncAlways,
+		NoSigs:           true,
+		DontListen:       cfg.Listen == "",
+		TrustedOperators: []*jwt.OperatorClaims{a.operator},
+		AccountResolver:  a.resolver,
+		SystemAccount:    a.systemAcc,
 	}
 	if cfg.Listen != "" {
 		host, port, err := splitListen(cfg.Listen)
@@ -36,6 +42,16 @@ func startEmbedded(ctx context.Context, cfg EmbeddedConfig, log *zap.Logger) (*s
 			port = server.RANDOM_PORT // for nats-server, 0 means its default port 4222
 		}
 		opts.Host, opts.Port = host, port
+		if !loopback(host) {
+			log.Warn("the embedded nats server listens beyond loopback without TLS: alerts and JetStream traffic cross the network in clear",
+				zap.String("listen", cfg.Listen), zap.Bool("allow_insecure", cfg.AllowInsecure))
+		}
+	}
+	if from, err := adoptStore(cfg.StoreDir, a.account); err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	} else if from != "" {
+		log.Warn("jetstream data moved to the account of the credentials", zap.String("from_account", from),
+			zap.String("account", a.account), zap.String("store_dir", cfg.StoreDir))
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -56,6 +72,16 @@ func startEmbedded(ctx context.Context, cfg EmbeddedConfig, log *zap.Logger) (*s
 		return nil, fmt.Errorf("embedded nats: jetstream did not start (store %s): %w", cfg.StoreDir, logs.failure())
 	}
 	return srv, nil
+}
+
+// loopback reports whether host names only loopback addresses: "localhost" or a loopback IP.
+// An empty host is every interface.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // waitReady waits until srv accepts connections, giving up after timeout, when ctx is done,

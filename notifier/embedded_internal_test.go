@@ -12,7 +12,11 @@ import (
 func TestEmbeddedSyncAlways(t *testing.T) {
 	for _, want := range []bool{false, true} {
 		cfg := EmbeddedConfig{Listen: "", StoreDir: t.TempDir(), SyncAlways: want, ReadyTimeout: 30 * time.Second}
-		srv, err := startEmbedded(t.Context(), cfg, zaptest.NewLogger(t))
+		a, err := loadAuth(CredentialsDir(cfg.StoreDir), newNames(Config{SubjectPrefix: "newswatch", AlertStream: "NEWSWATCH_ALERTS"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := startEmbedded(t.Context(), cfg, a, zaptest.NewLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,9 +14,10 @@ import (
 )
 
 func TestHealthPublish(t *testing.T) {
-	n := notifiertest.Open(t, notifiertest.Config(t))
+	cfg := notifiertest.Config(t)
+	n := notifiertest.Open(t, cfg)
 	ctx := t.Context() // no deadline, as the watcher's polls have none
-	nc, err := nats.Connect(n.ClientURL())
+	nc, err := nats.Connect(n.ClientURL(), nats.UserCredentials(notifiertest.Creds(t, cfg, notifier.RoleSubscriber)))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

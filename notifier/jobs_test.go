@@ -278,7 +278,9 @@ func TestConsumeLimitsWorkers(t *testing.T) {
 // TestConsumeKeepsLongJobAlive runs a job for several AckWaits: the heartbeats keep the server
 // from delivering it again.
 func TestConsumeKeepsLongJobAlive(t *testing.T) {
+	// A server of its own, since the daemon's role on the embedded server may not read the acks.
 	cfg := notifiertest.Config(t)
+	cfg.URL, cfg.Embedded = notifiertest.RunServer(t, -1, t.TempDir()).ClientURL(), notifier.EmbeddedConfig{}
 	cfg.Jobs.AckWait = time.Second
 	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)

@@ -44,6 +44,7 @@ type Notifier struct {
 	cfg   Config
 	log   *zap.Logger
 	srv   *server.Server // nil with an external server
+	auth  *auth          // the embedded server's credentials; nil with an external server
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	names names
@@ -76,11 +77,21 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 	}
 	n := &Notifier{cfg: cfg, log: log, names: newNames(cfg), closed: make(chan struct{})}
 	if cfg.URL == "" {
-		srv, err := startEmbedded(ctx, cfg.Embedded, log)
+		dir := CredentialsDir(cfg.Embedded.StoreDir)
+		a, err := loadAuth(dir, n.names)
 		if err != nil {
 			return nil, err
 		}
-		n.srv = srv
+		files := make([]string, len(Roles))
+		for i, role := range Roles {
+			files[i] = CredsFile(cfg.Embedded.StoreDir, role)
+		}
+		log.Info("nats credentials", zap.String("dir", dir), zap.Strings("files", files), zap.Strings("written", roleNames(a.written)))
+		srv, err := startEmbedded(ctx, cfg.Embedded, a, log)
+		if err != nil {
+			return nil, err
+		}
+		n.srv, n.auth = srv, a
 	}
 	if err := n.connect(); err != nil {
 		n.shutdownServer()
@@ -108,10 +119,11 @@ func (n *Notifier) connect() error {
 	var once sync.Once
 	opts := connectOptions(n.cfg.Name, n.cfg.CredsFile, n.log, func() { once.Do(func() { close(n.closed) }) })
 	opts = append(opts, n.cfg.TLS.options()...)
+	opts = append(opts, nats.CustomInboxPrefix(daemonInboxPrefix))
 	url := n.cfg.URL
 	if n.srv != nil {
 		url = ""
-		opts = append(opts, nats.InProcessServer(n.srv))
+		opts = append(opts, nats.InProcessServer(n.srv), nats.UserJWTAndSeed(n.auth.daemonJWT, string(n.auth.daemonSeed)))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -163,6 +175,14 @@ func connectOptions(name, credsFile string, log *zap.Logger, closed func()) []na
 	return opts
 }
 
+func roleNames(roles []Role) []string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return s
+}
+
 // Alerts publishes alerts to the alert stream.
 func (n *Notifier) Alerts() *Alerts { return n.alerts }
 
@@ -186,6 +206,14 @@ func (n *Notifier) ClientURL() string {
 		return embeddedURL(n.srv)
 	}
 	return n.cfg.URL
+}
+
+// CredsFile is the credentials file of role for the embedded server, "" with an external one.
+func (n *Notifier) CredsFile(role Role) string {
+	if n.srv == nil {
+		return ""
+	}
+	return CredsFile(n.cfg.Embedded.StoreDir, role)
 }
 
 // Ready reports whether the connection is up, JetStream answers, and the alert stream, the poll

@@ -13,7 +13,8 @@ import (
 // TestTail replays the stored alerts of one rule, then delivers new ones as they come, and stops
 // cleanly when its context ends.
 func TestTail(t *testing.T) {
-	n := notifiertest.Open(t, notifiertest.Config(t))
+	cfg := notifiertest.Config(t)
+	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
 
 	stored := sampleAlert()
@@ -29,7 +30,8 @@ func TestTail(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- notifier.Tail(tailCtx, notifier.TailConfig{
-			URL: n.ClientURL(), SubjectPrefix: "newswatch", AlertStream: "NEWSWATCH_ALERTS",
+			URL: n.ClientURL(), CredsFile: notifiertest.Creds(t, cfg, notifier.RoleSubscriber),
+			SubjectPrefix: "newswatch", AlertStream: "NEWSWATCH_ALERTS",
 			Rule: "dprk-troops", Since: time.Hour,
 		}, testLogger(t), func(a notifier.TailedAlert) error {
 			got <- a
@@ -79,14 +81,15 @@ func TestTail(t *testing.T) {
 }
 
 func TestTailStopsOnCallbackError(t *testing.T) {
-	n := notifiertest.Open(t, notifiertest.Config(t))
+	cfg := notifiertest.Config(t)
+	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
 	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
 		t.Fatal(err)
 	}
 	stop := errors.New("enough")
 	err := notifier.Tail(ctx, notifier.TailConfig{
-		URL: n.ClientURL(), SubjectPrefix: "newswatch", AlertStream: "NEWSWATCH_ALERTS", Since: time.Hour,
+		URL: n.ClientURL(), CredsFile: notifiertest.Creds(t, cfg, notifier.RoleSubscriber), SubjectPrefix: "newswatch", AlertStream: "NEWSWATCH_ALERTS", Since: time.Hour,
 	}, testLogger(t), func(notifier.TailedAlert) error { return stop })
 	if !errors.Is(err, stop) {
 		t.Errorf("Tail returned %v, want the callback's error", err)

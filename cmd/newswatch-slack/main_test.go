@@ -147,7 +147,7 @@ func testKilledBridge(t *testing.T, webhook bool) {
 		"NEWSWATCH_SLACK_ROUTE=dprk-*=#dprk,#newsroom",
 		"NEWSWATCH_SLACK_START=all",
 	}
-	args := []string{"run", "--nats-url", n.ClientURL(), "--api-url", s.APIURL(),
+	args := []string{"run", "--nats-url", n.ClientURL(), "--creds", n.CredsFile(notifier.RoleBridge), "--api-url", s.APIURL(),
 		"--rate", "5", "--burst", "1", "--http-listen", "127.0.0.1:0", "--log-level", "debug"}
 
 	first := startBridge(t, env, args...)

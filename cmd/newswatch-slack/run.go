@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +25,8 @@ import (
 
 type runCmd struct {
 	NATSURL       string `name:"nats-url" default:"nats://127.0.0.1:4222" help:"NATS server(s) with the alert stream, comma-separated."`
-	NATSCredsFile string `name:"nats-creds-file" type:"existingfile" help:"NATS credentials file."`
+	Creds         string `name:"creds" type:"existingfile" help:"NATS credentials file: newswatch's <store_dir>/credentials/bridge.creds for its embedded server."`
+	NATSCredsFile string `name:"nats-creds-file" type:"existingfile" hidden:"" help:"Old name of --creds."`
 	SubjectPrefix string `name:"subject-prefix" default:"newswatch" help:"newswatch's subject prefix (nats.subject_prefix)."`
 	AlertStream   string `name:"alert-stream" default:"NEWSWATCH_ALERTS" help:"The alert stream (nats.alert_stream)."`
 	Durable       string `name:"durable" default:"newswatch_slack" help:"Name of the durable consumer; bridges with the same name share the work."`
@@ -187,8 +189,8 @@ func (r runCmd) connect(log *zap.Logger) (*nats.Conn, error) {
 			log.Info("nats reconnected", zap.String("server", c.ConnectedUrlRedacted()))
 		}),
 	}
-	if r.NATSCredsFile != "" {
-		opts = append(opts, nats.UserCredentials(r.NATSCredsFile))
+	if creds := cmp.Or(r.Creds, r.NATSCredsFile); creds != "" {
+		opts = append(opts, nats.UserCredentials(creds))
 	}
 	nc, err := nats.Connect(r.NATSURL, opts...)
 	if err != nil {

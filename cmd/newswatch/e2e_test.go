@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newswatch/newswatch/notifier"
 )
 
 // alertEvent is the part of an alert event the end-to-end tests check.
@@ -133,7 +135,7 @@ func TestEndToEnd(t *testing.T) {
 // subject, then to exit 0 on SIGINT.
 func checkTail(t *testing.T, natsURL string, subjects []string) {
 	t.Helper()
-	cmd := exec.Command(binary, "tail", "-s", natsURL, "--since", "1h", "--json")
+	cmd := exec.Command(binary, "tail", "-s", natsURL, "--creds", credsFor(natsURL, notifier.RoleSubscriber), "--since", "1h", "--json")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -227,13 +229,14 @@ func waitForState(t *testing.T, nc *nats.Conn, feedID string) {
 	})
 }
 
-// connect connects to the daemon's embedded NATS server, waiting for it to listen.
+// connect connects to the daemon's embedded NATS server with the daemon's credentials, which
+// may do all that the tests look at, waiting for it to listen.
 func connect(t *testing.T, url string) *nats.Conn {
 	t.Helper()
 	var nc *nats.Conn
-	waitFor(t, 30*time.Second, "the embedded NATS server", func() bool {
+	waitFor(t, 60*time.Second, "the embedded NATS server", func() bool {
 		var err error
-		nc, err = nats.Connect(url, nats.Timeout(time.Second))
+		nc, err = nats.Connect(url, nats.Timeout(time.Second), credsOption(url, notifier.RoleDaemon))
 		return err == nil
 	})
 	t.Cleanup(nc.Close)

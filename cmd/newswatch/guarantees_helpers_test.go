@@ -17,6 +17,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newswatch/newswatch/notifier"
 )
 
 // alertKey is one (item, rule) pair of a feed: what the alert stream must hold exactly once.
@@ -192,8 +194,9 @@ func waitPolls(t *testing.T, n int, feeds ...polled) {
 // started again.
 func connectReconnecting(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
+	waitCreds(t, url)
 	nc, err := nats.Connect(url, nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
-		nats.ReconnectWait(100*time.Millisecond), nats.Timeout(time.Second))
+		nats.ReconnectWait(100*time.Millisecond), nats.Timeout(time.Second), credsOption(url, notifier.RoleDaemon))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/nats-io/nats.go"
+
+	"github.com/newswatch/newswatch/notifier"
 )
 
 // binary is the newswatch binary built once for the tests that run it as a process.
@@ -141,6 +144,7 @@ func testConfigMap(t *testing.T, dir string, feeds []map[string]any) (cfg map[st
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	storeDirs.Store("nats://"+addr, filepath.Join(dir, "nats"))
 	return map[string]any{
 		"nats":     map[string]any{"embedded": map[string]any{"listen": addr, "store_dir": filepath.Join(dir, "nats")}},
 		"http":     map[string]any{"listen": ""},
@@ -149,6 +153,41 @@ func testConfigMap(t *testing.T, dir string, feeds []map[string]any) (cfg map[st
 		"lists":    example["lists"],
 		"rules":    example["rules"],
 	}, "nats://" + addr
+}
+
+// storeDirs is the store directory of the embedded server of each URL that testConfigMap handed
+// out, where the daemon writes the credentials that clients connect with.
+var storeDirs sync.Map
+
+// credsFor is the credentials file of role for the daemon's embedded server at url, or "" for a
+// server that testConfigMap did not configure (an external one, without authentication).
+func credsFor(url string, role notifier.Role) string {
+	dir, ok := storeDirs.Load(url)
+	if !ok {
+		return ""
+	}
+	return notifier.CredsFile(dir.(string), role)
+}
+
+// credsOption signs in with the credentials of role at url, if the server needs any.
+func credsOption(url string, role notifier.Role) nats.Option {
+	if path := credsFor(url, role); path != "" {
+		return nats.UserCredentials(path)
+	}
+	return func(*nats.Options) error { return nil }
+}
+
+// waitCreds waits until the daemon at url has written its credentials, if it has any.
+func waitCreds(t *testing.T, url string) {
+	t.Helper()
+	path := credsFor(url, notifier.RoleDaemon)
+	if path == "" {
+		return
+	}
+	waitFor(t, 60*time.Second, "the daemon's credentials "+path, func() bool {
+		_, err := os.Stat(path)
+		return err == nil
+	})
 }
 
 // writeConfig writes cfg as YAML to path.

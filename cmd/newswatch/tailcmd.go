@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -16,7 +17,8 @@ import (
 
 type tailCmd struct {
 	Server        string        `short:"s" default:"nats://127.0.0.1:4222" help:"NATS server URL(s), comma-separated."`
-	CredsFile     string        `name:"creds-file" type:"path" help:"NATS credentials file."`
+	Creds         string        `name:"creds" type:"path" help:"NATS credentials file: the daemon's <store_dir>/credentials/subscriber.creds for its embedded server."`
+	CredsFile     string        `name:"creds-file" type:"path" hidden:"" help:"Old name of --creds."`
 	Rule          string        `help:"Only the alerts of this rule."`
 	Feed          string        `help:"Only the alerts of this feed."`
 	Since         time.Duration `help:"First replay the alerts stored within this duration (e.g. 1h)."`
@@ -35,7 +37,7 @@ func (c tailCmd) Run(e *env) error {
 	defer stop()
 	color := logging.IsTerminal(e.stdout)
 	return notifier.Tail(ctx, notifier.TailConfig{
-		URL: c.Server, CredsFile: c.CredsFile,
+		URL: c.Server, CredsFile: cmp.Or(c.Creds, c.CredsFile),
 		SubjectPrefix: c.SubjectPrefix, AlertStream: c.Stream,
 		Rule: c.Rule, Feed: c.Feed, Since: c.Since,
 	}, log, func(a notifier.TailedAlert) error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	natstest "github.com/nats-io/nats-server/v2/test"
+	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
@@ -64,4 +65,22 @@ func RunServer(t testing.TB, port int, dir string) *server.Server {
 		s.WaitForShutdown()
 	})
 	return s
+}
+
+// Creds is the credentials file of role that the embedded server of cfg wrote when it started.
+func Creds(t testing.TB, cfg notifier.Config, role notifier.Role) string {
+	t.Helper()
+	return notifier.CredsFile(cfg.Embedded.StoreDir, role)
+}
+
+// Connect connects to the embedded server of n as role; the connection is closed when the test
+// ends.
+func Connect(t testing.TB, n *notifier.Notifier, role notifier.Role) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(n.ClientURL(), nats.UserCredentials(n.CredsFile(role)))
+	if err != nil {
+		t.Fatalf("connect to %s as %s: %v", n.ClientURL(), role, err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }

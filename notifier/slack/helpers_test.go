@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack"
 	"github.com/newswatch/newswatch/notifier/slack/fakeslack"
 )
@@ -32,15 +33,11 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// connect is a connection of the bridge's own, as the command makes.
+// connect is a connection of the bridge's own, as the command makes. It signs in as the
+// daemon, which may do all, since some tests give the bridge other names than the bridge role's.
 func connect(t *testing.T, n *notifier.Notifier) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(n.ClientURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
+	return notifiertest.Connect(t, n, notifier.RoleDaemon)
 }
 
 // fake is a fake Slack with the channels #dprk (C0DPRK), #kursk (C0KURSK) and #newsroom (C0NEWS).
