@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/newswatch/newswatch/notifier"
 )
 
 // TestExampleConsumers runs the example consumers of examples/consumers (Go with nats.go, and
@@ -43,15 +45,17 @@ func TestExampleConsumers(t *testing.T) {
 		regexp.MustCompile(`(?m)^[0-9a-f]{32} kursk/world: North Korean troops fighting in Russia's \*\*Kursk\*\* region$`),
 		regexp.MustCompile(`(?m)^[0-9a-f]{32} kursk/world: Бои под \*\*Курском\*\* продолжаются$`),
 	}
+	// The consumers sign in as subscribers, the role the daemon makes for them.
+	creds := credsFor(natsURL, notifier.RoleSubscriber)
 	consumers := []struct {
 		name string
 		cmd  func(ctx context.Context, durable string) *exec.Cmd
 	}{
 		{"go", func(ctx context.Context, durable string) *exec.Cmd {
-			return exec.CommandContext(ctx, goConsumer, "-s", natsURL, "--durable", durable, "--count", "3")
+			return exec.CommandContext(ctx, goConsumer, "-s", natsURL, "--creds", creds, "--durable", durable, "--count", "3")
 		}},
 		{"node", func(ctx context.Context, durable string) *exec.Cmd {
-			return exec.CommandContext(ctx, "node", "../../examples/consumers/node/consumer.mjs", "--server", natsURL, "--durable", durable, "--count", "3")
+			return exec.CommandContext(ctx, "node", "../../examples/consumers/node/consumer.mjs", "--server", natsURL, "--creds", creds, "--durable", durable, "--count", "3")
 		}},
 	}
 	for _, c := range consumers {
