@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -49,15 +48,11 @@ func openObserved(t *testing.T) (*notifier.Notifier, *observer.ObservedLogs) {
 	return n, logs
 }
 
-// admin is another client of the notifier's server, as an operator's `nats` CLI would be.
+// admin is another client of the notifier's server, as an operator's `nats` CLI with the
+// daemon's credentials would be.
 func admin(t *testing.T, n *notifier.Notifier) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(n.ClientURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(notifiertest.Connect(t, n, notifier.RoleDaemon))
 	if err != nil {
 		t.Fatalf("jetstream: %v", err)
 	}
