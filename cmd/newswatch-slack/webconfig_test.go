@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
 
@@ -34,7 +35,7 @@ func TestBridgeWebConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := startBridge(t, []string{"NEWSWATCH_SLACK_WEB_CONFIG_FILE=" + webFile},
-		"run", "--nats-url", n.ClientURL(), "--token-file", token, "--api-url", "http://127.0.0.1:1/",
+		"run", "--nats-url", n.ClientURL(), "--creds", n.CredsFile(notifier.RoleBridge), "--token-file", token, "--api-url", "http://127.0.0.1:1/",
 		"--default-channel", "#newswatch", "--http-listen", "127.0.0.1:0", "--log-level", "debug")
 	base := "http://" + b.httpAddr(t)
 
