@@ -17,6 +17,10 @@ const (
 	maxFileSize = 32 << 20 // bytes
 	maxDepth    = 64       // collections, flow and block, one inside another
 	maxKeyPath  = 1024     // bytes of the keys above a value, its own included
+	// aliasFloor is how many nodes the aliases of a file may stand for, in all, when the file
+	// holds fewer itself: more would let a few lines cost the decoder minutes (see
+	// collectAnchors).
+	aliasFloor = 1_000_000
 )
 
 // tooLarge is the error for a file of size bytes (-1: unknown) over maxFileSize.

@@ -71,7 +71,7 @@ func Parse(file string, data []byte) (*Config, error) {
 // key on line keyLine, and decodes it. It returns errSplitFailed when the batches cannot be
 // decoded on their own.
 func decode(file string, data, doc []byte, batches []feedBatch, keyLine int) (*Config, error) {
-	d := &decoder{src: newSource(file, data), anchors: map[*ast.AliasNode]ast.Node{}, feedBatches: batches}
+	d := &decoder{src: newSource(file, data), anchors: map[*ast.AliasNode]ast.Node{}, anchorSize: map[ast.Node]int{}, feedBatches: batches}
 	f, err := parse(doc)
 	if err == nil && f == nil {
 		err = errors.New("yaml parser returned nothing")
@@ -87,7 +87,7 @@ func decode(file string, data, doc []byte, batches []feedBatch, keyLine int) (*C
 	docs := slices.DeleteFunc(f.Docs, func(doc *ast.DocumentNode) bool { return doc == nil })
 	var body ast.Node
 	if len(docs) > 0 {
-		d.collectAnchors(docs[0], map[string]ast.Node{})
+		d.aliasBudget = max(aliasFloor, d.collectAnchors(docs[0], map[string]ast.Node{}))
 		body = docs[0].Body
 	}
 	if batches != nil && (len(docs) != 1 || len(ast.Filter(ast.AliasType, body)) > len(d.anchors) || !feedsKeyAt(body, keyLine)) {
@@ -107,6 +107,11 @@ func decode(file string, data, doc []byte, batches []feedBatch, keyLine int) (*C
 		// The batches were not decoded (the file's top level is not what it seems), or could
 		// not be.
 		return nil, errSplitFailed
+	}
+	if d.aliasErr != nil {
+		// The aliases after it were left undecoded: what follows from that is not worth
+		// reporting.
+		return nil, Errors{d.aliasErr}
 	}
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
