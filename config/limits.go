@@ -37,10 +37,10 @@ type level struct {
 	seq    bool // a block sequence (a flow level does not care)
 	key    int  // bytes of the key of the entry being scanned
 	// qstart is, in a block mapping whose entry has an explicit key (?), where that key
-	// starts, until its value indicator (:) is found; -1 otherwise.
-	qstart int
-	// item is where the flow entry being scanned starts, -1 before its first character.
-	item int
+	// starts, until its value indicator (:) is found; -1 otherwise. item is where the entry of
+	// a flow collection being scanned starts, -1 before its first character. qline is the line
+	// of either, which starts at qlineStart.
+	qstart, item, qline, qlineStart int
 }
 
 // nestScan checks the nesting of a YAML text in one pass, without parsing it: it follows block
@@ -73,15 +73,20 @@ func checkNesting(file string, data []byte) *Error {
 
 // fail records an error at offset off, on the current line.
 func (s *nestScan) fail(off int, format string, args ...any) {
+	s.failAt(s.line, s.lineStart, off, format, args...)
+}
+
+// failAt records an error at offset off, on line line, which starts at offset start.
+func (s *nestScan) failAt(line, start, off int, format string, args ...any) {
 	if s.err != nil {
 		return
 	}
-	end := bytes.IndexByte(s.data[s.lineStart:], '\n')
+	end := bytes.IndexByte(s.data[start:], '\n')
 	if end < 0 {
-		end = len(s.data) - s.lineStart
+		end = len(s.data) - start
 	}
-	text := string(bytes.TrimSuffix(s.data[s.lineStart:s.lineStart+end], []byte("\r")))
-	s.err = &Error{File: s.file, Line: s.line, Column: off - s.lineStart + 1, Msg: fmt.Sprintf(format, args...), Source: maskUserinfo(text)}
+	text := string(bytes.TrimSuffix(s.data[start:start+end], []byte("\r")))
+	s.err = &Error{File: s.file, Line: line, Column: off - start + 1, Msg: fmt.Sprintf(format, args...), Source: maskUserinfo(text)}
 }
 
 func (s *nestScan) depth() int { return len(s.block) + len(s.flow) }
@@ -235,12 +240,15 @@ func (s *nestScan) push(c int, seq bool) *level {
 	return &s.block[len(s.block)-1]
 }
 
-// setKey records that the entry of lv has a key of n bytes that starts at offset start.
-func (s *nestScan) setKey(lv *level, n, start int) {
+const keyTooLong = "key too long: %d bytes with the keys it is nested under, more than %d"
+
+// setKey records that the entry of lv has a key of n bytes that starts at offset start, on
+// line line, which starts at offset lineStart.
+func (s *nestScan) setKey(lv *level, n, start, line, lineStart int) {
 	s.keys += n - lv.key
 	lv.key = n
 	if s.keys > maxKeyPath {
-		s.fail(start, "key too long: %d bytes with the keys it is nested under, more than %d", s.keys, maxKeyPath)
+		s.failAt(line, lineStart, start, keyTooLong, s.keys, maxKeyPath)
 	}
 }
 
@@ -251,21 +259,22 @@ func (s *nestScan) scanNode() {
 			s.nextLine()
 			return
 		}
-		start := s.i
+		start, line, lineStart := s.i, s.line, s.lineStart
 		switch c := s.data[s.i]; {
+		case c == ':' && s.blankAt(s.i+1) && s.explicitKey():
+			// The value of an explicit key: the key is all that came between.
+			lv := &s.block[len(s.block)-1]
+			s.setKey(lv, s.i-lv.qstart, lv.qstart, lv.qline, lv.qlineStart)
+			lv.qstart = -1
+			s.i++
+			s.skipBlanks()
 		case (c == '-' || c == '?' || c == ':') && s.blankAt(s.i+1):
 			lv := s.open(c == '-')
 			if lv == nil {
 				return
 			}
-			switch c {
-			case '?':
-				lv.qstart = s.i + 1
-			case ':':
-				if lv.qstart >= 0 {
-					s.setKey(lv, s.i-lv.qstart, lv.qstart)
-					lv.qstart = -1
-				}
+			if c == '?' {
+				lv.qstart, lv.qline, lv.qlineStart = s.i+1, s.line, s.lineStart
 			}
 			s.i++
 			s.skipBlanks()
@@ -288,7 +297,7 @@ func (s *nestScan) scanNode() {
 			}
 			s.skipBlanks()
 			if s.at(s.i, ':') && s.blankAt(s.i+1) {
-				s.key(start) // a quoted or flow key
+				s.key(start, line, lineStart) // a quoted or flow key
 				continue
 			}
 			s.nextLine()
@@ -305,7 +314,7 @@ func (s *nestScan) scanNode() {
 				s.i++
 			}
 			if s.at(s.i, ':') {
-				s.key(start)
+				s.key(start, line, lineStart)
 				continue
 			}
 			if len(s.block) > 0 {
@@ -319,16 +328,25 @@ func (s *nestScan) scanNode() {
 	}
 }
 
-// key notes the implicit key that starts at offset start and ends before the value indicator at
-// offset i, and moves past the indicator.
-func (s *nestScan) key(start int) {
-	end := s.i
-	s.i = start
+// explicitKey reports whether the block mapping at the column of offset i waits for the value of
+// an explicit key.
+func (s *nestScan) explicitKey() bool {
+	k := len(s.block)
+	return k > 0 && s.block[k-1].indent == s.i-s.lineStart && !s.block[k-1].seq && s.block[k-1].qstart >= 0
+}
+
+// key notes the implicit key that starts at offset start, on line line, which starts at offset
+// lineStart, and ends before the value indicator at offset i, and moves past the indicator.
+func (s *nestScan) key(start, line, lineStart int) {
+	end, endLine, endLineStart := s.i, s.line, s.lineStart
+	// The key's collection is where the key starts.
+	s.i, s.line, s.lineStart = start, line, lineStart
 	lv := s.open(false)
+	s.i, s.line, s.lineStart = end, endLine, endLineStart
 	if lv == nil {
 		return
 	}
-	s.setKey(lv, end-start, start)
+	s.setKey(lv, end-start, start, line, lineStart)
 	s.i = end + 1
 	s.skipBlanks()
 }
@@ -408,7 +426,7 @@ func (s *nestScan) flowCollection() {
 		c := s.data[s.i]
 		top := len(s.flow) - 1
 		if c != ' ' && c != '\t' && c != '\r' && c != '\n' && top >= 0 && s.flow[top].item < 0 {
-			s.flow[top].item = s.i
+			s.flow[top].item, s.flow[top].qline, s.flow[top].qlineStart = s.i, s.line, s.lineStart
 		}
 		switch {
 		case c == '\n':
@@ -447,7 +465,8 @@ func (s *nestScan) flowCollection() {
 			atStart = true
 		case c == ':' && (s.flowBreak(s.i+1) || !atStart && (s.data[s.i-1] == '"' || s.data[s.i-1] == '\'')):
 			if top >= 0 && s.flow[top].item >= 0 {
-				s.setKey(&s.flow[top], s.i-s.flow[top].item, s.flow[top].item)
+				lv := &s.flow[top]
+				s.setKey(lv, s.i-lv.item, lv.item, lv.qline, lv.qlineStart)
 			}
 			atStart = true
 		case (c == '"' || c == '\'') && atStart:
