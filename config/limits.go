@@ -118,6 +118,10 @@ func (s *nestScan) lineEnd() bool {
 
 // nextLine moves to the start of the next line.
 func (s *nestScan) nextLine() {
+	if s.i >= len(s.data) {
+		s.i = len(s.data)
+		return
+	}
 	if n := bytes.IndexByte(s.data[s.i:], '\n'); n >= 0 {
 		s.i += n
 		s.newline()
@@ -402,6 +406,9 @@ func (s *nestScan) quoted() {
 			continue
 		case c == '\\' && q == '"':
 			s.i++
+			if s.i == len(s.data) {
+				return
+			}
 			if s.at(s.i, '\n') {
 				s.newline()
 				continue

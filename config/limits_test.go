@@ -253,3 +253,24 @@ func TestAliasBudget(t *testing.T) {
 		t.Errorf("source: got %q", e.Source)
 	}
 }
+
+// FuzzCheckNesting checks that the scan never fails to return and places its errors on a line
+// of the text, at a column of that line or just past it.
+func FuzzCheckNesting(f *testing.F) {
+	f.Add([]byte(nestedFlow(65)))
+	f.Add([]byte(nestedBlock(65)))
+	f.Add([]byte("a: |2\n   x\n  [\n? \"k\n  k\": [{'a': b}, \"c\\\n\"]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e := checkNesting("f.yaml", data)
+		if e == nil {
+			return
+		}
+		lines := strings.Split(string(data), "\n")
+		if e.Line < 1 || e.Line > len(lines) {
+			t.Fatalf("got line %d, want one of the %d", e.Line, len(lines))
+		}
+		if l := strings.TrimSuffix(lines[e.Line-1], "\r"); e.Column < 1 || e.Column > len(l)+1 || e.Source != maskUserinfo(l) {
+			t.Fatalf("got column %d of %q, want one of %q", e.Column, e.Source, l)
+		}
+	})
+}
