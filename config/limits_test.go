@@ -274,3 +274,41 @@ func FuzzCheckNesting(f *testing.F) {
 		}
 	})
 }
+
+// TestLongLinePositions checks the columns of terms far along one line, ASCII and not, also
+// when asked for from several goroutines at once (the columns of a line are worked out once).
+func TestLongLinePositions(t *testing.T) {
+	for _, word := range []string{"term", "тэрм"} {
+		t.Run(word, func(t *testing.T) {
+			terms := make([]string, 5000)
+			for i := range terms {
+				terms[i] = fmt.Sprintf("%s%d", word, i)
+			}
+			line := "  big: [" + strings.Join(terms, ", ") + ", {a: b}]"
+			// The last term, a mapping, is an error at its column.
+			e := oneError(t, []byte("lists:\n"+line+"\n"))
+			if want := strings.LastIndex(line, "{") + 1; e.Line != 2 || e.Column != want {
+				t.Fatalf("got %v, want 2:%d", e, want)
+			}
+			cfg := mustParse(t, []byte("lists:\n  big: ["+strings.Join(terms, ", ")+"]\n"))
+			done := make(chan error, 4)
+			for g := range 4 {
+				go func() {
+					for i := g; i < len(terms); i += 4 {
+						e := cfg.ListTermError("big", i, 2, "x")
+						if want := strings.Index(line, terms[i]+",") + 2; e.Line != 2 || e.Column != want {
+							done <- fmt.Errorf("term %d: got %d:%d, want 2:%d", i, e.Line, e.Column, want)
+							return
+						}
+					}
+					done <- nil
+				}()
+			}
+			for range 4 {
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
