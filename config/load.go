@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,21 +20,42 @@ import (
 var lookupEnv = os.LookupEnv
 
 // Load reads the file at path and parses it. An invalid file gives Errors.
+// A file larger than 32 MiB is refused before it is read whole.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if len(data) > maxFileSize {
+		size := int64(-1)
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		return nil, Errors{tooLarge(path, size)}
 	}
 	return Parse(path, data)
 }
 
 // Parse decodes, defaults and validates the configuration in data; file names
 // it in errors. When data is invalid it returns a nil *Config and Errors,
-// every problem found, in file order.
+// every problem found, in file order. Data over 32 MiB, or nested too deep for
+// the YAML parser to handle in bounded time and memory (see limits.go), is
+// refused with one error before it is parsed.
 func Parse(file string, data []byte) (*Config, error) {
+	if len(data) > maxFileSize {
+		return nil, Errors{tooLarge(file, int64(len(data)))}
+	}
 	// Editors count no column for a byte order mark, and the parser would
 	// take it for part of the first key.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if err := checkNesting(file, data); err != nil {
+		return nil, Errors{err}
+	}
 	if len(data) > splitAbove {
 		if rest, batches, keyLine, ok := splitFeeds(data); ok {
 			cfg, err := decode(file, data, rest, batches, keyLine)
@@ -49,7 +71,7 @@ func Parse(file string, data []byte) (*Config, error) {
 // key on line keyLine, and decodes it. It returns errSplitFailed when the batches cannot be
 // decoded on their own.
 func decode(file string, data, doc []byte, batches []feedBatch, keyLine int) (*Config, error) {
-	d := &decoder{src: newSource(file, data), anchors: map[*ast.AliasNode]ast.Node{}, feedBatches: batches}
+	d := &decoder{src: newSource(file, data), anchors: map[*ast.AliasNode]ast.Node{}, anchorSize: map[ast.Node]int{}, feedBatches: batches}
 	f, err := parse(doc)
 	if err == nil && f == nil {
 		err = errors.New("yaml parser returned nothing")
@@ -65,7 +87,7 @@ func decode(file string, data, doc []byte, batches []feedBatch, keyLine int) (*C
 	docs := slices.DeleteFunc(f.Docs, func(doc *ast.DocumentNode) bool { return doc == nil })
 	var body ast.Node
 	if len(docs) > 0 {
-		d.collectAnchors(docs[0], map[string]ast.Node{})
+		d.aliasBudget = max(aliasFloor, d.collectAnchors(docs[0], map[string]ast.Node{}))
 		body = docs[0].Body
 	}
 	if batches != nil && (len(docs) != 1 || len(ast.Filter(ast.AliasType, body)) > len(d.anchors) || !feedsKeyAt(body, keyLine)) {
@@ -85,6 +107,11 @@ func decode(file string, data, doc []byte, batches []feedBatch, keyLine int) (*C
 		// The batches were not decoded (the file's top level is not what it seems), or could
 		// not be.
 		return nil, errSplitFailed
+	}
+	if d.aliasErr != nil {
+		// The aliases after it were left undecoded: what follows from that is not worth
+		// reporting.
+		return nil, Errors{d.aliasErr}
 	}
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)

@@ -20,6 +20,12 @@ type decoder struct {
 	// cleared once decoded, and splitFailed is set if they could not be.
 	feedBatches []feedBatch
 	splitFailed bool
+	// anchorSize holds how many nodes each anchored value holds; aliased counts the nodes
+	// of the values that the aliases decoded so far name, and aliasErr is set at the alias at
+	// which that count passed aliasBudget.
+	anchorSize           map[ast.Node]int
+	aliased, aliasBudget int
+	aliasErr             *Error
 }
 
 // errorf records an error at the start of tk.
@@ -71,42 +77,65 @@ func tokenOf(n ast.Node) *token.Token {
 
 // collectAnchors records, for every alias, the value of the last anchor of
 // that name defined before it. An anchor is recorded after its own value, so
-// an alias inside the value it names finds nothing and cannot recurse.
-func (d *decoder) collectAnchors(n ast.Node, named map[string]ast.Node) {
+// an alias inside the value it names finds nothing and cannot recurse. It
+// returns how many nodes n holds, and records that count for anchored values.
+func (d *decoder) collectAnchors(n ast.Node, named map[string]ast.Node) int {
 	if isNil(n) {
-		return
+		return 0
 	}
+	size := 1
 	switch n := n.(type) {
 	case *ast.DocumentNode:
-		d.collectAnchors(n.Body, named)
+		size += d.collectAnchors(n.Body, named)
 	case *ast.MappingNode:
 		for _, v := range n.Values {
-			d.collectAnchors(v, named)
+			size += d.collectAnchors(v, named)
 		}
 	case *ast.MappingValueNode:
-		d.collectAnchors(n.Key, named)
-		d.collectAnchors(n.Value, named)
+		size += d.collectAnchors(n.Key, named)
+		size += d.collectAnchors(n.Value, named)
 	case *ast.MappingKeyNode:
-		d.collectAnchors(n.Value, named)
+		size += d.collectAnchors(n.Value, named)
 	case *ast.SequenceNode:
 		for _, v := range n.Values {
-			d.collectAnchors(v, named)
+			size += d.collectAnchors(v, named)
 		}
 	case *ast.TagNode:
-		d.collectAnchors(n.Value, named)
+		size += d.collectAnchors(n.Value, named)
 	case *ast.AnchorNode:
-		d.collectAnchors(n.Value, named)
+		inner := d.collectAnchors(n.Value, named)
+		size += inner
 		if !isNil(n.Name) {
 			named[n.Name.GetToken().Value] = n.Value
+			d.anchorSize[n.Value] = inner
 		}
 	case *ast.AliasNode:
 		if isNil(n.Value) {
-			return
+			return size
 		}
 		if v, ok := named[n.Value.GetToken().Value]; ok {
 			d.anchors[n] = v
 		}
 	}
+	return size
+}
+
+// followAlias counts the nodes of v, which an alias names, against the budget of the file, and
+// reports whether they fit. Decoding walks the value an alias names each time the alias is
+// decoded, so aliases of aliases multiply: ten anchors of ten aliases each make ten billion
+// visits out of a few lines. The budget, as many nodes as the file holds (at least
+// aliasFloor), lets aliases at most double the work of decoding.
+func (d *decoder) followAlias(alias *ast.AliasNode, v ast.Node) bool {
+	if d.aliasErr != nil {
+		return false
+	}
+	d.aliased += d.anchorSize[v]
+	if d.aliased > d.aliasBudget {
+		line, col := d.pos(alias.Start)
+		d.aliasErr = d.src.errorAt(line, col, fmt.Sprintf("too many aliases: the values they name add up to more than %d nodes", d.aliasBudget))
+		return false
+	}
+	return true
 }
 
 // standardTags are the tags that change nothing for us once the value has the
@@ -140,6 +169,9 @@ func (d *decoder) resolve(n ast.Node) (node ast.Node, str, ok bool) {
 					name = x.Value.GetToken().Value
 				}
 				d.errorf(x.Start, "unknown alias %q", name)
+				return nil, false, false
+			}
+			if !d.followAlias(x, v) {
 				return nil, false, false
 			}
 			n = v

@@ -3,6 +3,7 @@ package config
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -11,6 +12,19 @@ import (
 type source struct {
 	file  string
 	lines []string
+	memo  *lineMemo
+}
+
+// lineMemo keeps what is worked out once per line, so that the positions of
+// the 20,000 terms of a list written on one line cost a scan of that line, not
+// 20,000. It is filled as positions are asked for, also after Parse returns,
+// hence the lock.
+type lineMemo struct {
+	mu sync.Mutex
+	// starts[n] holds the byte offset of each character of line n, for lines
+	// with a byte outside ASCII; nil for ASCII lines, where the two agree.
+	starts map[int][]int32
+	masked map[int]string // line n as errors quote it
 }
 
 func newSource(file string, data []byte) source {
@@ -18,7 +32,7 @@ func newSource(file string, data []byte) source {
 	for i, l := range lines {
 		lines[i] = strings.TrimSuffix(l, "\r")
 	}
-	return source{file: file, lines: lines}
+	return source{file: file, lines: lines, memo: &lineMemo{starts: map[int][]int32{}, masked: map[int]string{}}}
 }
 
 // line returns line n (1-based), or "" when there is none.
@@ -35,16 +49,71 @@ func (s source) byteColumn(n, runeCol int) int {
 	if runeCol < 1 {
 		return 1
 	}
+	starts := s.charStarts(n)
+	if starts == nil {
+		return runeCol
+	}
+	if runeCol <= len(starts) {
+		return int(starts[runeCol-1]) + 1
+	}
+	// Past the end of the line: one byte a character.
+	return len(s.line(n)) + runeCol - len(starts)
+}
+
+// charStarts returns the byte offset of each character of line n, or nil
+// when the line is ASCII (or absent).
+func (s source) charStarts(n int) []int32 {
 	l := s.line(n)
-	off := 0
-	for i := 1; i < runeCol; i++ {
-		if off >= len(l) {
-			return len(l) + runeCol - i + 1
+	if s.memo == nil {
+		return runeStarts(l)
+	}
+	s.memo.mu.Lock()
+	defer s.memo.mu.Unlock()
+	starts, ok := s.memo.starts[n]
+	if !ok {
+		starts = runeStarts(l)
+		s.memo.starts[n] = starts
+	}
+	return starts
+}
+
+// runeStarts returns the byte offset of each character of l, as
+// utf8.DecodeRuneInString steps through it (an invalid byte is one
+// character), or nil when l is ASCII.
+func runeStarts(l string) []int32 {
+	ascii := true
+	for i := 0; i < len(l); i++ {
+		if l[i] >= utf8.RuneSelf {
+			ascii = false
+			break
 		}
+	}
+	if ascii {
+		return nil
+	}
+	starts := make([]int32, 0, len(l))
+	for off := 0; off < len(l); {
+		starts = append(starts, int32(off))
 		_, size := utf8.DecodeRuneInString(l[off:])
 		off += size
 	}
-	return off + 1
+	return starts
+}
+
+// quoted returns line n as errors quote it: with the user information of
+// its URLs masked.
+func (s source) quoted(n int) string {
+	if s.memo == nil {
+		return maskUserinfo(s.line(n))
+	}
+	s.memo.mu.Lock()
+	defer s.memo.mu.Unlock()
+	q, ok := s.memo.masked[n]
+	if !ok {
+		q = maskUserinfo(s.line(n))
+		s.memo.masked[n] = q
+	}
+	return q
 }
 
 // errorAt builds an *Error at a 1-based line and byte column.
@@ -55,7 +124,7 @@ func (s source) errorAt(line, col int, msg string) *Error {
 	if col < 1 {
 		col = 1
 	}
-	return &Error{File: s.file, Line: line, Column: col, Msg: msg, Source: maskUserinfo(s.line(line))}
+	return &Error{File: s.file, Line: line, Column: col, Msg: msg, Source: s.quoted(line)}
 }
 
 // userinfoRE finds the user information of URLs written in a line: scheme://USERINFO@.
