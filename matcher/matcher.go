@@ -42,9 +42,14 @@ type Item struct {
 type Hit struct {
 	Field string `json:"field"`           // title, summary, content, author, category, link
 	Index int    `json:"index,omitempty"` // which value of a multi-valued field (author, category); 0 otherwise
-	Start int    `json:"start"`           // byte offset into the field's text
+	Start int    `json:"start"`           // byte offset into the field's UTF-8 text
 	End   int    `json:"end"`
 	Text  string `json:"text"`
+	// The offsets in UTF-16 code units and in code points, set by Units; Match leaves them 0.
+	Start16 int `json:"start_utf16"`
+	End16   int `json:"end_utf16"`
+	StartCP int `json:"start_codepoint"`
+	EndCP   int `json:"end_codepoint"`
 }
 
 // Match is one rule that matched an item, with the spans that made it match.

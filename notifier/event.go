@@ -66,6 +66,9 @@ type Hit struct {
 	Start int
 	End   int
 	Text  string
+	// The offsets in UTF-16 code units and in code points.
+	Start16, End16 int
+	StartCP, EndCP int
 }
 
 // Event is an alert as a CloudEvents 1.0 event in structured JSON mode: the message body.
@@ -123,9 +126,14 @@ type EventItem struct {
 type EventHit struct {
 	Field string `json:"field"`
 	Index int    `json:"index,omitempty"`
-	Start int    `json:"start"`
+	Start int    `json:"start"` // bytes of the field's UTF-8 text
 	End   int    `json:"end"`
 	Text  string `json:"text"`
+	// The same offsets in UTF-16 code units (JavaScript, Java, C#) and in code points (Python).
+	Start16 int `json:"start_utf16"`
+	End16   int `json:"end_utf16"`
+	StartCP int `json:"start_codepoint"`
+	EndCP   int `json:"end_codepoint"`
 }
 
 // EventID identifies the (rule, feed, item) triple: the first 32 hex digits of the SHA-256 of

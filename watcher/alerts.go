@@ -84,7 +84,7 @@ func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedT
 				FeedURL:   feedURL,
 				FeedTitle: feedTitle,
 				Item:      item,
-				Hits:      boundedHits(m.Hits),
+				Hits:      boundedHits(m.Hits, &mi),
 				HitCount:  len(m.Hits),
 				Snippet:   truncateUTF8(snippet(it, m.Hits), maxAlertSnippet),
 				Time:      now,
@@ -136,12 +136,14 @@ func boundedNames(names []string, n int) []string {
 	return out
 }
 
-// boundedHits is a copy of the first maxAlertHits hits, each text cut to maxAlertName bytes; a
-// copy, so that an alert does not keep the matcher's array of every hit alive.
-func boundedHits(hits []matcher.Hit) []matcher.Hit {
+// boundedHits is a copy of the first maxAlertHits hits of item mi, each text cut to
+// maxAlertName bytes and its offsets counted in every unit too (matcher.Units); a copy, so that
+// an alert does not keep the matcher's array of every hit alive.
+func boundedHits(hits []matcher.Hit, mi *matcher.Item) []matcher.Hit {
 	out := make([]matcher.Hit, min(len(hits), maxAlertHits))
+	copy(out, hits)
+	matcher.Units(out, mi)
 	for i := range out {
-		out[i] = hits[i]
 		out[i].Text = truncateUTF8(out[i].Text, maxAlertName)
 	}
 	return out

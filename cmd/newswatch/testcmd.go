@@ -95,6 +95,7 @@ func (c testCmd) Run(e *env) error {
 				if len(c.Rule) > 0 && !slices.Contains(c.Rule, m.Rule) {
 					continue
 				}
+				matcher.Units(m.Hits, &mi)
 				itemMatched = true
 				sum.matches++
 				sum.rules[m.Rule] = true

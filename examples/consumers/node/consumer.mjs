@@ -23,22 +23,22 @@ const { values: opts } = parseArgs({
 });
 const count = Number.parseInt(opts.count, 10);
 
-// highlight puts the hits of the title between ** and **. Hit offsets are bytes of the UTF-8
-// text, so the title is cut as bytes: slicing the JavaScript string (UTF-16) with them would cut
-// any text that is not ASCII at the wrong places.
+// highlight puts the hits of the title between ** and **. A hit's start_utf16 and end_utf16 are
+// offsets in UTF-16 code units, which is how JavaScript indexes strings (start and end count
+// bytes of the UTF-8 text, for languages that index bytes).
 function highlight(data) {
-  const title = Buffer.from(data.item.title ?? "", "utf8");
+  const title = data.item.title ?? "";
   const spans = (data.hits ?? [])
-    .filter((h) => h.field === "title" && h.start < h.end && h.end <= title.length)
-    .sort((a, b) => a.start - b.start);
+    .filter((h) => h.field === "title" && h.start_utf16 < h.end_utf16 && h.end_utf16 <= title.length)
+    .sort((a, b) => a.start_utf16 - b.start_utf16);
   let out = "";
   let at = 0;
   for (const h of spans) {
-    if (h.start < at) continue; // overlaps the previous one
-    out += title.subarray(at, h.start).toString("utf8") + "**" + title.subarray(h.start, h.end).toString("utf8") + "**";
-    at = h.end;
+    if (h.start_utf16 < at) continue; // overlaps the previous one
+    out += title.slice(at, h.start_utf16) + "**" + title.slice(h.start_utf16, h.end_utf16) + "**";
+    at = h.end_utf16;
   }
-  return out + title.subarray(at).toString("utf8");
+  return out + title.slice(at);
 }
 
 const nc = await connect({
