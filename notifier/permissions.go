@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -52,9 +53,13 @@ func RolePermissions(cfg Config, role Role) (Permissions, error) {
 	if !validStreamName(cfg.AlertStream) {
 		return Permissions{}, fmt.Errorf("%w: AlertStream: %q is not a stream name", ErrInvalidConfig, cfg.AlertStream)
 	}
+	if !slices.Contains(Roles, role) {
+		return Permissions{}, fmt.Errorf("%w: no role %q", ErrInvalidConfig, role)
+	}
 	return rolePermissions(newNames(cfg), role), nil
 }
 
+// rolePermissions are the permissions of role, one of Roles; any other has none.
 func rolePermissions(n names, role Role) Permissions {
 	alerts := n.alertStream
 	api := "$JS.API."
@@ -92,7 +97,7 @@ func rolePermissions(n names, role Role) Permissions {
 			},
 			SubAllow: []string{"_INBOX.>"},
 		}
-	default: // RoleSubscriber
+	case RoleSubscriber:
 		d := BridgeDurable
 		return Permissions{
 			PubAllow: []string{
@@ -102,8 +107,11 @@ func rolePermissions(n names, role Role) Permissions {
 				api + "STREAM.MSG.GET." + alerts,
 				api + "DIRECT.GET." + alerts,
 				api + "DIRECT.GET." + alerts + ".>",
-				api + "CONSUMER.CREATE." + alerts,
-				api + "CONSUMER.CREATE." + alerts + ".>",
+				// Only the forms that name the consumer in the subject, which the deny list below
+				// can match: with CONSUMER.CREATE.<stream> alone the server takes the name from
+				// the request, and would let a subscriber rewrite the bridge's consumer.
+				api + "CONSUMER.CREATE." + alerts + ".*",
+				api + "CONSUMER.CREATE." + alerts + ".*.>",
 				api + "CONSUMER.DURABLE.CREATE." + alerts + ".*",
 				api + "CONSUMER.INFO." + alerts + ".*",
 				api + "CONSUMER.NAMES." + alerts,
@@ -123,6 +131,7 @@ func rolePermissions(n names, role Role) Permissions {
 			SubAllow: []string{n.prefix + ".alert.>", n.prefix + ".feed.>", "_INBOX.>"},
 		}
 	}
+	return Permissions{}
 }
 
 // deadLetterStream is the bridge's default dead-letter stream: "newswatch" -> "NEWSWATCH_SLACK_DEAD".

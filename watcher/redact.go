@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"net/url"
 	"strings"
+
+	"github.com/newswatch/newswatch/internal/redact"
 )
 
 // redacted stands for a query value in a redacted URL.
-const redacted = "redacted"
+const redacted = redact.Mark
 
 // RedactURL returns rawURL as it may be shown: without its userinfo and fragment, and with the
 // value of every query parameter replaced by "redacted", keys kept so that URLs stay apart. A
@@ -26,29 +28,8 @@ func redactURL(rawURL string) string {
 	}
 	u.User = nil
 	u.Fragment, u.RawFragment = "", ""
-	u.RawQuery = redactQuery(u.RawQuery)
+	u.RawQuery = redact.Query(u.RawQuery)
 	return u.String()
-}
-
-// redactQuery replaces each value of a raw query by "redacted", in place: the order of the
-// parameters and the spelling of their keys stay as they were, so that rebuildURL can put the
-// values back. It splits on "&" alone: a value with ";" in it is redacted whole.
-func redactQuery(q string) string {
-	if q == "" {
-		return ""
-	}
-	parts := strings.Split(q, "&")
-	for i, p := range parts {
-		k, v, ok := strings.Cut(p, "=")
-		switch {
-		case p == "":
-		case !ok:
-			parts[i] = redacted
-		case v != "":
-			parts[i] = k + "=" + redacted
-		}
-	}
-	return strings.Join(parts, "&")
 }
 
 // rebuildURL turns redactedURL, the redacted form of a URL the feed moved to, back into the URL

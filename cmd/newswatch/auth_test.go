@@ -196,6 +196,12 @@ func TestEmbeddedServerAuth(t *testing.T) {
 		sub.refused(t, "$JS.API.CONSUMER.DELETE.NEWSWATCH_ALERTS.newswatch_slack", func(ctx context.Context) {
 			_ = sub.js.DeleteConsumer(ctx, "NEWSWATCH_ALERTS", "newswatch_slack")
 		})
+		// Nor to rewrite through the create request that names the consumer only in its body.
+		sub.refused(t, "$JS.API.CONSUMER.CREATE.NEWSWATCH_ALERTS", func(context.Context) {
+			_ = sub.Publish("$JS.API.CONSUMER.CREATE.NEWSWATCH_ALERTS", []byte(`{"stream_name":"NEWSWATCH_ALERTS",`+
+				`"config":{"name":"newswatch_slack","durable_name":"newswatch_slack","filter_subject":"nothing.at.all","ack_policy":"explicit"}}`))
+			_ = sub.Flush()
+		})
 		sub.refused(t, "newswatch.poll.>", func(context.Context) {
 			_, _ = sub.SubscribeSync("newswatch.poll.>")
 			_ = sub.Flush()

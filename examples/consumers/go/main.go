@@ -113,6 +113,7 @@ func run(server, creds, stream, prefix, durable string, count int) error {
 		return err
 	}
 	defer cc.Stop()
+	fmt.Fprintf(os.Stderr, "consumer: reading %s as %s\n", stream, durable)
 	select {
 	case <-ctx.Done():
 	case <-done:

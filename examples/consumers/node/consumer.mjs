@@ -55,6 +55,7 @@ await jsm.consumers.add(opts.stream, {
 });
 const consumer = await nc.jetstream().consumers.get(opts.stream, opts.durable);
 const messages = await consumer.consume();
+console.error(`consumer: reading ${opts.stream} as ${opts.durable}`);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => messages.close());
 
 // JetStream delivers an alert again when its acknowledgement was lost: remember the ids seen.
