@@ -167,8 +167,8 @@ type compiler struct {
 	listNode map[listUse]int32
 	tok      tokenizer
 	errs     []*syntaxError // of the query being compiled
-	anchors  [][2][]int32 // per rule: up to two clauses
-	nanchor  []int8       // per rule: number of clauses, -1 for none
+	anchors  [][2][]int32   // per rule: up to two clauses
+	nanchor  []int8         // per rule: number of clauses, -1 for none
 }
 
 // rule compiles r into the index and returns its errors; a rule with errors is left out.
