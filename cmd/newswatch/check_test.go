@@ -1,8 +1,10 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tenErrors holds ten kinds of errors and a warning: check reports them all in one pass.
@@ -144,4 +146,25 @@ func TestCheckWarnings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunWarnsAtStart: run logs the warnings of check at warn level when it starts.
+func TestRunWarnsAtStart(t *testing.T) {
+	dir := t.TempDir()
+	cfg, _ := testConfigMap(t, dir, []map[string]any{
+		{"id": "local", "url": "http://127.0.0.1:1/feed.xml", "allow_private": false},
+	})
+	path := filepath.Join(dir, "newswatch.yaml")
+	writeConfig(t, path, cfg)
+	d := startDaemon(t, path)
+	want := "feed local: http://127.0.0.1:1/feed.xml is a loopback address, which run refuses; add allow_private: true to the feed"
+	waitFor(t, 60*time.Second, "the warning in the log", func() bool {
+		for line := range strings.SplitSeq(d.output(), "\n") {
+			if strings.Contains(line, want) && strings.Contains(line, `"level":"warn"`) {
+				return true
+			}
+		}
+		return false
+	})
+	d.stop(t, 60*time.Second)
 }
