@@ -18,11 +18,12 @@ func (c checkCmd) Run(e *env) error {
 		return exitError{1}
 	}
 	printDiagnostics(e.stderr, errs, warnings)
-	if len(errs) > 0 {
-		return exitError{1}
-	}
+	failed := len(errs) > 0
 	if err := webserve.Validate(cfg.HTTP.WebConfigFile); err != nil {
 		fmt.Fprintf(e.stderr, "%s: http.web_config_file: %v\n", c.Config, err)
+		failed = true
+	}
+	if failed {
 		return exitError{1}
 	}
 	fmt.Fprintf(e.stdout, "%s: valid: %d feeds, %d lists, %d rules\n",
