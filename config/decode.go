@@ -40,7 +40,7 @@ func (d *decoder) config(root ast.Node) *Config {
 			case "nats", "http", "defaults", "feeds", "lists", "rules":
 				sections[e.key] = d.value(e.value)
 			default:
-				d.errorf(e.keyTok, "unknown key %q", e.key)
+				d.unknownKey(e, "")
 			}
 		}
 	}

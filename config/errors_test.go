@@ -19,7 +19,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name:    "unknown top-level key",
 			data:    yamlLines("feedz:", "  - id: world"),
-			want:    []string{`nw.yaml:1:1: unknown key "feedz"`},
+			want:    []string{`nw.yaml:1:1: unknown key "feedz"; did you mean "feeds"?`},
 			excerpt: "    feedz:\n    ^",
 		},
 		{
@@ -32,12 +32,12 @@ func TestParseErrors(t *testing.T) {
 				"rules: [{id: r, query: q, feed: a}]",
 			),
 			want: []string{
-				`nw.yaml:1:8: unknown key "urls"`,
+				`nw.yaml:1:8: unknown key "urls"; did you mean "url"?`,
 				`nw.yaml:1:28: unknown key "port"`,
 				`nw.yaml:2:8: unknown key "addr"`,
 				`nw.yaml:3:12: unknown key "interval"`,
 				`nw.yaml:4:42: unknown key "name"`,
-				`nw.yaml:5:27: unknown key "feed"`,
+				`nw.yaml:5:27: unknown key "feed"; did you mean "feeds"?`,
 			},
 			excerpt: "    nats: {urls: x, embedded: {port: 1}}\n           ^",
 		},
@@ -342,7 +342,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "byte order mark",
 			data: append([]byte("\ufeff"), yamlLines("feedz: []")...),
-			want: []string{`nw.yaml:1:1: unknown key "feedz"`},
+			want: []string{`nw.yaml:1:1: unknown key "feedz"; did you mean "feeds"?`},
 		},
 		{
 			name: "two documents",

@@ -26,7 +26,7 @@ feedz: []
 	// newswatch.yaml:4:15: invalid schedule "*/2 * *": expected exactly 5 fields, found 3
 	//         schedule: "*/2 * *"
 	//                   ^
-	// newswatch.yaml:5:1: unknown key "feedz"
+	// newswatch.yaml:5:1: unknown key "feedz"; did you mean "feeds"?
 	//     feedz: []
 	//     ^
 }

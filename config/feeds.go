@@ -53,7 +53,7 @@ func (d *decoder) feed(v value, def Defaults) (Feed, *token.Token, bool) {
 			f.Tags = d.tags(d.value(e.value))
 		default:
 			if !d.pollField(e, &p) {
-				d.errorf(e.keyTok, "unknown key %q", e.key)
+				d.unknownKey(e, "feeds[]")
 			}
 		}
 	}

@@ -27,6 +27,10 @@ func FuzzParse(f *testing.F) {
 		if (cfg == nil) == (err == nil) {
 			t.Fatalf("got config %v and error %v, want exactly one", cfg != nil, err)
 		}
+		partial, perr := ParsePartial("f.yaml", data)
+		if (perr == nil) != (err == nil) || perr != nil && perr.Error() != err.Error() {
+			t.Fatalf("ParsePartial: got error %v, want Parse's %v", perr, err)
+		}
 		if err != nil {
 			var errs Errors
 			if !errors.As(err, &errs) || len(errs) == 0 {
@@ -38,7 +42,11 @@ func FuzzParse(f *testing.F) {
 				}
 				_ = e.Excerpt()
 			}
-			return
+			if partial == nil {
+				return
+			}
+			// What decoded in spite of the errors keeps its positions.
+			cfg = partial
 		}
 		for i, r := range cfg.Rules {
 			for col := 0; col <= len(r.Query)+2; col++ {

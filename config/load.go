@@ -22,6 +22,16 @@ var lookupEnv = os.LookupEnv
 // Load reads the file at path and parses it. An invalid file gives Errors.
 // A file larger than 32 MiB is refused before it is read whole.
 func Load(path string) (*Config, error) {
+	return load(path, Parse)
+}
+
+// LoadPartial is Load for a checker that goes on after errors: with the Errors
+// of an invalid file it returns what could be decoded, as ParsePartial does.
+func LoadPartial(path string) (*Config, error) {
+	return load(path, ParsePartial)
+}
+
+func load(path string, parse func(string, []byte) (*Config, error)) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -38,7 +48,7 @@ func Load(path string) (*Config, error) {
 		}
 		return nil, Errors{tooLarge(path, size)}
 	}
-	return Parse(path, data)
+	return parse(path, data)
 }
 
 // Parse decodes, defaults and validates the configuration in data; file names
@@ -47,6 +57,21 @@ func Load(path string) (*Config, error) {
 // the YAML parser to handle in bounded time and memory (see limits.go), is
 // refused with one error before it is parsed.
 func Parse(file string, data []byte) (*Config, error) {
+	cfg, err := ParsePartial(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// ParsePartial is Parse that, when data is invalid, returns with the Errors
+// the *Config decoded in spite of them, so that a checker can go on (compile
+// the rules, look at the feeds): values in error keep their defaults, and a
+// feed, list or rule is left out when its id or query is missing or invalid,
+// or its id repeats another's. Its positions (QueryError, ListTermError) work.
+// The *Config is nil when nothing could be decoded: a YAML syntax error, a
+// file too large or nested too deep, too many aliases.
+func ParsePartial(file string, data []byte) (*Config, error) {
 	if len(data) > maxFileSize {
 		return nil, Errors{tooLarge(file, int64(len(data)))}
 	}
@@ -113,11 +138,11 @@ func decode(file string, data, doc []byte, batches []feedBatch, keyLine int) (*C
 		// reporting.
 		return nil, Errors{d.aliasErr}
 	}
-	if len(d.errs) > 0 {
-		return nil, sortErrors(d.errs)
-	}
 	cfg.File = file
 	cfg.src = d.src
+	if len(d.errs) > 0 {
+		return cfg, sortErrors(d.errs)
+	}
 	return cfg, nil
 }
 

@@ -331,7 +331,7 @@ func TestLoad(t *testing.T) {
 	if !errors.As(err, &errs) {
 		t.Fatalf("got %T %v, want Errors", err, err)
 	}
-	if got, want := err.Error(), path+`:2:1: unknown key "feedz"`; got != want {
+	if got, want := err.Error(), path+`:2:1: unknown key "feedz"; did you mean "feeds"?`; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	var one *Error

@@ -145,3 +145,9 @@ func unescape(s string) (string, int) {
 	}
 	return string(rune(r)), 2 + digits
 }
+
+// ErrorAt returns an error at pos in the file, with its source line, for a problem found by a
+// caller rather than by the loader (a warning); the zero Position gives one without a position.
+func (c *Config) ErrorAt(pos Position, msg string) *Error {
+	return c.src.errorAt(pos.Line, pos.Column, msg)
+}

@@ -102,7 +102,7 @@ func (d *decoder) rule(v value, feedIDs map[string]bool) (Rule, scalar, *token.T
 		case "feeds":
 			r.Feeds = d.scope(d.value(e.value), feedIDs)
 		default:
-			d.errorf(e.keyTok, "unknown key %q", e.key)
+			d.unknownKey(e, "rules[]")
 		}
 	}
 	if r.ID == "" {

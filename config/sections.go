@@ -44,7 +44,7 @@ func (d *decoder) nats(v value, n *NATS) {
 		case "tls":
 			d.tls(d.value(e.value), &n.TLS)
 		default:
-			d.errorf(e.keyTok, "unknown key %q", e.key)
+			d.unknownKey(e, "nats")
 		}
 	}
 	n.checkCombinations(d, entries)
@@ -64,7 +64,7 @@ func (d *decoder) tls(v value, t *TLS) {
 		case "key_file":
 			d.stringField(e, &t.KeyFile, nil)
 		default:
-			d.errorf(e.keyTok, "unknown key %q", e.key)
+			d.unknownKey(e, "nats.tls")
 		}
 	}
 	if (t.CertFile == "") != (t.KeyFile == "") {
@@ -113,7 +113,7 @@ func (d *decoder) embedded(v value, emb *Embedded) {
 		case "allow_insecure":
 			d.boolField(e, &emb.AllowInsecure)
 		default:
-			d.errorf(e.keyTok, "unknown key %q", e.key)
+			d.unknownKey(e, "nats.embedded")
 		}
 	}
 }
@@ -127,7 +127,7 @@ func (d *decoder) http(v value, h *HTTP) {
 		case "web_config_file":
 			d.stringField(e, &h.WebConfigFile, nil)
 		default:
-			d.errorf(e.keyTok, "unknown key %q", e.key)
+			d.unknownKey(e, "http")
 		}
 	}
 }
@@ -146,7 +146,7 @@ func (d *decoder) defaults(v value, def *Defaults) {
 	entries, _ := d.mapping(v.node, `for "defaults"`)
 	for _, e := range entries {
 		if !d.pollField(e, def) {
-			d.errorf(e.keyTok, "unknown key %q", e.key)
+			d.unknownKey(e, "defaults")
 		}
 	}
 }

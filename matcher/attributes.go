@@ -8,9 +8,10 @@ type Attribute struct {
 }
 
 // Attributes returns the feed: and tag: tests of a query, in query order, so that a caller that
-// knows the feeds can refuse a test that can never hold. A query that does not parse has none.
+// knows the feeds can refuse a test that can never hold. A query that does not parse has none;
+// one with errors that do not stop parsing (a NEAR distance out of range) has its tests.
 func Attributes(query string) []Attribute {
-	a, err := parse(query, false)
+	a, _, err := parse(query, false)
 	if err != nil {
 		return nil
 	}

@@ -2,7 +2,6 @@ package matcher
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -10,8 +9,10 @@ import (
 )
 
 // Compile parses every rule and list and builds one index for all rules. The error joins
-// every *QueryError found (the first of each rule and of each list term), in rule order after
-// the lists in name order.
+// every *QueryError found, in rule order after the lists in name order: within one query or
+// list term, the errors that do not stop parsing (a NEAR distance out of range, an invalid
+// regular expression, an undefined or empty list, a wildcard with too short a prefix, a query
+// with no positive part) and at most one syntax error, the first, in the order of their offsets.
 func Compile(rules []Rule, lists map[string][]string) (*Index, error) {
 	n := len(rules)
 	c := &compiler{
@@ -31,24 +32,28 @@ func Compile(rules []Rule, lists map[string][]string) (*Index, error) {
 	for _, name := range sortedKeys(lists) {
 		terms := make([]*ast, len(lists[name]))
 		for i, q := range lists[name] {
-			a, err := parse(q, true)
+			a, soft, err := parse(q, true)
+			c.errs = soft
 			if err == nil {
-				err = checkListTerm(a)
+				if e := checkListTerm(a); e != nil {
+					c.errs = append(c.errs, e)
+				} else {
+					c.node(a, 0) // reports errors of normalisation; the nodes stay unused
+				}
 			}
-			if err == nil {
-				_, err = c.node(a, 0) // reports errors of normalisation; the nodes stay unused
+			found := c.take(err)
+			for _, e := range found {
+				errs = append(errs, listError(name, i, q, e))
 			}
-			if err != nil {
-				errs = append(errs, listError(name, i, q, err))
-				continue
+			if len(found) == 0 {
+				terms[i] = a
 			}
-			terms[i] = a
 		}
 		c.listTerm[name] = terms
 	}
 	for i, r := range rules {
-		if err := c.rule(r); err != nil {
-			errs = append(errs, ruleError(i, r, err))
+		for _, e := range c.rule(r) {
+			errs = append(errs, ruleError(i, r, e))
 		}
 	}
 	if len(errs) > 0 {
@@ -56,6 +61,29 @@ func Compile(rules []Rule, lists map[string][]string) (*Index, error) {
 	}
 	c.finish()
 	return c.ix, nil
+}
+
+// take returns the errors reported since the last take, with the syntax error that stopped
+// parsing if any, in the order of their offsets.
+func (c *compiler) take(syntax error) []*syntaxError {
+	errs := c.errs
+	c.errs = nil
+	if syntax != nil {
+		se, ok := errors.AsType[*syntaxError](syntax)
+		if !ok {
+			se = &syntaxError{msg: syntax.Error()}
+		}
+		errs = append(errs, se)
+	}
+	slices.SortStableFunc(errs, func(a, b *syntaxError) int { return a.off - b.off })
+	return errs
+}
+
+// fail reports an error that does not stop compiling the query and returns a node in the place
+// of the one that could not be built: an index is built only when no error was reported.
+func (c *compiler) fail(off int, format string, args ...any) int32 {
+	c.errs = append(c.errs, errAt(off, format, args...))
+	return c.add(node{kind: nOr, a: int32(len(c.ix.kids)), b: int32(len(c.ix.kids))})
 }
 
 func sortedKeys(m map[string][]string) []string {
@@ -67,29 +95,21 @@ func sortedKeys(m map[string][]string) []string {
 	return ks
 }
 
-func ruleError(i int, r Rule, err error) *QueryError {
-	e := &QueryError{Rule: i, RuleID: r.ID, Msg: err.Error()}
-	var se *syntaxError
-	if errors.As(err, &se) {
-		e.Offset, e.Msg = se.off, se.msg
-	}
+func ruleError(i int, r Rule, se *syntaxError) *QueryError {
+	e := &QueryError{Rule: i, RuleID: r.ID, Offset: se.off, Msg: se.msg}
 	e.Line, e.Column = position(r.Query, e.Offset)
 	return e
 }
 
-func listError(name string, term int, q string, err error) *QueryError {
-	e := &QueryError{Rule: -1, List: name, Term: term, Msg: err.Error()}
-	var se *syntaxError
-	if errors.As(err, &se) {
-		e.Offset, e.Msg = se.off, se.msg
-	}
+func listError(name string, term int, q string, se *syntaxError) *QueryError {
+	e := &QueryError{Rule: -1, List: name, Term: term, Offset: se.off, Msg: se.msg}
 	e.Line, e.Column = position(q, e.Offset)
 	return e
 }
 
 // checkListTerm allows what a list term may be: words, phrases, wildcards and =Words, and
 // OR-groups of those, so that every list can be a NEAR operand.
-func checkListTerm(a *ast) error {
+func checkListTerm(a *ast) *syntaxError {
 	if !nearOperand(a) {
 		return errAt(a.pos, "a list term must be a word, a phrase, a wildcard or an OR-group of those")
 	}
@@ -146,21 +166,24 @@ type compiler struct {
 	listTerm map[string][]*ast
 	listNode map[listUse]int32
 	tok      tokenizer
-	anchors  [][2][]int32 // per rule: up to two clauses
-	nanchor  []int8       // per rule: number of clauses, -1 for none
+	errs     []*syntaxError // of the query being compiled
+	anchors  [][2][]int32   // per rule: up to two clauses
+	nanchor  []int8         // per rule: number of clauses, -1 for none
 }
 
-func (c *compiler) rule(r Rule) error {
-	a, err := parse(r.Query, false)
+// rule compiles r into the index and returns its errors; a rule with errors is left out.
+func (c *compiler) rule(r Rule) []*syntaxError {
+	a, soft, err := parse(r.Query, false)
+	c.errs = soft
 	if err != nil {
-		return err
+		return c.take(err)
 	}
 	if !positive(a) {
-		return errAt(0, "a query needs at least one positive part: NOT and - only exclude")
+		c.errs = append(c.errs, errAt(0, "a query needs at least one positive part: NOT and - only exclude"))
 	}
-	root, err := c.node(a, 0)
-	if err != nil {
-		return err
+	root := c.node(a, 0)
+	if errs := c.take(nil); len(errs) > 0 {
+		return errs
 	}
 	cr := compiledRule{id: r.ID, root: root}
 	for _, f := range r.Feeds {
@@ -256,49 +279,44 @@ func (c *compiler) add(n node) int32 {
 	return int32(len(c.ix.nodes) - 1)
 }
 
-// node compiles a into nodes; fields is the scope given by an enclosing field, 0 for none.
-func (c *compiler) node(a *ast, fields uint8) (int32, error) {
+// node compiles a into nodes; fields is the scope given by an enclosing field, 0 for none. An
+// error is reported with fail, and compiling goes on to find the others.
+func (c *compiler) node(a *ast, fields uint8) int32 {
 	switch a.kind {
 	case aTerm, aPhrase:
 		return c.term(a, fields)
 	case aRegex:
+		if a.re == nil {
+			return c.add(node{kind: nOr}) // reported by the parser
+		}
 		c.ix.regexps = append(c.ix.regexps, a.re)
 		f := orDefault(fields)
 		c.ix.fields |= f
-		return c.add(node{kind: nRegex, fields: f, key: int32(len(c.ix.regexps) - 1)}), nil
+		return c.add(node{kind: nRegex, fields: f, key: int32(len(c.ix.regexps) - 1)})
 	case aAttr:
 		if a.attr == "feed" {
-			return c.add(node{kind: nFeed, key: c.key('f', a.text)}), nil
+			return c.add(node{kind: nFeed, key: c.key('f', a.text)})
 		}
-		return c.add(node{kind: nTag, key: c.key('t', a.text)}), nil
+		return c.add(node{kind: nTag, key: c.key('t', a.text)})
 	case aField:
 		if fields != 0 && fields != a.fields {
-			return 0, errAt(a.pos, "%s: inside another field", a.text)
+			c.fail(a.pos, "%s: inside another field", a.text)
 		}
 		return c.node(a.kids[0], a.fields)
 	case aList:
 		return c.list(a, fields)
 	case aNot:
-		k, err := c.node(a.kids[0], fields)
-		if err != nil {
-			return 0, err
-		}
-		return c.add(node{kind: nNot, a: k}), nil
+		k := c.node(a.kids[0], fields)
+		return c.add(node{kind: nNot, a: k})
 	case aNear:
 		for _, k := range a.kids {
 			if !nearOperand(k) {
-				return 0, errAt(k.pos, "NEAR operands are words, phrases, wildcards, lists and OR-groups of those")
+				c.fail(k.pos, "NEAR operands are words, phrases, wildcards, lists and OR-groups of those")
 			}
 		}
-		x, err := c.node(a.kids[0], fields)
-		if err != nil {
-			return 0, err
-		}
-		y, err := c.node(a.kids[1], fields)
-		if err != nil {
-			return 0, err
-		}
-		return c.add(node{kind: nNear, n: uint8(a.n), ordered: a.ordered, a: x, b: y}), nil
+		x := c.node(a.kids[0], fields)
+		y := c.node(a.kids[1], fields)
+		return c.add(node{kind: nNear, n: uint8(a.n), ordered: a.ordered, a: x, b: y})
 	}
 	kind := nAnd
 	if a.kind == aOr {
@@ -306,15 +324,11 @@ func (c *compiler) node(a *ast, fields uint8) (int32, error) {
 	}
 	ks := make([]int32, len(a.kids))
 	for i, k := range a.kids {
-		n, err := c.node(k, fields)
-		if err != nil {
-			return 0, err
-		}
-		ks[i] = n
+		ks[i] = c.node(k, fields)
 	}
 	start := int32(len(c.ix.kids))
 	c.ix.kids = append(c.ix.kids, ks...)
-	return c.add(node{kind: kind, a: start, b: int32(len(c.ix.kids))}), nil
+	return c.add(node{kind: kind, a: start, b: int32(len(c.ix.kids))})
 }
 
 func orDefault(f uint8) uint8 {
@@ -324,30 +338,29 @@ func orDefault(f uint8) uint8 {
 	return f
 }
 
-func (c *compiler) list(a *ast, fields uint8) (int32, error) {
+func (c *compiler) list(a *ast, fields uint8) int32 {
 	terms, ok := c.listTerm[a.text]
 	if !ok {
-		return 0, errAt(a.pos, "undefined list @%s", a.text)
+		return c.fail(a.pos, "undefined list @%s", a.text)
 	}
 	if len(terms) == 0 {
-		return 0, errAt(a.pos, "list @%s is empty", a.text)
+		return c.fail(a.pos, "list @%s is empty", a.text)
 	}
 	use := listUse{a.text, fields}
 	if n, ok := c.listNode[use]; ok {
-		return n, nil
+		return n
 	}
 	var ks []int32
 	for _, t := range terms {
 		if t == nil {
 			continue // reported with the list
 		}
-		n, err := c.node(t, fields)
-		if err != nil {
-			var se *syntaxError
-			if errors.As(err, &se) {
-				return 0, errAt(a.pos, "in list @%s: %s", a.text, se.msg)
-			}
-			return 0, fmt.Errorf("in list @%s: %w", a.text, err)
+		before := len(c.errs)
+		n := c.node(t, fields)
+		if len(c.errs) > before {
+			// The term's own errors were reported with the list: here, say where the list is used.
+			c.errs = append(c.errs[:before], errAt(a.pos, "in list @%s: %s", a.text, c.errs[before].msg))
+			return n
 		}
 		ks = append(ks, n)
 	}
@@ -355,12 +368,12 @@ func (c *compiler) list(a *ast, fields uint8) (int32, error) {
 	c.ix.kids = append(c.ix.kids, ks...)
 	n := c.add(node{kind: nOr, a: start, b: int32(len(c.ix.kids))})
 	c.listNode[use] = n
-	return n, nil
+	return n
 }
 
 // term compiles a bare term or a quoted phrase: its text is normalised into words; one word
 // is a word (or a prefix), several are a phrase.
-func (c *compiler) term(a *ast, fields uint8) (int32, error) {
+func (c *compiler) term(a *ast, fields uint8) int32 {
 	fields = orDefault(fields)
 	c.ix.fields |= fields
 	parts := []string{a.text}
@@ -368,7 +381,7 @@ func (c *compiler) term(a *ast, fields uint8) (int32, error) {
 	if a.kind == aPhrase {
 		parts, offs = fieldsWithOffsets(a.text)
 		if len(parts) == 0 {
-			return 0, errAt(a.pos, "empty phrase")
+			return c.fail(a.pos, "empty phrase")
 		}
 	}
 	var els []elem
@@ -380,15 +393,15 @@ func (c *compiler) term(a *ast, fields uint8) (int32, error) {
 		c.tok.add(base, 0)
 		toks := c.tok.toks
 		if len(toks) == 0 {
-			return 0, errAt(a.pos, "%q has no letters or digits", p)
+			return c.fail(a.pos, "%q has no letters or digits", p)
 		}
 		if wild {
 			last := toks[len(toks)-1]
 			if int(last.end) != len(base) || utf8.RuneCountInString(last.word) < 2 {
-				return 0, errAt(a.pos+offs[i], "a wildcard needs at least two letters or digits before *")
+				return c.fail(a.pos+offs[i], "a wildcard needs at least two letters or digits before *")
 			}
 			if len(last.word) > 62 {
-				return 0, errAt(a.pos+offs[i], "a wildcard prefix can be at most 62 bytes long")
+				return c.fail(a.pos+offs[i], "a wildcard prefix can be at most 62 bytes long")
 			}
 		}
 		for j, t := range toks {
@@ -425,11 +438,11 @@ func (c *compiler) term(a *ast, fields uint8) (int32, error) {
 		if els[0].prefix {
 			kind = nPrefix
 		}
-		return c.add(node{kind: kind, fields: fields, key: els[0].key, exact: els[0].exact}), nil
+		return c.add(node{kind: kind, fields: fields, key: els[0].key, exact: els[0].exact})
 	}
 	start := int32(len(c.ix.elems))
 	c.ix.elems = append(c.ix.elems, els...)
-	return c.add(node{kind: nPhrase, fields: fields, key: start, a: int32(len(els))}), nil
+	return c.add(node{kind: nPhrase, fields: fields, key: start, a: int32(len(els))})
 }
 
 // fieldsWithOffsets splits a phrase at white space.

@@ -35,9 +35,15 @@ func ExampleCompile_errors() {
 	_, err := matcher.Compile([]matcher.Rule{
 		{ID: "a", Query: "kursk"},
 		{ID: "b", Query: `troops NEAR/0 "north korea`},
+		{ID: "c", Query: `@undefined NEAR/200 x AND /(/ AND y*`},
 	}, map[string][]string{"dprk": {"k*"}})
 	fmt.Println(err)
 	// Output:
 	// lists.dprk[0]:1:1: a wildcard needs at least two letters or digits before *
 	// rules[1].query:1:8: NEAR/n needs a number from 1 to 100
+	// rules[1].query:1:15: unclosed quote
+	// rules[2].query:1:1: undefined list @undefined
+	// rules[2].query:1:12: NEAR/n needs a number from 1 to 100
+	// rules[2].query:1:27: invalid regular expression: error parsing regexp: missing closing ): `(`
+	// rules[2].query:1:35: a wildcard needs at least two letters or digits before *
 }

@@ -61,6 +61,9 @@ type lexer struct {
 	i       int
 	peeked  bool
 	peekVal lexeme
+	// soft holds the errors that do not stop parsing (a NEAR distance out of range), so that
+	// one pass reports them with the rest.
+	soft []*syntaxError
 }
 
 func isSpace(c rune) bool { return unicode.IsSpace(c) }
@@ -166,11 +169,11 @@ func (l *lexer) next() (lexeme, error) {
 	}
 	if op, ok := strings.CutPrefix(w, "NEAR"); ok && (op == "" || op[0] == '/') {
 		l.i = end
-		return nearOp(start, op, false)
+		return l.nearOp(start, op, false)
 	}
 	if op, ok := strings.CutPrefix(w, "ONEAR"); ok && (op == "" || op[0] == '/') {
 		l.i = end
-		return nearOp(start, op, true)
+		return l.nearOp(start, op, true)
 	}
 	if k := strings.IndexByte(w, ':'); k > 0 && asciiLetters(w[:k]) {
 		return l.field(start, w[:k])
@@ -179,14 +182,17 @@ func (l *lexer) next() (lexeme, error) {
 	return l.word(start, end, false)
 }
 
-func nearOp(start int, op string, ordered bool) (lexeme, error) {
+// nearOp reads the distance of NEAR/n; one out of range is reported and parsing goes on as if
+// it were in range.
+func (l *lexer) nearOp(start int, op string, ordered bool) (lexeme, error) {
 	n, err := strconv.Atoi(strings.TrimPrefix(op, "/"))
 	if op == "" || err != nil || n < 1 || n > 100 {
 		name := "NEAR"
 		if ordered {
 			name = "ONEAR"
 		}
-		return lexeme{}, errAt(start, "%s/n needs a number from 1 to 100", name)
+		l.soft = append(l.soft, errAt(start, "%s/n needs a number from 1 to 100", name))
+		n = min(max(n, 1), 100)
 	}
 	return lexeme{kind: tNear, pos: start, n: n, ordered: ordered}, nil
 }

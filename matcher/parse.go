@@ -31,9 +31,20 @@ type ast struct {
 	kids    []*ast
 }
 
-// parse parses one query (or, with noLists, one list term) into its syntax tree.
-func parse(q string, noLists bool) (*ast, error) {
+// parse parses one query (or, with noLists, one list term) into its syntax tree. Errors that do
+// not stop parsing (a NEAR distance out of range, an invalid regular expression) are returned in
+// soft, found before the syntax error that stops it, if any; the tree is nil only when err is
+// set. A regular expression in error has a nil re.
+func parse(q string, noLists bool) (a *ast, soft []*syntaxError, err error) {
 	p := &parser{lex: lexer{q: q}, noLists: noLists}
+	a, err = p.query()
+	if err != nil {
+		a = nil
+	}
+	return a, p.lex.soft, err
+}
+
+func (p *parser) query() (*ast, error) {
 	t, err := p.lex.peekTok()
 	if err != nil {
 		return nil, err
@@ -287,12 +298,12 @@ func (p *parser) primary() (*ast, error) {
 	case tPhrase:
 		return &ast{kind: aPhrase, pos: t.pos, text: t.text, exact: t.exact}, nil
 	case tRegex:
+		// An invalid pattern is reported and parsing goes on, to find the query's other errors.
+		var re *regexp.Regexp
 		if _, err := regexp.Compile(t.text); err != nil {
-			return nil, errAt(t.pos, "invalid regular expression: %v", err)
-		}
-		re, err := regexp.Compile("(?i)" + t.text)
-		if err != nil {
-			return nil, errAt(t.pos, "invalid regular expression: %v", err)
+			p.lex.soft = append(p.lex.soft, errAt(t.pos, "invalid regular expression: %v", err))
+		} else if re, err = regexp.Compile("(?i)" + t.text); err != nil {
+			p.lex.soft = append(p.lex.soft, errAt(t.pos, "invalid regular expression: %v", err))
 		}
 		return &ast{kind: aRegex, pos: t.pos, text: t.text, re: re}, nil
 	case tList:

@@ -10,17 +10,23 @@ type checkCmd struct {
 	Config string `short:"c" required:"" type:"path" help:"Configuration file."`
 }
 
+// Run reports every error and warning of the file in one pass; only errors fail it.
 func (c checkCmd) Run(e *env) error {
-	l, err := load(c.Config)
-	if err != nil {
+	cfg, errs, warnings, err := diagnose(c.Config)
+	if cfg == nil {
 		printLoadError(e.stderr, err)
 		return exitError{1}
 	}
-	if err := webserve.Validate(l.cfg.HTTP.WebConfigFile); err != nil {
+	printDiagnostics(e.stderr, errs, warnings)
+	failed := len(errs) > 0
+	if err := webserve.Validate(cfg.HTTP.WebConfigFile); err != nil {
 		fmt.Fprintf(e.stderr, "%s: http.web_config_file: %v\n", c.Config, err)
+		failed = true
+	}
+	if failed {
 		return exitError{1}
 	}
 	fmt.Fprintf(e.stdout, "%s: valid: %d feeds, %d lists, %d rules\n",
-		c.Config, len(l.cfg.Feeds), len(l.cfg.Lists), len(l.rules))
+		c.Config, len(cfg.Feeds), len(cfg.Lists), len(cfg.Rules))
 	return nil
 }

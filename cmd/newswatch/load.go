@@ -1,12 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/newswatch/newswatch/config"
 	"github.com/newswatch/newswatch/matcher"
+	"github.com/newswatch/newswatch/watcher"
 )
 
 // loaded is a configuration that validated whole, with its rules compiled.
@@ -35,6 +41,88 @@ func load(path string) (*loaded, error) {
 		return nil, errs
 	}
 	return &loaded{cfg: cfg, rules: rules, index: ix}, nil
+}
+
+// diagnose is load for check: it goes on after errors to report, in one pass and in file order,
+// every error of the file (keys, values, schedules, ids, and the rules and lists that decoded in
+// spite of them) and its warnings. err is an error reading the file or decoding none of it.
+func diagnose(path string) (cfg *config.Config, errs, warnings config.Errors, err error) {
+	cfg, err = config.LoadPartial(path)
+	if cfg == nil {
+		return nil, nil, nil, err
+	}
+	if err != nil {
+		errs, _ = errors.AsType[config.Errors](err)
+	}
+	rules := make([]matcher.Rule, len(cfg.Rules))
+	for i, r := range cfg.Rules {
+		rules[i] = matcher.Rule{ID: r.ID, Query: r.Query, Feeds: r.Feeds}
+	}
+	if _, err := matcher.Compile(rules, cfg.Lists); err != nil {
+		qerrs, ok := errors.AsType[config.Errors](queryErrors(cfg, err))
+		if !ok {
+			return nil, nil, nil, err
+		}
+		errs = append(errs, qerrs...)
+	}
+	errs = append(errs, attributeErrors(cfg)...)
+	slices.SortStableFunc(errs, byPosition)
+	return cfg, errs, configWarnings(cfg), nil
+}
+
+func byPosition(a, b *config.Error) int {
+	return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+}
+
+// configWarnings returns what is valid but likely not meant: no feed at all, and a feed whose
+// host is written as a loopback or private address (or localhost), which the fetcher refuses
+// unless the feed allows it. A host name that resolves to such an address is found only when
+// it is polled.
+func configWarnings(cfg *config.Config) config.Errors {
+	var ws config.Errors
+	if len(cfg.Feeds) == 0 {
+		ws = append(ws, cfg.ErrorAt(config.Position{}, "no feeds: add feeds: [{id: …, url: …}]"))
+	}
+	for _, f := range cfg.Feeds {
+		if f.AllowPrivate {
+			continue
+		}
+		if kind := privateHost(f.URL); kind != "" {
+			ws = append(ws, cfg.ErrorAt(f.Pos, fmt.Sprintf(
+				"feed %s: %s is a %s address, which run refuses; add allow_private: true to the feed",
+				f.ID, redactURL(f.URL), kind)))
+		}
+	}
+	return ws
+}
+
+// privateHost returns "loopback" or "private" when the host of rawURL is localhost or a literal
+// address that watcher.PublicOnly refuses, else "".
+func privateHost(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return "loopback"
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || watcher.PublicOnly(a) == nil {
+		return ""
+	}
+	if a.Unmap().IsLoopback() {
+		return "loopback"
+	}
+	return "private"
+}
+
+// redactURL hides the password of a URL written with one.
+func redactURL(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil {
+		return u.Redacted()
+	}
+	return rawURL
 }
 
 // attributeErrors refuses feed: and tag: tests that no feed of the configuration can pass: a typo
@@ -98,9 +186,33 @@ func printLoadError(w io.Writer, err error) {
 		fmt.Fprintf(w, "newswatch: %v\n", err)
 		return
 	}
+	printDiagnostics(w, errs, nil)
+}
+
+// printDiagnostics writes errors and warnings in file order, a warning as
+// `FILE:LINE:COL: warning: message`, each with its source line and caret.
+func printDiagnostics(w io.Writer, errs, warnings config.Errors) {
+	type diag struct {
+		e    *config.Error
+		warn bool
+	}
+	all := make([]diag, 0, len(errs)+len(warnings))
 	for _, e := range errs {
-		fmt.Fprintln(w, e.Error())
-		if ex := e.Excerpt(); ex != "" {
+		all = append(all, diag{e, false})
+	}
+	for _, e := range warnings {
+		all = append(all, diag{e, true})
+	}
+	slices.SortStableFunc(all, func(a, b diag) int { return byPosition(a.e, b.e) })
+	for _, d := range all {
+		if d.warn {
+			warned := *d.e
+			warned.Msg = "warning: " + d.e.Msg
+			fmt.Fprintln(w, warned.Error())
+		} else {
+			fmt.Fprintln(w, d.e.Error())
+		}
+		if ex := d.e.Excerpt(); ex != "" {
 			fmt.Fprintln(w, ex)
 		}
 	}

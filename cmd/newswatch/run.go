@@ -66,6 +66,9 @@ func (r runCmd) Run(e *env) error {
 	ver, _ := buildinfo.Version()
 	log.Info("starting", zap.String("version", ver), zap.String("config", r.Config),
 		zap.Int("feeds", len(l.cfg.Feeds)), zap.Int("rules", len(l.rules)))
+	for _, w := range configWarnings(l.cfg) {
+		log.Warn(w.Msg, zap.String("config", w.File), zap.Int("line", w.Line))
+	}
 
 	registry := newRegistry()
 	reloads := newReloadMetrics(registry)
