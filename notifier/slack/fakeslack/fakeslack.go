@@ -248,16 +248,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	if b := r.PostForm.Get("blocks"); b != "" {
 		if refusal := CheckBlocks([]byte(b)); refusal != nil {
 			s.refuse(refusal)
-			answer := map[string]any{"ok": false, "error": refusal.Err}
-			if len(refusal.Errors) > 0 {
-				msgs := make([]string, len(refusal.Errors))
-				for i, e := range refusal.Errors {
-					msgs[i] = "[ERROR] " + e
-				}
-				answer["errors"] = refusal.Errors
-				answer["response_metadata"] = map[string]any{"messages": msgs}
-			}
-			writeJSON(w, http.StatusOK, answer)
+			writeJSON(w, http.StatusOK, refusalAnswer(refusal))
 			return
 		}
 		p.Blocks = json.RawMessage(b)
@@ -341,6 +332,20 @@ func (s *Server) postWebhook(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok"))
 	}
+}
+
+// refusalAnswer is the Web API's answer to blocks over the limits.
+func refusalAnswer(refusal *Refusal) map[string]any {
+	answer := map[string]any{"ok": false, "error": refusal.Err}
+	if len(refusal.Errors) > 0 {
+		msgs := make([]string, len(refusal.Errors))
+		for i, e := range refusal.Errors {
+			msgs[i] = "[ERROR] " + e
+		}
+		answer["errors"] = refusal.Errors
+		answer["response_metadata"] = map[string]any{"messages": msgs}
+	}
+	return answer
 }
 
 // readMetadata reads the form's metadata into p, answering the error itself when it is invalid.

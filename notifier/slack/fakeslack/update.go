@@ -32,7 +32,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 	if b != "" {
 		if refusal := CheckBlocks([]byte(b)); refusal != nil {
 			s.refuse(refusal)
-			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": refusal.Err, "errors": refusal.Errors})
+			writeJSON(w, http.StatusOK, refusalAnswer(refusal))
 			return
 		}
 	}
