@@ -283,3 +283,38 @@ func TestBridgePostsAChannelsMessagesInStreamOrder(t *testing.T) {
 		}
 	}
 }
+
+// A channel whose posts keep failing holds back its own later messages, not those of other
+// channels: while the first alert, to #dprk, is retried, the alerts after it to #kursk are
+// posted.
+func TestBridgeSlowChannelDoesNotHoldOthers(t *testing.T) {
+	n := notifiertest.Open(t, notifiertest.Config(t))
+	s := fake(t, time.Microsecond)
+	nc := connect(t, n)
+	cfg := baseConfig(nc, botPoster(t, s))
+	cfg.Rate, cfg.Burst = 1000, 100
+	cfg.RetryMin, cfg.RetryMax = 50*time.Millisecond, 200*time.Millisecond
+	cfg.Routes = []slack.Route{{Rule: "dprk-*", Channels: []string{"#dprk"}}, {Rule: "kursk", Channels: []string{"#kursk"}}}
+	const count = 10
+	publish(t, n, alert("dprk-troops", "world", 0))
+	for i := range count {
+		publish(t, n, alert("kursk", "world", i+1))
+	}
+	failures := make([]int, 40) // about 8s of retries
+	for i := range failures {
+		failures[i] = http.StatusInternalServerError
+	}
+	s.Fail("C0DPRK", failures...)
+	runBridge(t, cfg, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
+	if _, err := s.WaitPosts(count+1, waitTimeout); err != nil {
+		t.Fatal(err)
+	}
+	consumerIdle(t, nc, "newswatch_slack")
+	posts := s.Posts()
+	if last := posts[len(posts)-1]; last.Channel != "C0DPRK" {
+		t.Errorf("last message: got one in %s, want the retried one in C0DPRK (the others did not wait for it)", last.Channel)
+	}
+	if got := len(postsIn(posts, "C0KURSK")); got != count {
+		t.Errorf("messages in #kursk: got %d, want %d", got, count)
+	}
+}
