@@ -64,21 +64,11 @@ func NewBotPoster(cfg BotConfig) (*BotPoster, error) {
 	}, nil
 }
 
-// Post sends m to channel (an id or a #name). The message carries the event id as metadata of
-// type newswatch_alert, so that it can be found again in the channel's history.
+// Post sends m to channel (an id or a #name). The message carries the event id, the feed id
+// and the item key as metadata of type newswatch_alert, so that it can be found again in the
+// channel's history.
 func (p *BotPoster) Post(ctx context.Context, channel string, m Message) (Receipt, error) {
-	opts := []slackapi.MsgOption{
-		slackapi.MsgOptionText(m.Text, false), // already escaped
-		slackapi.MsgOptionBlocks(m.Blocks...),
-		slackapi.MsgOptionDisableLinkUnfurl(),
-	}
-	if m.EventID != "" {
-		opts = append(opts, slackapi.MsgOptionMetadata(slackapi.SlackMetadata{
-			EventType:    metadataEventType,
-			EventPayload: map[string]any{"event_id": m.EventID},
-		}))
-	}
-	ch, ts, err := p.client.PostMessageContext(ctx, channel, opts...)
+	ch, ts, err := p.client.PostMessageContext(ctx, channel, messageOptions(m)...)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("chat.postMessage to %s: %w", channel, classify(err))
 	}
@@ -87,6 +77,39 @@ func (p *BotPoster) Post(ctx context.Context, channel string, m Message) (Receip
 	}
 	p.learn(channel, ch)
 	return Receipt{Channel: ch, TS: ts}, nil
+}
+
+// Update replaces the message at r (a channel id and a ts) with m, through chat.update. Its
+// errors are classified as Post's are; a message that is gone is a permanent refusal
+// (message_not_found).
+func (p *BotPoster) Update(ctx context.Context, r Receipt, m Message) error {
+	if r.Channel == "" || r.TS == "" {
+		return fmt.Errorf("chat.update: no channel id or ts to update: %w", ErrPermanent)
+	}
+	if _, _, _, err := p.client.UpdateMessageContext(ctx, r.Channel, r.TS, messageOptions(m)...); err != nil {
+		return fmt.Errorf("chat.update of %s in %s: %w", r.TS, r.Channel, classify(err))
+	}
+	return nil
+}
+
+// messageOptions are the parts of m that chat.postMessage and chat.update send.
+func messageOptions(m Message) []slackapi.MsgOption {
+	opts := []slackapi.MsgOption{
+		slackapi.MsgOptionText(m.Text, false), // already escaped
+		slackapi.MsgOptionBlocks(m.Blocks...),
+		slackapi.MsgOptionDisableLinkUnfurl(),
+	}
+	if m.EventID != "" {
+		payload := map[string]any{"event_id": m.EventID}
+		if m.ItemKey != "" {
+			payload["feed"], payload["item_key"] = m.Feed, m.ItemKey
+		}
+		opts = append(opts, slackapi.MsgOptionMetadata(slackapi.SlackMetadata{
+			EventType:    metadataEventType,
+			EventPayload: payload,
+		}))
+	}
+	return opts
 }
 
 // metadataEventType is the type of the metadata attached to every message.

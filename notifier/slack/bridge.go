@@ -21,6 +21,7 @@ type Bridge struct {
 	js      jetstream.JetStream
 	router  router
 	gates   *gates
+	lanes   *lanes
 	metrics *metrics
 	now     func() time.Time
 	// instance tells this bridge's pending records from those of others.
@@ -58,6 +59,7 @@ func New(cfg Config, log *zap.Logger) (*Bridge, error) {
 		js:       js,
 		router:   router{routes: cfg.Routes, def: cfg.DefaultChannel},
 		gates:    newGates(cfg.Rate, cfg.Burst),
+		lanes:    newLanes(),
 		metrics:  m,
 		now:      time.Now,
 		inFlight: map[string]bool{},
@@ -154,9 +156,10 @@ func (b *Bridge) consume(ctx, work context.Context, cons jetstream.Consumer, sem
 			_ = msg.Nak() // unhandled: let it go at once to another bridge
 			return
 		}
+		j := b.receive(msg) // here, so that the alerts take their turns in the order they come
 		wg.Go(func() {
 			defer func() { <-sem }()
-			b.handle(work, msg)
+			b.handle(ctx, work, j)
 		})
 	}
 }

@@ -3,19 +3,37 @@
 // with Block Kit within its limits, and posts it through the Web API (chat.postMessage with a bot
 // token) or an incoming webhook.
 //
+// An item has one message in each channel, however many rules matched it. The alerts of one
+// item for several rules are separate events (each its own event id, the same feed id and item
+// key): the first to reach a channel posts the item's message naming its rule; each later one
+// updates that message (chat.update, with a bot token: an Updater) to name its rule too, and
+// posts nothing. A WebhookPoster cannot update: there the later alerts are recorded as covered
+// by the first message, which names the first rule only.
+//
 // Delivery is at least once towards the stream and, with a bot token, exactly once towards each
-// channel: an alert is acknowledged only after every channel it is routed to accepted its message
-// or refused it for good, and every message is recorded in a KV bucket keyed by event id and
-// channel, "pending" before the post and "posted" after it, so a redelivered alert is not posted
-// again to a channel that already has it. A redelivery that finds "pending" (the bridge was
-// killed, or Slack's answer was lost, between the post and the record) asks the Poster, when it is
-// a Finder, whether the channel has the message: the BotPoster reads conversations.history for
-// the event id it attaches as metadata. A WebhookPoster cannot look, and posts such a message
-// again: never lost, but repeated. A 429 answer naks the alert with its Retry-After and pauses
-// that channel; a 5xx answer or a network error naks it with an exponential backoff, forever; a
-// permanent refusal (channel_not_found, invalid_auth, …) sends the alert to the dead-letter stream
-// and acknowledges it. Each channel has its own token bucket (golang.org/x/time/rate), and
-// channels are served in parallel.
+// channel: an alert is acknowledged only after every channel it is routed to has it (its item's
+// message posted, or updated to name its rule) or refused it for good. A KV bucket, the ledger,
+// keeps one record per (event id, channel), written once the channel has the alert, so that a
+// redelivered alert is skipped, and one per (feed, item key, channel) for the item's message:
+// "pending" before the post, "posted" with its ts and the rules it names after it. A pending
+// record found later (the bridge was killed, or Slack's answer was lost, between the post and
+// the record) makes the bridge ask the Poster, when it is a Finder, whether the channel has the
+// message: the BotPoster reads conversations.history for the feed id and item key (and the
+// event id) it attaches as metadata. A WebhookPoster cannot look, and posts such a message
+// again: never lost, but repeated. Updates need no pending record: an update done twice leaves
+// the same message. Two bridges sharing the ledger write its records by compare-and-set, and a
+// pending record of another bridge younger than the post timeout makes the alert wait.
+//
+// A channel's messages go out in stream order: each delivery to a channel takes a turn in the
+// channel's lane when its alert is received, turns run one at a time in stream-sequence order,
+// and a delivery that fails is retried in its turn (a 429 pauses the channel for its
+// Retry-After; a 5xx answer or a network error waits an exponential backoff), forever, so that
+// the channel's later messages wait for it. Lanes of different channels run in parallel, each
+// paced by its own token bucket (golang.org/x/time/rate). A permanent refusal
+// (channel_not_found, invalid_auth, …) sends the alert to the dead-letter stream. When the
+// bridge stops, deliveries whose turn has not started are given back to the stream (nak) and
+// come again, in order, to the next bridge. The order holds within one bridge: replicas that
+// share a consumer share the alerts, and each posts its own in order.
 //
 // A Bridge is safe for concurrent use; Run may be called once.
 package slack

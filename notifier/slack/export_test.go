@@ -2,3 +2,6 @@ package slack
 
 // LedgerKey is the ledger's key of (event id, channel), for tests that plant records.
 var LedgerKey = ledgerKey
+
+// ItemLedgerKey is the ledger's key of (feed, item key, channel), for tests that plant records.
+var ItemLedgerKey = itemLedgerKey

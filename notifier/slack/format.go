@@ -3,6 +3,7 @@ package slack
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,8 @@ type Message struct {
 	Text    string
 	Blocks  []slackapi.Block
 	EventID string // the alert's event id, attached as metadata where the transport allows
+	Feed    string // the feed id and the item key, attached as metadata with the event id
+	ItemKey string
 }
 
 // Limits of Block Kit for a message, in characters as textLen counts them.
@@ -42,6 +45,7 @@ const (
 	maxLink     = 1500 // a link longer than this is not shown
 	maxTitle    = 300  // the title in the fallback text
 	maxFallback = 3000 // the fallback text (Slack would cut it at 40,000)
+	maxRules    = 10   // rules named; the others are counted
 )
 
 // Format builds the message of an alert: a header with the item's title; a section with the
@@ -52,7 +56,18 @@ const (
 // Every part is within Block Kit's limits, cut where it must be with "…", never inside a link, an
 // entity or a character, and with a span in bold or in code closed.
 func Format(ev notifier.Event) Message {
+	return FormatRules(ev, nil)
+}
+
+// FormatRules is Format naming the rules that matched the item, the event's own rule among
+// them: the message of an item that several rules matched. The snippet and the matched terms
+// are the event's. Rules are named in the order given, the event's added last if missing; nil
+// names the event's rule alone.
+func FormatRules(ev notifier.Event, rules []string) Message {
 	d := ev.Data
+	if !slices.Contains(rules, d.Rule.ID) {
+		rules = append(slices.Clip(rules), d.Rule.ID)
+	}
 	title := strings.TrimSpace(d.Item.Title)
 	if title == "" {
 		title = "New item in " + feedName(d.Feed)
@@ -66,8 +81,8 @@ func Format(ev notifier.Event) Message {
 	if text, spans := snippet(d); text != "" {
 		blocks = append(blocks, snippetBlock(text, spans))
 	}
-	blocks = append(blocks, slackapi.NewContextBlock("context", contextElements(ev)...))
-	return Message{Text: fallback(ev, title), Blocks: blocks, EventID: ev.ID}
+	blocks = append(blocks, slackapi.NewContextBlock("context", contextElements(ev, rules)...))
+	return Message{Text: fallback(ev, title, rules), Blocks: blocks, EventID: ev.ID, Feed: d.Feed.ID, ItemKey: d.Item.Key}
 }
 
 // itemLine is the section's mrkdwn: the link, the feed and the authors. Each part has its own
@@ -154,13 +169,29 @@ func snippetBlock(text string, spans []span) slackapi.Block {
 	return slackapi.NewRichTextBlock("snippet", slackapi.NewRichTextSection(elems...))
 }
 
-// contextElements are the rule, the matched terms and the publication time.
-func contextElements(ev notifier.Event) []slackapi.MixedElement {
+// ruleList names rules, each written by one, at most maxRules, then "and N more".
+func ruleList(rules []string, one func(string) string) string {
+	var names []string
+	for i, r := range rules {
+		if i == maxRules {
+			return strings.Join(names, ", ") + fmt.Sprintf(" and %d more", len(rules)-i)
+		}
+		names = append(names, one(r))
+	}
+	return strings.Join(names, ", ")
+}
+
+// contextElements are the rules, the matched terms and the publication time.
+func contextElements(ev notifier.Event, rules []string) []slackapi.MixedElement {
 	d := ev.Data
 	md := func(s string) slackapi.MixedElement {
 		return slackapi.NewTextBlockObject(slackapi.MarkdownType, s, false, true)
 	}
-	elems := []slackapi.MixedElement{md("Rule " + code(d.Rule.ID, maxFeedID))}
+	label := "Rule "
+	if len(rules) > 1 {
+		label = "Rules "
+	}
+	elems := []slackapi.MixedElement{md(label + ruleList(rules, func(r string) string { return code(r, maxFeedID) }))}
 	if terms := matchedTerms(d.Hits); len(terms) > 0 {
 		quoted := make([]string, len(terms))
 		for i, t := range terms {
@@ -202,14 +233,18 @@ func matchedTerms(hits []notifier.EventHit) []string {
 
 // fallback is the message's text: shown in notifications and where blocks are not. The link is
 // written whole or left out.
-func fallback(ev notifier.Event, title string) string {
+func fallback(ev notifier.Event, title string, rules []string) string {
 	d := ev.Data
 	var m mrkdwn
 	m.markup(cut(title, maxTitle))
 	if u, ok := safeURL(d.Item.Link); ok && textLen(u) <= maxLink {
 		m.markup(" " + u)
 	}
-	m.markup(" (rule " + cut(d.Rule.ID, maxFeedID) + ", feed " + cut(d.Feed.ID, maxFeedID) + ")")
+	label := " (rule "
+	if len(rules) > 1 {
+		label = " (rules "
+	}
+	m.markup(label + ruleList(rules, func(r string) string { return cut(r, maxFeedID) }) + ", feed " + cut(d.Feed.ID, maxFeedID) + ")")
 	return m.fit(maxFallback)
 }
 

@@ -9,14 +9,35 @@ import (
 	slackapi "github.com/slack-go/slack"
 )
 
-// Finder is a Poster that can tell whether a channel already has the message of an event: the
+// Finder is a Poster that can tell whether a channel already has the message of an item: the
 // bridge asks it before posting again a message whose post was begun but not recorded (the
 // bridge was killed, or Slack's answer was lost). A Poster that is not a Finder (a webhook) gets
 // such a message posted again.
 type Finder interface {
-	// Find looks in channel for the message of eventID posted at since or later. Its errors are
-	// classified as Post's are.
-	Find(ctx context.Context, channel, eventID string, since time.Time) (r Receipt, found bool, err error)
+	// FindMessage looks in channel for a message posted at since or later that carries key: the
+	// item's feed id and key, or the event id. Its errors are classified as Post's are.
+	FindMessage(ctx context.Context, channel string, key MessageKey, since time.Time) (r Receipt, found bool, err error)
+}
+
+// Updater is a Poster that can change a message it posted: the bridge updates an item's
+// message to name every rule that matched the item, instead of posting it again. A Poster that
+// is not an Updater (a webhook) leaves the message as first posted.
+type Updater interface {
+	// Update replaces the message at r with m. Its errors are classified as Post's are.
+	Update(ctx context.Context, r Receipt, m Message) error
+}
+
+// MessageKey tells a message of the bridge by its metadata: the item's (Feed, ItemKey) when
+// ItemKey is set, and EventID, the event whose alert posted it.
+type MessageKey struct {
+	EventID, Feed, ItemKey string
+}
+
+func (k MessageKey) matches(payload map[string]any) bool {
+	if k.ItemKey != "" && payload["item_key"] == k.ItemKey && payload["feed"] == k.Feed {
+		return true
+	}
+	return k.EventID != "" && payload["event_id"] == k.EventID
 }
 
 // historyPage is how many messages one conversations.history request asks for; Slack
@@ -24,10 +45,16 @@ type Finder interface {
 const historyPage = 200
 
 // Find reads the channel's history from since on, newest first, for a message whose metadata
-// carries eventID; it needs the channels:history scope (groups:history for private channels),
+// carries eventID; see FindMessage.
+func (p *BotPoster) Find(ctx context.Context, channel, eventID string, since time.Time) (Receipt, bool, error) {
+	return p.FindMessage(ctx, channel, MessageKey{EventID: eventID}, since)
+}
+
+// FindMessage reads the channel's history from since on, newest first, for a message whose
+// metadata carries key; it needs the channels:history scope (groups:history for private channels),
 // and channels:read (groups:read) to resolve a channel given by name whose id no post answered
 // yet.
-func (p *BotPoster) Find(ctx context.Context, channel, eventID string, since time.Time) (Receipt, bool, error) {
+func (p *BotPoster) FindMessage(ctx context.Context, channel string, key MessageKey, since time.Time) (Receipt, bool, error) {
 	id, err := p.channelID(ctx, channel)
 	if err != nil {
 		return Receipt{}, false, err
@@ -44,7 +71,7 @@ func (p *BotPoster) Find(ctx context.Context, channel, eventID string, since tim
 			return Receipt{}, false, fmt.Errorf("conversations.history of %s: %w", channel, classify(err))
 		}
 		for _, m := range resp.Messages {
-			if m.Metadata.EventType == metadataEventType && m.Metadata.EventPayload["event_id"] == eventID {
+			if m.Metadata.EventType == metadataEventType && key.matches(m.Metadata.EventPayload) {
 				return Receipt{Channel: id, TS: m.Timestamp}, true, nil
 			}
 		}

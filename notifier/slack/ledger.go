@@ -12,10 +12,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// ledger remembers, in a KV bucket, every message posted or being posted: one key per (event id,
-// channel). A key is written "pending" before the message is sent and "posted" once Slack
-// accepted it, so that a bridge killed in between leaves a trace that its successor checks
-// against Slack before it posts again.
+// ledger remembers, in a KV bucket, what each channel has: one key per (event id, channel),
+// written once the channel has the alert (its item's message posted, or updated to name its
+// rule), and one per (feed, item key, channel) for the item's message. An item's key is written
+// "pending" before the message is sent and "posted" once Slack accepted it, so that a bridge
+// killed in between leaves a trace that its successor checks against Slack before it posts
+// again. Event records written "pending" by earlier versions are settled the same way.
 type ledger struct {
 	kv jetstream.KeyValue
 }
@@ -81,28 +83,6 @@ func (l *ledger) get(ctx context.Context, eventID, channel string) (ledgerEntry,
 	return ledgerEntry{rec: rec, rev: e.Revision()}, nil
 }
 
-// begin writes a pending record, created when prev is the zero entry and replacing prev
-// otherwise. It fails with an error wrapping jetstream.ErrKeyExists when another handler wrote
-// the key since prev was read.
-func (l *ledger) begin(ctx context.Context, eventID, channel, owner string, prev ledgerEntry, now time.Time) (ledgerEntry, error) {
-	rec := postedRecord{EventID: eventID, Channel: channel, State: statePending, Owner: owner, Begun: now.UTC()}
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return ledgerEntry{}, fmt.Errorf("record pending %s %s: %w", eventID, channel, err)
-	}
-	key := ledgerKey(eventID, channel)
-	var rev uint64
-	if prev.rev == 0 {
-		rev, err = l.kv.Create(ctx, key, v)
-	} else {
-		rev, err = l.kv.Update(ctx, key, v, prev.rev)
-	}
-	if err != nil {
-		return ledgerEntry{}, fmt.Errorf("record pending %s %s: %w", eventID, channel, err)
-	}
-	return ledgerEntry{rec: rec, rev: rev}, nil
-}
-
 // record remembers that the event's message was posted to channel. It overwrites whatever is
 // there: posted is final.
 func (l *ledger) record(ctx context.Context, eventID, channel string, r Receipt, now time.Time) error {
@@ -112,15 +92,6 @@ func (l *ledger) record(ctx context.Context, eventID, channel string, r Receipt,
 	}
 	if _, err := l.kv.Put(ctx, ledgerKey(eventID, channel), v); err != nil {
 		return fmt.Errorf("record posted %s %s: %w", eventID, channel, err)
-	}
-	return nil
-}
-
-// abandon removes a pending record after Slack refused the message, which it therefore does
-// not have; only if the record is still the one at e.
-func (l *ledger) abandon(ctx context.Context, eventID, channel string, e ledgerEntry) error {
-	if err := l.kv.Delete(ctx, ledgerKey(eventID, channel), jetstream.LastRevision(e.rev)); err != nil {
-		return fmt.Errorf("drop pending %s %s: %w", eventID, channel, err)
 	}
 	return nil
 }
@@ -141,4 +112,87 @@ func keyToken(s string) string {
 func shortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:8])
+}
+
+// itemRecord is the value of an item's key: the one message that an item has in a channel,
+// whichever of the rules that matched it came first. Like a posted record, it is "pending"
+// before the message is sent and "posted" once Slack accepted it.
+type itemRecord struct {
+	Feed    string `json:"feed"`
+	ItemKey string `json:"item_key"`
+	Channel string `json:"channel"`
+	State   string `json:"state"`
+	Owner   string `json:"owner,omitempty"`
+	// EventID is the event whose alert posted the message; its id is in the message's metadata.
+	EventID string `json:"event_id"`
+	// Rules are the rules the message names, in the order their alerts came.
+	Rules     []string  `json:"rules"`
+	ChannelID string    `json:"channel_id,omitempty"`
+	TS        string    `json:"ts,omitempty"`
+	Begun     time.Time `json:"begun,omitzero"`
+	Posted    time.Time `json:"posted,omitzero"`
+}
+
+func (r itemRecord) pending() bool { return r.State == statePending }
+
+// receipt is where the item's message is.
+func (r itemRecord) receipt() Receipt { return Receipt{Channel: r.ChannelID, TS: r.TS} }
+
+// itemEntry is an item record and its revision, for the compare-and-set of the next write.
+type itemEntry struct {
+	rec itemRecord
+	rev uint64 // 0: no record
+}
+
+// getItem reads the record of the item's message in channel; a zero entry when there is none.
+func (l *ledger) getItem(ctx context.Context, feed, itemKey, channel string) (itemEntry, error) {
+	e, err := l.kv.Get(ctx, itemLedgerKey(feed, itemKey, channel))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return itemEntry{}, nil
+	}
+	if err != nil {
+		return itemEntry{}, fmt.Errorf("read ledger of item %s %s in %s: %w", feed, itemKey, channel, err)
+	}
+	var rec itemRecord
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		// Unreadable, yet written by a bridge: treat it as a post begun, so that Slack is asked.
+		rec = itemRecord{Feed: feed, ItemKey: itemKey, Channel: channel, State: statePending, Begun: e.Created()}
+	}
+	return itemEntry{rec: rec, rev: e.Revision()}, nil
+}
+
+// putItem writes rec, created when prev is 0 and replacing revision prev otherwise. It fails
+// with an error wrapping jetstream.ErrKeyExists when another handler wrote the key since prev
+// was read.
+func (l *ledger) putItem(ctx context.Context, rec itemRecord, prev uint64) (itemEntry, error) {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return itemEntry{}, fmt.Errorf("record item %s %s in %s: %w", rec.Feed, rec.ItemKey, rec.Channel, err)
+	}
+	key := itemLedgerKey(rec.Feed, rec.ItemKey, rec.Channel)
+	var rev uint64
+	if prev == 0 {
+		rev, err = l.kv.Create(ctx, key, v)
+	} else {
+		rev, err = l.kv.Update(ctx, key, v, prev)
+	}
+	if err != nil {
+		return itemEntry{}, fmt.Errorf("record item %s %s in %s (%s): %w", rec.Feed, rec.ItemKey, rec.Channel, rec.State, err)
+	}
+	return itemEntry{rec: rec, rev: rev}, nil
+}
+
+// dropItem removes a pending item record after Slack refused its message; only if the record
+// is still the one at rev.
+func (l *ledger) dropItem(ctx context.Context, rec itemRecord, rev uint64) error {
+	if err := l.kv.Delete(ctx, itemLedgerKey(rec.Feed, rec.ItemKey, rec.Channel), jetstream.LastRevision(rev)); err != nil {
+		return fmt.Errorf("drop pending item %s %s in %s: %w", rec.Feed, rec.ItemKey, rec.Channel, err)
+	}
+	return nil
+}
+
+// itemLedgerKey is "item.<16 hex digits of the SHA-256 of the feed id and the item key>.<16 of
+// the channel's>": in the same bucket as the events' keys, which never start with "item.".
+func itemLedgerKey(feed, itemKey, channel string) string {
+	return "item." + shortHash(feed+"\x00"+itemKey) + "." + shortHash(channel)
 }

@@ -1,6 +1,6 @@
 // Package fakeslack is a local HTTP server that behaves like the parts of Slack the bridge uses:
-// chat.postMessage, conversations.history and conversations.list with a bot token, and incoming
-// webhooks. It checks the token; refuses blocks that break Block Kit's limits as Slack does
+// chat.postMessage, chat.update, conversations.history and conversations.list with a bot token,
+// and incoming webhooks. It checks the token; refuses blocks that break Block Kit's limits as Slack does
 // (invalid_blocks with the reasons, msg_blocks_too_long; see CheckBlocks) and cuts a text over
 // 40,000 characters, with the warning message_truncated; knows a fixed set of channels
 // (answering {"ok":false,"error":"channel_not_found"} for any other); answers 429 with
@@ -46,8 +46,10 @@ type Post struct {
 	Blocks    json.RawMessage // the blocks, as sent
 	EventType string          // metadata event_type
 	EventID   string          // metadata event_payload.event_id
+	Payload   map[string]any  // metadata event_payload, whole
 	Webhook   bool            // posted through the webhook
 	At        time.Time
+	Updates   int // how many times chat.update changed it
 }
 
 // Server is the fake Slack.
@@ -59,6 +61,7 @@ type Server struct {
 	mu         sync.Mutex
 	posts      []Post
 	requests   int
+	updates    int                  // chat.update requests that changed a message
 	limited    int                  // 429s answered
 	early      int                  // requests within a Retry-After
 	lastPost   map[string]time.Time // channel id -> when its last message was accepted
@@ -87,6 +90,7 @@ func New(cfg Config) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/chat.postMessage", s.postMessage)
+	mux.HandleFunc("POST /api/chat.update", s.update)
 	mux.HandleFunc("POST /api/conversations.history", s.history)
 	mux.HandleFunc("POST /api/conversations.list", s.list)
 	mux.HandleFunc("POST "+s.webhook, s.postWebhook)
@@ -244,32 +248,13 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	if b := r.PostForm.Get("blocks"); b != "" {
 		if refusal := CheckBlocks([]byte(b)); refusal != nil {
 			s.refuse(refusal)
-			answer := map[string]any{"ok": false, "error": refusal.Err}
-			if len(refusal.Errors) > 0 {
-				msgs := make([]string, len(refusal.Errors))
-				for i, e := range refusal.Errors {
-					msgs[i] = "[ERROR] " + e
-				}
-				answer["errors"] = refusal.Errors
-				answer["response_metadata"] = map[string]any{"messages": msgs}
-			}
-			writeJSON(w, http.StatusOK, answer)
+			writeJSON(w, http.StatusOK, refusalAnswer(refusal))
 			return
 		}
 		p.Blocks = json.RawMessage(b)
 	}
-	if m := r.PostForm.Get("metadata"); m != "" {
-		var md struct {
-			EventType    string `json:"event_type"`
-			EventPayload struct {
-				EventID string `json:"event_id"`
-			} `json:"event_payload"`
-		}
-		if err := json.Unmarshal([]byte(m), &md); err != nil {
-			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_metadata_format"})
-			return
-		}
-		p.EventType, p.EventID = md.EventType, md.EventPayload.EventID
+	if !readMetadata(w, r, &p) {
+		return
 	}
 
 	s.mu.Lock()
@@ -347,6 +332,39 @@ func (s *Server) postWebhook(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok"))
 	}
+}
+
+// refusalAnswer is the Web API's answer to blocks over the limits.
+func refusalAnswer(refusal *Refusal) map[string]any {
+	answer := map[string]any{"ok": false, "error": refusal.Err}
+	if len(refusal.Errors) > 0 {
+		msgs := make([]string, len(refusal.Errors))
+		for i, e := range refusal.Errors {
+			msgs[i] = "[ERROR] " + e
+		}
+		answer["errors"] = refusal.Errors
+		answer["response_metadata"] = map[string]any{"messages": msgs}
+	}
+	return answer
+}
+
+// readMetadata reads the form's metadata into p, answering the error itself when it is invalid.
+func readMetadata(w http.ResponseWriter, r *http.Request, p *Post) bool {
+	m := r.PostForm.Get("metadata")
+	if m == "" {
+		return true
+	}
+	var md struct {
+		EventType    string         `json:"event_type"`
+		EventPayload map[string]any `json:"event_payload"`
+	}
+	if err := json.Unmarshal([]byte(m), &md); err != nil || md.EventType == "" {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_metadata_format"})
+		return false
+	}
+	p.EventType, p.Payload = md.EventType, md.EventPayload
+	p.EventID, _ = md.EventPayload["event_id"].(string)
+	return true
 }
 
 // loseAnswer closes the connection without an answer.

@@ -58,7 +58,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 			m.Subtype = "bot_message"
 		}
 		if withMetadata && p.EventType != "" {
-			m.Metadata = &metadata{EventType: p.EventType, EventPayload: map[string]any{"event_id": p.EventID}}
+			m.Metadata = &metadata{EventType: p.EventType, EventPayload: p.Payload}
 		}
 		msgs = append(msgs, m)
 	}
