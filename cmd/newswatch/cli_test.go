@@ -141,8 +141,8 @@ func TestTestJSON(t *testing.T) {
 		}
 		for _, h := range raw.Hits {
 			for k := range h {
-				if !slices.Contains([]string{"field", "index", "start", "end", "text"}, k) {
-					t.Errorf("hit key %q in %s; want field, start, end, text (and index)", k, l)
+				if !slices.Contains([]string{"field", "index", "start", "end", "text", "start_utf16", "end_utf16", "start_codepoint", "end_codepoint"}, k) {
+					t.Errorf("hit key %q in %s; want field, start, end, text, their UTF-16 and code point twins (and index)", k, l)
 				}
 			}
 		}
