@@ -134,6 +134,10 @@ func (c *Console) listFeeds(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err)
 		return
 	}
+	if !c.loaded() {
+		httpError(w, http.StatusServiceUnavailable, errLoading)
+		return
+	}
 	ids := c.cfg.Feeds.FeedIDs()
 	start := 0
 	if after != "" {
@@ -157,11 +161,8 @@ func (c *Console) listFeeds(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		s, ok := c.status(ids[i], now)
-		if !ok {
-			httpError(w, http.StatusServiceUnavailable, errors.New("the feed states are loading; retry shortly"))
-			return
-		}
-		if problems && s.Problem == "" {
+		if !ok || problems && s.Problem == "" {
+			// A feed not ok left the configuration since FeedIDs.
 			continue
 		}
 		page.Feeds = append(page.Feeds, s)
@@ -169,20 +170,24 @@ func (c *Console) listFeeds(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, page)
 }
 
-// status is the status of the configured feed id; false while the states load or when the
-// feed left the configuration meanwhile.
+var errLoading = errors.New("the feed states are loading; retry shortly")
+
+// loaded reports whether the states are loaded.
+func (c *Console) loaded() bool {
+	_, ok := c.cfg.States.Get("")
+	return ok
+}
+
+// status is the status of feed id; false for a feed not configured.
 func (c *Console) status(id string, now time.Time) (watcher.FeedStatus, bool) {
-	st, loaded := c.cfg.States.Get(id)
-	if !loaded {
-		return watcher.FeedStatus{}, false
-	}
+	st, _ := c.cfg.States.Get(id)
 	return c.cfg.Feeds.Status(id, st, now)
 }
 
 func (c *Console) getFeed(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, loaded := c.cfg.States.Get(id); !loaded {
-		httpError(w, http.StatusServiceUnavailable, errors.New("the feed states are loading; retry shortly"))
+	if !c.loaded() {
+		httpError(w, http.StatusServiceUnavailable, errLoading)
 		return
 	}
 	s, ok := c.status(id, c.cfg.Now())
