@@ -160,7 +160,11 @@ func (c *Console) listFeeds(w http.ResponseWriter, r *http.Request) {
 			page.Next = ids[i-1]
 			break
 		}
-		s, ok := c.status(ids[i], now)
+		st, _ := c.cfg.States.Get(ids[i])
+		if problems && !st.MayBeProblem(now) {
+			continue
+		}
+		s, ok := c.cfg.Feeds.Status(ids[i], st, now)
 		if !ok || problems && s.Problem == "" {
 			// A feed not ok left the configuration since FeedIDs.
 			continue

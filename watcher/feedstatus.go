@@ -130,6 +130,12 @@ func (w *Watcher) Status(id string, s FeedStatus, now time.Time) (FeedStatus, bo
 	return s, true
 }
 
+// MayBeProblem reports whether s, as DecodeStatus returned it, can be a problem at now whatever
+// the configuration: a quick test before Status, which asks the schedule.
+func (s FeedStatus) MayBeProblem(now time.Time) bool {
+	return s.gone != "" || s.BackoffUntil.After(now) || s.ConsecutiveFailures > 0 || !s.StaleSince.IsZero()
+}
+
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
