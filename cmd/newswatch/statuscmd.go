@@ -171,7 +171,10 @@ func ago(t, now time.Time) string {
 		return "-"
 	}
 	d := now.Sub(t).Round(time.Second)
-	if d < 0 {
+	switch {
+	case d == 0:
+		return "now"
+	case d < 0:
 		return "in " + (-d).String()
 	}
 	return d.String() + " ago"
