@@ -15,7 +15,7 @@ import (
 type Snapshot struct {
 	log    *zap.Logger
 	mu     sync.RWMutex
-	states map[string]watcher.FeedStatus
+	states map[string]watcher.PackedStatus
 	loaded bool
 }
 
@@ -24,7 +24,7 @@ func NewSnapshot(log *zap.Logger) *Snapshot {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Snapshot{log: log, states: make(map[string]watcher.FeedStatus)}
+	return &Snapshot{log: log, states: make(map[string]watcher.PackedStatus)}
 }
 
 // Apply records the stored state of a feed; nil is a state deleted.
@@ -41,8 +41,9 @@ func (s *Snapshot) Apply(id string, value []byte) {
 		s.log.Debug("feed state does not decode", zap.String("feed", id), zap.Error(err))
 		st = watcher.FeedStatus{}
 	}
+	p := st.Pack()
 	s.mu.Lock()
-	s.states[id] = st
+	s.states[id] = p
 	s.mu.Unlock()
 }
 
@@ -57,5 +58,5 @@ func (s *Snapshot) Ready() {
 func (s *Snapshot) Get(id string) (watcher.FeedStatus, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.states[id], s.loaded
+	return s.states[id].Unpack(), s.loaded
 }

@@ -68,15 +68,20 @@ func DecodeStatus(data []byte) (FeedStatus, error) {
 		nextDue:             st.NextDue,
 		movedFor:            st.MovedFrom,
 	}
-	switch {
-	case st.LastSuccess.IsZero() && st.LastFailure.IsZero():
-	case st.LastFailure.After(st.LastSuccess):
-		s.LastPoll, s.LastResult = st.LastFailure, "error"
-	default:
-		s.LastPoll, s.LastResult = st.LastSuccess, "ok"
-		// The last error is kept for the record; the feed is healthy.
-	}
+	s.setLastPoll()
 	return s, nil
+}
+
+// setLastPoll sets LastPoll and LastResult from LastSuccess and LastFailure. After a success the
+// last error is kept for the record; the feed is healthy.
+func (s *FeedStatus) setLastPoll() {
+	switch {
+	case s.LastSuccess.IsZero() && s.LastFailure.IsZero():
+	case s.LastFailure.After(s.LastSuccess):
+		s.LastPoll, s.LastResult = s.LastFailure, "error"
+	default:
+		s.LastPoll, s.LastResult = s.LastSuccess, "ok"
+	}
 }
 
 // FeedIDs returns the ids of the configured feeds in configuration order. The slice is shared:
@@ -181,4 +186,61 @@ func (w *Watcher) PollNow(ctx context.Context, id string) error {
 	}
 	w.log.Info("poll now asked; backoff cleared", zap.String("feed", id), zap.Time("slot", slot))
 	return nil
+}
+
+// PackedStatus is a FeedStatus as DecodeStatus returns it, packed for keeping the statuses of
+// 100,000 feeds in memory: its times as Unix nanoseconds, and what only a failing or moved feed
+// has behind one pointer, nil for the others. The zero PackedStatus is a feed never polled.
+type PackedStatus struct {
+	lastSuccess, lastFailure, lastNewItem, backoffUntil, nextDue, staleSince int64
+	failures                                                                 int32
+	polled                                                                   bool
+	rare                                                                     *rareStatus
+}
+
+type rareStatus struct {
+	lastError                string
+	class                    ErrorClass
+	movedTo, gone, movedFrom string
+}
+
+// Pack packs s, as DecodeStatus returned it.
+func (s FeedStatus) Pack() PackedStatus {
+	p := PackedStatus{
+		lastSuccess: unixNano(s.LastSuccess), lastFailure: unixNano(s.LastFailure), lastNewItem: unixNano(s.LastNewItem),
+		backoffUntil: unixNano(s.BackoffUntil), nextDue: unixNano(s.nextDue), staleSince: unixNano(s.StaleSince),
+		failures: int32(min(s.ConsecutiveFailures, 1<<31-1)), polled: s.Polled,
+	}
+	if r := (rareStatus{s.LastError, s.LastErrorClass, s.MovedTo, s.gone, s.movedFor}); r != (rareStatus{}) {
+		p.rare = &r
+	}
+	return p
+}
+
+// Unpack returns the FeedStatus that p packs.
+func (p PackedStatus) Unpack() FeedStatus {
+	s := FeedStatus{
+		Polled: p.polled, LastSuccess: fromUnixNano(p.lastSuccess), LastFailure: fromUnixNano(p.lastFailure),
+		LastNewItem: fromUnixNano(p.lastNewItem), BackoffUntil: fromUnixNano(p.backoffUntil),
+		StaleSince: fromUnixNano(p.staleSince), ConsecutiveFailures: int(p.failures), nextDue: fromUnixNano(p.nextDue),
+	}
+	if r := p.rare; r != nil {
+		s.LastError, s.LastErrorClass, s.MovedTo, s.gone, s.movedFor = r.lastError, r.class, r.movedTo, r.gone, r.movedFrom
+	}
+	s.setLastPoll()
+	return s
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }
