@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// TestImportDirection holds the package graph of DESIGN.md: cmd imports everything; watcher imports
+// TestImportDirection holds the package graph of DESIGN.md: cmd imports everything; console imports
+// watcher (and so matcher); watcher imports
 // matcher; config, matcher and notifier import nothing of ours; only notifier imports NATS.
 func TestImportDirection(t *testing.T) {
 	const mod = "github.com/newswatch/newswatch/"
@@ -20,6 +21,7 @@ func TestImportDirection(t *testing.T) {
 		{pkg: "matcher"},
 		{pkg: "notifier", allowNATS: true},
 		{pkg: "watcher", allowOurs: []string{"matcher"}},
+		{pkg: "console", allowOurs: []string{"watcher", "matcher"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {
