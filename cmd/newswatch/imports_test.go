@@ -8,8 +8,8 @@ import (
 )
 
 // TestImportDirection holds the package graph of DESIGN.md: cmd imports everything; console imports
-// watcher (and so matcher); watcher imports
-// matcher; config, matcher and notifier import nothing of ours; only notifier imports NATS.
+// watcher (and so matcher); watcher imports matcher; config, matcher and notifier import nothing of
+// ours; only notifier imports NATS.
 func TestImportDirection(t *testing.T) {
 	const mod = "github.com/newswatch/newswatch/"
 	tests := []struct {
