@@ -202,3 +202,33 @@ func TestFeedStatusAPI(t *testing.T) {
 	}
 	d.stop(t, 60*time.Second)
 }
+
+// TestStatusBehindWebConfig runs status and poll against a daemon whose endpoints need TLS and
+// basic auth, with the client flags they share with healthcheck.
+func TestStatusBehindWebConfig(t *testing.T) {
+	dir := t.TempDir()
+	certFile, _ := selfSignedCert(t, dir)
+	webFile, passwordFile := webConfig(t, dir, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
+	world := newFeedServer(t, feedItem{GUID: "a", Title: "Markets close higher"})
+	cfg, _ := testConfigMap(t, dir, []map[string]any{{"id": "world", "url": world.URL}})
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg["http"] = map[string]any{"listen": httpAddr, "web_config_file": webFile}
+	path := filepath.Join(dir, "newswatch.yaml")
+	writeConfig(t, path, cfg)
+	d := startDaemon(t, path)
+	base := "https://" + httpAddr
+	client := []string{"-s", base, "--user", webUser, "--password-file", passwordFile, "--ca-file", certFile}
+
+	waitFor(t, 60*time.Second, "world polled, in newswatch status", func() bool {
+		out, err := exec.Command(binary, append([]string{"status", "--json"}, client...)...).Output()
+		return err == nil && strings.Contains(string(out), `"last_result":"ok"`)
+	})
+	out, err := exec.Command(binary, "status", "-s", base, "--ca-file", certFile).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "401") {
+		t.Errorf("newswatch status without credentials: %v %q, want a failure with 401", err, out)
+	}
+	if out, err := exec.Command(binary, append([]string{"poll"}, append(client, "world")...)...).CombinedOutput(); err != nil || !strings.Contains(string(out), "world: poll queued") {
+		t.Errorf("newswatch poll world with credentials: %v %q, want queued", err, out)
+	}
+	d.stop(t, 60*time.Second)
+}
