@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,9 +104,6 @@ func BenchmarkFeedPage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var before runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
 	snap := console.NewSnapshot(nil)
 	loaded := make(chan struct{})
 	var once sync.Once
@@ -125,11 +123,6 @@ func BenchmarkFeedPage(b *testing.B) {
 		b.Fatal("the snapshot did not load within 5 minutes")
 	}
 	b.Logf("snapshot of %d states loaded in %s", total, time.Since(start).Round(time.Millisecond))
-	var after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	b.Logf("snapshot heap: %.1f MB", float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/1e6)
-
 	c, err := console.New(console.Config{Feeds: w, States: snap, Poller: w, Alerts: noAlerts{}}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -177,3 +170,46 @@ func (noAlerts) RecentAlerts(context.Context, console.AlertQuery) ([]console.Ale
 type noPublisher struct{}
 
 func (noPublisher) Publish(context.Context, []watcher.Alert) error { return nil }
+
+// BenchmarkSnapshotHeap reports the heap a Snapshot of benchFeeds states takes, filled directly
+// (no server in the process to blur the measure), beside a map of the decoded FeedStatus values it
+// packs.
+func BenchmarkSnapshotHeap(b *testing.B) {
+	total := benchFeeds()
+	now := time.Now()
+	docs := make([][]byte, total)
+	ids := make([]string, total)
+	for i := range docs {
+		docs[i], ids[i] = stateDoc(i, now), fmt.Sprintf("feed-%06d", i)
+	}
+	for b.Loop() {
+		packed := heapOf(func() any {
+			snap := console.NewSnapshot(nil)
+			for i, id := range ids {
+				snap.Apply(strings.Clone(id), docs[i])
+			}
+			return snap
+		})
+		decoded := heapOf(func() any {
+			m := make(map[string]watcher.FeedStatus)
+			for i, id := range ids {
+				m[strings.Clone(id)], _ = watcher.DecodeStatus(docs[i])
+			}
+			return m
+		})
+		b.ReportMetric(packed/float64(total), "B/feed-packed")
+		b.ReportMetric(decoded/float64(total), "B/feed-decoded")
+	}
+}
+
+// heapOf is the heap that what fill returns holds, after a collection.
+func heapOf(fill func() any) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	v := fill()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(v)
+	return float64(int64(after.HeapAlloc) - int64(before.HeapAlloc))
+}
