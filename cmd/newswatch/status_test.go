@@ -158,6 +158,13 @@ func TestFeedStatusAPI(t *testing.T) {
 	if len(ids) != 3 || ids[2] != "world" {
 		t.Errorf("newswatch status --json: feeds %v, want 3, world last", ids)
 	}
+	out, err = exec.Command(binary, "status", "-s", base, "--problems", "--json").Output()
+	if err != nil || strings.Count(string(out), "\n") != 2 || strings.Contains(string(out), `"id":"world"`) {
+		t.Errorf("newswatch status --problems --json: %v %q, want the two failing feeds", err, out)
+	}
+	if out, err := exec.Command(binary, "status", "-s", base, "--feed", "limited").Output(); err != nil || !strings.Contains(string(out), "[rate_limited]") || strings.Contains(string(out), "world") {
+		t.Errorf("newswatch status --feed limited: %v %q, want the one feed", err, out)
+	}
 	if out, err := exec.Command(binary, "status", "-s", base, "--feed", "nope").CombinedOutput(); err == nil || !strings.Contains(string(out), "no such feed") {
 		t.Errorf("newswatch status --feed nope: %v %q, want a failure naming the missing feed", err, out)
 	}
