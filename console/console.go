@@ -211,6 +211,9 @@ func (c *Console) pollFeed(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, watcher.ErrUnknownFeed):
 		httpError(w, http.StatusNotFound, fmt.Errorf("%s: no such feed in the configuration", id))
 		return
+	case errors.Is(err, watcher.ErrFeedGone):
+		httpError(w, http.StatusConflict, err)
+		return
 	case err != nil:
 		c.log.Warn("poll now failed", zap.String("feed", id), zap.Error(err))
 		httpError(w, http.StatusServiceUnavailable, err)

@@ -47,6 +47,7 @@ func TestConsoleAnswers(t *testing.T) {
 		{"unknown", http.MethodGet, "/api/v1/feeds/z", nil, true, http.StatusNotFound, "no such feed"},
 		{"poll", http.MethodPost, "/api/v1/feeds/a/poll", nil, true, http.StatusAccepted, `"queued"`},
 		{"poll unknown", http.MethodPost, "/api/v1/feeds/z/poll", fmt.Errorf("poll z now: %w", watcher.ErrUnknownFeed), true, http.StatusNotFound, "no such feed"},
+		{"poll gone", http.MethodPost, "/api/v1/feeds/a/poll", fmt.Errorf("poll a now: %w", watcher.ErrFeedGone), true, http.StatusConflict, "410"},
 		{"poll failing", http.MethodPost, "/api/v1/feeds/a/poll", errors.New("nats down"), true, http.StatusServiceUnavailable, "nats down"},
 		{"poll by GET", http.MethodGet, "/api/v1/feeds/a/poll", nil, true, http.StatusMethodNotAllowed, ""},
 		{"alerts, bad limit", http.MethodGet, "/api/v1/alerts?limit=x", nil, true, http.StatusBadRequest, "limit=x"},

@@ -9,8 +9,13 @@ import (
 	"go.uber.org/zap"
 )
 
-// ErrUnknownFeed is wrapped by PollNow's error for a feed id the configuration does not name.
-var ErrUnknownFeed = errors.New("watcher: no such feed in the configuration")
+// Errors of PollNow.
+var (
+	// ErrUnknownFeed is wrapped for a feed id the configuration does not name.
+	ErrUnknownFeed = errors.New("watcher: no such feed in the configuration")
+	// ErrFeedGone is wrapped for a feed whose URL answered 410 Gone: no poll would fetch it.
+	ErrFeedGone = errors.New("watcher: feed gone (410); change its URL to poll it again")
+)
 
 // FeedStatus is what a feed's shared state says of its health, for people and tools: the
 // status API and `newswatch status`. Times are zero when unknown or not applicable.
@@ -165,6 +170,9 @@ func (w *Watcher) PollNow(ctx context.Context, id string) error {
 		st, rev, err := w.loadState(ctx, f)
 		if err != nil {
 			return fmt.Errorf("poll %s now: %w", id, err)
+		}
+		if st.Gone != "" && st.Gone == redactURL(f.URL) {
+			return fmt.Errorf("poll %s now: %w", id, ErrFeedGone)
 		}
 		slot = w.clock().Truncate(time.Second)
 		if !slot.After(st.LastSlot) {

@@ -1,7 +1,9 @@
 package watcher
 
 import (
+	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -75,5 +77,36 @@ func TestDecodeStatus(t *testing.T) {
 	}
 	if _, err := DecodeStatus([]byte("{")); err == nil {
 		t.Error("DecodeStatus of a broken document: no error")
+	}
+}
+
+func TestPollNow(t *testing.T) {
+	url := "https://news.example/feed.xml"
+	now := time.Now()
+	state, jobs := newMemState(), newMemQueue(false)
+	w := testWatcher(t, Config{State: state, Jobs: jobs}, nil)
+	if err := w.Update([]Feed{testFeed("f", url, "* * * * *"), testFeed("g", "https://other.example/feed.xml", "* * * * *")}, nil, compile(t)); err != nil {
+		t.Fatal(err)
+	}
+	state.put(t, "f", feedState{LastSlot: now.Add(-time.Minute).Truncate(time.Minute), ConsecutiveFailures: 3, LastErrorClass: ClassRateLimited, NextPoll: now.Add(time.Hour)})
+	state.put(t, "g", feedState{LastErrorClass: ClassGone, Gone: "https://other.example/feed.xml"})
+	if err := w.PollNow(t.Context(), "f"); err != nil {
+		t.Fatalf("PollNow(f): %v", err)
+	}
+	st := state.state(t, "f")
+	if !st.NextPoll.IsZero() || st.ConsecutiveFailures != 3 {
+		t.Errorf("after PollNow: next_poll %s, failures %d; want cleared, 3 kept", st.NextPoll, st.ConsecutiveFailures)
+	}
+	jobs.mu.Lock()
+	enqueued := slices.Clone(jobs.enqueued)
+	jobs.mu.Unlock()
+	if len(enqueued) != 1 || enqueued[0].feedID != "f" || !enqueued[0].slot.After(st.LastSlot) || notDue(st, enqueued[0].slot) {
+		t.Fatalf("enqueued %v, want one job for f after its last slot %s, due", enqueued, st.LastSlot)
+	}
+	if err := w.PollNow(t.Context(), "g"); !errors.Is(err, ErrFeedGone) {
+		t.Errorf("PollNow(g), gone: %v, want ErrFeedGone", err)
+	}
+	if err := w.PollNow(t.Context(), "nope"); !errors.Is(err, ErrUnknownFeed) {
+		t.Errorf("PollNow(nope): %v, want ErrUnknownFeed", err)
 	}
 }
