@@ -145,7 +145,9 @@ func listenOps(hc config.HTTP, h opsHandlers, log *zap.Logger) (*opsServer, erro
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		api := h.api()
 		if api == nil {
-			http.Error(w, `{"error":"starting: waiting for nats"}`, http.StatusServiceUnavailable)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, `{"error":"starting: waiting for nats"}`)
 			return
 		}
 		api.ServeHTTP(w, r)
