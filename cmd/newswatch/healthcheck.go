@@ -16,7 +16,13 @@ import (
 // configuration file when it has one. It takes the password from a file, never from the command
 // line, where every user of the machine could read it.
 type healthcheckCmd struct {
-	URL                string `default:"http://127.0.0.1:9780/readyz" help:"The readiness endpoint to ask (https:// when the web configuration file sets TLS)."`
+	URL string `default:"http://127.0.0.1:9780/readyz" help:"The readiness endpoint to ask (https:// when the web configuration file sets TLS)."`
+	webClient
+}
+
+// webClient is how the commands that ask the daemon's HTTP endpoints (healthcheck, status,
+// poll) reach them through its web configuration file's basic auth and TLS.
+type webClient struct {
 	User               string `help:"User of the web configuration file's basic_auth_users."`
 	PasswordFile       string `type:"path" help:"File holding that user's password (the password, not its hash)."`
 	CAFile             string `name:"ca-file" type:"path" help:"PEM file of the certificate authorities that signed the endpoint's certificate, instead of the system's."`
@@ -55,7 +61,12 @@ func (c healthcheckCmd) Run(e *env) error {
 
 // request is the GET of the endpoint, with basic auth when a user is given.
 func (c healthcheckCmd) request(ctx context.Context) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
+	return c.newRequest(ctx, http.MethodGet, c.URL)
+}
+
+// newRequest is a body-less request of url, with basic auth when a user is given.
+func (c webClient) newRequest(ctx context.Context, method, url string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +92,7 @@ func (c healthcheckCmd) request(ctx context.Context) (*http.Request, error) {
 }
 
 // client trusts the CA file's certificates, when given, instead of the system's.
-func (c healthcheckCmd) client() (*http.Client, error) {
+func (c webClient) client() (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil // the daemon is asked directly: no proxy of the environment sees the password
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}

@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// TestImportDirection holds the package graph of DESIGN.md: cmd imports everything; watcher imports
-// matcher; config, matcher and notifier import nothing of ours but leaf packages of plain
-// functions that import nothing of ours either (internal/redact); only notifier imports NATS.
+// TestImportDirection holds the package graph of DESIGN.md: cmd imports everything; console imports
+// watcher (and so matcher); watcher imports matcher; config, matcher and notifier import nothing of
+// ours but leaf packages of plain functions that import nothing of ours either (internal/redact);
+// only notifier imports NATS.
 func TestImportDirection(t *testing.T) {
 	const mod = "github.com/newswatch/newswatch/"
 	tests := []struct {
@@ -22,6 +23,7 @@ func TestImportDirection(t *testing.T) {
 		{pkg: "notifier", allowOurs: []string{"internal/redact"}, allowNATS: true},
 		{pkg: "watcher", allowOurs: []string{"matcher", "internal/redact"}},
 		{pkg: "internal/redact"},
+		{pkg: "console", allowOurs: []string{"watcher", "matcher", "internal/redact"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -22,6 +22,8 @@ type cli struct {
 	Config      configCmd      `cmd:"" help:"Work with the configuration file: config schema."`
 	Test        testCmd        `cmd:"" help:"Dry run: match the items of feeds against the rules and print the matches."`
 	Tail        tailCmd        `cmd:"" help:"Print alerts as they arrive; --since replays stored ones first."`
+	Status      statusCmd      `cmd:"" help:"Print every feed's health from the daemon's HTTP API, problems first."`
+	Poll        pollCmd        `cmd:"" help:"Have the daemon poll feeds now, clearing their backoff."`
 	Import      importCmd      `cmd:"" help:"Bring a feed list in from another tool: import opml FILE."`
 	Export      exportCmd      `cmd:"" help:"Give the configuration's feeds to another tool: export opml -c FILE."`
 	Healthcheck healthcheckCmd `cmd:"" help:"Ask the readiness endpoint; exit 0 when ready (for container health checks)."`

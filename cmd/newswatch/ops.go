@@ -28,6 +28,7 @@ type opsHandlers struct {
 	alive    func() error                    // nil error: alive (see liveness)
 	ready    func(ctx context.Context) error // nil error: ready
 	reload   func() error
+	api      func() http.Handler // the status API; nil while starting
 }
 
 // livenessBound is how long the scheduler loop may go without a tick before the daemon counts as
@@ -139,6 +140,17 @@ func listenOps(hc config.HTTP, h opsHandlers, log *zap.Logger) (*opsServer, erro
 			return
 		}
 		fmt.Fprintln(w, "reloaded")
+	})
+	// The feed status API (package console). webserve refuses its POSTs from another origin.
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		api := h.api()
+		if api == nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, `{"error":"starting: waiting for nats"}`)
+			return
+		}
+		api.ServeHTTP(w, r)
 	})
 	srv, err := webserve.Listen(webserve.Config{Listen: hc.Listen, WebConfigFile: hc.WebConfigFile, Handler: mux}, log)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -93,6 +94,7 @@ func (r runCmd) Run(e *env) error {
 			alive:    alive,
 			ready:    func(ctx context.Context) error { return up.Load().ready(ctx) },
 			reload:   func() error { return up.Load().reload() },
+			api:      func() http.Handler { return up.Load().apiHandler() },
 		}
 		ops, err := listenOps(l.cfg.HTTP, handlers, log.Named("http"))
 		if err != nil {
@@ -124,10 +126,16 @@ func (r runCmd) Run(e *env) error {
 		log.Error("cannot start", zap.Error(err))
 		return exitError{1}
 	}
+	api, err := startStatusAPI(ctx, w, n, log.Named("console"))
+	if err != nil {
+		log.Error("cannot start", zap.Error(err))
+		return exitError{1}
+	}
+	defer api.stop() // before NATS is closed
 	sd := sdNotifier{log: log}
 	rl := &reloader{path: r.Config, update: w.Update, log: log, sd: sd, metrics: reloads, now: time.Now}
 	live := liveness{lastTick: w.LastTick, started: time.Now(), bound: livenessBound}
-	up.Store(&running{n: n, rl: rl, live: live})
+	up.Store(&running{n: n, rl: rl, live: live, api: api.mux})
 	wg.Go(func() { rl.onHangup(ctx, hup) })
 	wg.Go(func() { sd.watchdog(ctx, live.alive) })
 
@@ -149,6 +157,15 @@ type running struct {
 	n    *notifier.Notifier
 	rl   *reloader
 	live liveness
+	api  http.Handler
+}
+
+// apiHandler is the status API's handler; nil while waiting for NATS.
+func (u *running) apiHandler() http.Handler {
+	if u == nil {
+		return nil
+	}
+	return u.api
 }
 
 func (u *running) ready(ctx context.Context) error {
