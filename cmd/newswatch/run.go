@@ -126,16 +126,22 @@ func (r runCmd) Run(e *env) error {
 		log.Error("cannot start", zap.Error(err))
 		return exitError{1}
 	}
-	api, err := startStatusAPI(ctx, w, n, log.Named("console"))
-	if err != nil {
-		log.Error("cannot start", zap.Error(err))
-		return exitError{1}
+	// The status API keeps a copy of every feed's state, watched in the bucket: only a daemon
+	// that serves it pays for that.
+	var apiMux http.Handler
+	if l.cfg.HTTP.Listen != "" {
+		api, err := startStatusAPI(ctx, w, n, log.Named("console"))
+		if err != nil {
+			log.Error("cannot start", zap.Error(err))
+			return exitError{1}
+		}
+		defer api.stop() // before NATS is closed
+		apiMux = api.mux
 	}
-	defer api.stop() // before NATS is closed
 	sd := sdNotifier{log: log}
 	rl := &reloader{path: r.Config, update: w.Update, log: log, sd: sd, metrics: reloads, now: time.Now}
 	live := liveness{lastTick: w.LastTick, started: time.Now(), bound: livenessBound}
-	up.Store(&running{n: n, rl: rl, live: live, api: api.mux})
+	up.Store(&running{n: n, rl: rl, live: live, api: apiMux})
 	wg.Go(func() { rl.onHangup(ctx, hup) })
 	wg.Go(func() { sd.watchdog(ctx, live.alive) })
 
