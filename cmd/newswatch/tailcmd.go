@@ -20,8 +20,8 @@ type tailCmd struct {
 	Server        string        `short:"s" default:"nats://127.0.0.1:4222" env:"NEWSWATCH_SERVER,NATS_URL" help:"NATS server URL(s), comma-separated."`
 	Creds         string        `name:"creds" type:"path" env:"NEWSWATCH_CREDS,NATS_CREDS" help:"NATS credentials file: the daemon's <store_dir>/credentials/subscriber.creds for its embedded server."`
 	CredsFile     string        `name:"creds-file" type:"path" hidden:"" help:"Old name of --creds."`
-	Rule          string        `help:"Only the alerts of this rule."`
-	Feed          string        `help:"Only the alerts of this feed."`
+	Rule          string        `env:"NEWSWATCH_TAIL_RULE" help:"Only the alerts of this rule."`
+	Feed          string        `env:"NEWSWATCH_TAIL_FEED" help:"Only the alerts of this feed."`
 	Since         time.Duration `help:"First replay the alerts stored within this duration (e.g. 1h)."`
 	JSON          bool          `name:"json" help:"Print each alert event as one JSON line."`
 	Count         int           `help:"Exit after this many alerts; 0: never."`
