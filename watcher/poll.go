@@ -487,7 +487,7 @@ func (w *Watcher) publish(ctx context.Context, f *feedPlan, alerts []Alert) erro
 			if w.eventID != nil {
 				fields = append(fields, zap.String("event_id", w.eventID(a)))
 			}
-			ce.Write(append(fields, zap.String("link", a.Item.Link))...)
+			ce.Write(fields...) // no link: a private feed's links may carry its token
 		}
 	}
 	return nil
