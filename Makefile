@@ -57,5 +57,5 @@ fuzz: ## each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzMatchText$$' -fuzztime $(FUZZTIME) ./matcher/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseItems$$' -fuzztime $(FUZZTIME) ./watcher/
 
-run: ## the daemon on the example configuration
-	$(GO) run ./cmd/newswatch run -c examples/newswatch.yaml
+run: build ## the daemon on the example configuration (a built binary, which SIGTERM reaches; go run does not pass it on)
+	./bin/newswatch run -c examples/newswatch.yaml

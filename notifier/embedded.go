@@ -122,8 +122,9 @@ func embeddedURL(srv *server.Server) string {
 	return "nats://" + net.JoinHostPort(ip.String(), strconv.Itoa(addr.Port))
 }
 
-// serverLog routes the embedded server's log to zap: warnings and errors as such, notices at
-// debug level, so that a healthy server is silent at the default level. Fatal messages do not
+// serverLog routes the embedded server's warnings and errors to zap and drops its notices (the
+// banner, every start and stop step) and debug lines, which say nothing a user of the daemon
+// acts on. Fatal messages do not
 // exit the process; the last one is kept to explain a failed start.
 type serverLog struct {
 	log *zap.Logger
@@ -132,11 +133,11 @@ type serverLog struct {
 	fatal string
 }
 
-func (l *serverLog) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *serverLog) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l *serverLog) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *serverLog) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *serverLog) Tracef(string, ...any)           {}
+func (l *serverLog) Noticef(string, ...any)         {}
+func (l *serverLog) Warnf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l *serverLog) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *serverLog) Debugf(string, ...any)          {}
+func (l *serverLog) Tracef(string, ...any)          {}
 
 func (l *serverLog) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
@@ -36,7 +35,8 @@ type TailedAlert struct {
 
 // Tail reads the alert stream through an ordered consumer, which survives reconnects and needs
 // no state on the server, and calls fn with each alert in stream order until ctx is done (then it
-// returns nil) or fn returns an error. An alert that does not decode is logged and skipped.
+// returns nil) or fn returns an error. A server that cannot be reached fails it at once with a
+// *ConnectError. An alert that does not decode is logged and skipped.
 func Tail(ctx context.Context, cfg TailConfig, log *zap.Logger, fn func(TailedAlert) error) error {
 	if cfg.URL == "" || cfg.SubjectPrefix == "" || cfg.AlertStream == "" {
 		return fmt.Errorf("%w: tail needs a URL, a subject prefix and an alert stream", ErrInvalidConfig)
@@ -44,9 +44,9 @@ func Tail(ctx context.Context, cfg TailConfig, log *zap.Logger, fn func(TailedAl
 	if cfg.Since < 0 {
 		return fmt.Errorf("%w: since must not be negative, got %s", ErrInvalidConfig, cfg.Since)
 	}
-	nc, err := nats.Connect(cfg.URL, connectOptions("newswatch-tail", cfg.CredsFile, log, func() {})...)
+	nc, err := Connect(cfg.URL, connectOptions("newswatch-tail", cfg.CredsFile, log, func() {})...)
 	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", RedactURL(cfg.URL), err)
+		return err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

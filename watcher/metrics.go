@@ -15,6 +15,7 @@ import (
 // millions of series.
 type metrics struct {
 	lag           prometheus.Histogram
+	pastSlots     prometheus.Counter
 	fetchDuration *prometheus.HistogramVec
 	fetchResults  *prometheus.CounterVec
 	itemsParsed   prometheus.Counter
@@ -78,8 +79,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "newswatch_poll_lag_seconds",
-			Help:    "Time from a poll's slot to the start of its fetch: how late polls run behind their schedule.",
+			Help:    "Time from a poll's slot to the start of its fetch: how late polls run behind their schedule. Only polls of a feed's latest slot; see newswatch_polls_past_slot_total.",
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 300},
+		}),
+		pastSlots: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "newswatch_polls_past_slot_total",
+			Help: "Polls of a slot that a later slot of the same feed had replaced when they started: slots missed while the daemon was down, or a queue behind by more than an interval. Not in newswatch_poll_lag_seconds.",
 		}),
 		fetchDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "newswatch_fetch_duration_seconds",
@@ -134,7 +139,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "newswatch_feeds_backing_off",
 			Help: "Feeds whose last poll on this replica failed, so that they back off.",
 		}, m.backingOff)
-		reg.MustRegister(m.lag, m.fetchDuration, m.fetchResults, m.itemsParsed, m.itemsNew,
+		reg.MustRegister(m.lag, m.pastSlots, m.fetchDuration, m.fetchResults, m.itemsParsed, m.itemsNew,
 			m.itemsFlooded, m.ruleMatches, m.alertsCapped, m.lastSuccess, m.conflicts, m.jobsRefused,
 			m.stateRepairs, backingOff)
 	}
@@ -147,17 +152,23 @@ func (m *metrics) backingOff() float64 {
 	return float64(len(m.failing))
 }
 
-// committed counts a poll whose state was committed.
-func (m *metrics) committed(f *feedPlan, s step, out pollOutcome) {
-	result, duration := "ok", "ok"
+// pollResult is the result of a committed poll (ok, not_modified, unchanged, or the class of
+// its error) and the result its duration is filed under (ok, not_modified, error).
+func pollResult(out pollOutcome) (result, duration string) {
 	switch {
 	case out.err != nil:
-		result, duration = string(ClassifyError(out.err)), "error"
+		return string(ClassifyError(out.err)), "error"
 	case out.unchanged:
-		result, duration = "unchanged", "not_modified"
+		return "unchanged", "not_modified"
 	case out.notModified:
-		result, duration = "not_modified", "not_modified"
+		return "not_modified", "not_modified"
 	}
+	return "ok", "ok"
+}
+
+// committed counts a poll whose state was committed.
+func (m *metrics) committed(f *feedPlan, s step, out pollOutcome) {
+	result, duration := pollResult(out)
 	m.fetchDuration.WithLabelValues(duration).Observe(out.took.Seconds())
 	m.fetchResults.WithLabelValues(result).Inc()
 	m.mu.Lock()

@@ -86,7 +86,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		w.log.Debug("job for a feed not due acknowledged", zap.String("feed", feedID), zap.Time("slot", slot), zap.Time("next_poll", st.NextPoll), zap.Time("next_due", st.NextDue))
 		return nil
 	}
-	w.metrics.lag.Observe(time.Since(slot).Seconds())
+	w.observeLag(f, slot)
 	u := st.fetchURL(f.URL)
 	start := time.Now()
 	out := w.fetchAndParse(ctx, f, u, st.validatorsFor(u), st.bodyHashFor(u))
@@ -110,6 +110,8 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		if err == nil {
 			w.logOutcome(f, slot, st, next, out)
 			w.metrics.committed(f, next, out)
+			result, _ := pollResult(out)
+			w.summary.add(result, next)
 			w.reportHealth(ctx, next.health)
 			return nil
 		}
@@ -430,6 +432,16 @@ func (w *Watcher) logOutcome(f *feedPlan, slot time.Time, prev feedState, step s
 	if out.err != nil {
 		fields = append(fields, zap.String("error_class", string(next.LastErrorClass)), zap.Time("next_poll", next.NextPoll))
 	}
+	for _, h := range step.health {
+		switch {
+		case h.Status == HealthStale:
+			w.log.Info("feed stale: no new item for much longer than usual", append(fields, zap.Time("last_new_item", h.Since))...)
+		case h.Status == HealthFlood:
+			w.log.Warn("flood of new items recorded without alerting", append(fields, zap.Int("items", h.Items))...)
+		case h.Status == HealthRecovered && prev.ConsecutiveFailures == 0:
+			w.log.Info("feed has new items again after being stale", append(fields, zap.Time("stale_since", h.Since))...)
+		}
+	}
 	switch {
 	case out.err != nil && (prev.ConsecutiveFailures == 0 || prev.LastError != out.err.Error()):
 		w.log.Warn("feed poll failed", append(fields, zap.Int("consecutive_failures", prev.ConsecutiveFailures+1), zap.Error(out.err))...)
@@ -445,15 +457,40 @@ func (w *Watcher) logOutcome(f *feedPlan, slot time.Time, prev feedState, step s
 	}
 }
 
-// publish publishes the alerts of a poll of f. Alerts the server refuses for good are logged
-// and dropped, so that they do not fail the feed's every poll from now on.
+// observeLag records how late the poll of slot starts, when slot is the feed's latest: a job
+// for an earlier slot waited while the daemon was down or the queue was behind, and its age
+// says how long that was rather than how late the schedule runs; it is counted apart.
+func (w *Watcher) observeLag(f *feedPlan, slot time.Time) {
+	now := time.Now()
+	if latest := f.group.sched.Prev(now); latest.After(slot) {
+		w.metrics.pastSlots.Inc()
+		return
+	}
+	w.metrics.lag.Observe(now.Sub(slot).Seconds())
+}
+
+// publish publishes the alerts of a poll of f and logs each one published. Alerts the server
+// refuses for good are logged and dropped, so that they do not fail the feed's every poll from
+// now on.
 func (w *Watcher) publish(ctx context.Context, f *feedPlan, alerts []Alert) error {
 	err := w.pub.Publish(ctx, alerts)
 	if errors.Is(err, ErrRejected) {
 		w.log.Error("alerts rejected by the server for good; not retried", zap.String("feed", f.ID), zap.Int("alerts", len(alerts)), zap.Error(err))
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		if ce := w.log.Check(zap.InfoLevel, "alert published"); ce != nil {
+			fields := []zap.Field{zap.String("rule", a.RuleID), zap.String("feed", a.FeedID), zap.String("title", a.Item.Title)}
+			if w.eventID != nil {
+				fields = append(fields, zap.String("event_id", w.eventID(a)))
+			}
+			ce.Write(fields...) // no link: a private feed's links may carry its token
+		}
+	}
+	return nil
 }
 
 // reportHealth reports the health events of a committed poll, logging what fails.

@@ -43,12 +43,16 @@ func (w *Watcher) Run(ctx context.Context) error {
 	s.start()
 	s.apply(schedCtx, w.plan.Load())
 
+	summaries := time.NewTicker(w.summaryInterval)
+	defer summaries.Stop()
 	var runErr error
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
+		case <-summaries.C:
+			w.logSummary(w.summaryInterval)
 		case <-w.updated:
 			s.apply(schedCtx, w.plan.Load())
 		case err := <-consumed:

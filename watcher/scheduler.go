@@ -129,10 +129,11 @@ func (s *scheduler) enqueue(ctx context.Context, jobs []pollJob) {
 	}
 }
 
-// cronLogger routes robfig/cron's logging to zap: its chatter to debug, its errors to error.
+// cronLogger routes robfig/cron's errors to zap and drops its chatter: it logs every wake-up,
+// once a second for the heartbeat, and the polls' own lines say what the schedule did.
 type cronLogger struct{ log *zap.Logger }
 
-func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug("cron: "+msg, zap.Any("details", kv)) }
+func (cronLogger) Info(string, ...any) {}
 
 func (l cronLogger) Error(err error, msg string, kv ...any) {
 	l.log.Error("cron: "+msg, zap.Error(err), zap.Any("details", kv))

@@ -78,6 +78,12 @@ type Config struct {
 	Jobs          JobQueue
 	// Health receives the changes in the feeds' health; nil drops them.
 	Health HealthReporter
+	// SummaryInterval is how often Run logs what the polls came to; 0 means
+	// DefaultSummaryInterval.
+	SummaryInterval time.Duration
+	// EventID names an alert in the log line of its publication, as the publisher identifies
+	// it; nil logs no event id.
+	EventID func(Alert) string
 	// Registerer is where the watcher's metrics are registered; nil leaves them unregistered.
 	Registerer prometheus.Registerer
 }
@@ -96,6 +102,9 @@ type Watcher struct {
 	shutdownTimeout time.Duration
 	backoffCeiling  time.Duration
 	fetcher         *fetcher
+	summaryInterval time.Duration
+	eventID         func(Alert) string
+	summary         summary
 
 	plan     atomic.Pointer[plan]
 	inFlight sync.Map // feed id -> slot, of the polls running on this replica
@@ -124,6 +133,8 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 		return nil, fmt.Errorf("watcher: shutdown timeout must not be negative, got %s", cfg.ShutdownTimeout)
 	case cfg.HostConcurrency < 0:
 		return nil, fmt.Errorf("watcher: host concurrency must not be negative, got %d", cfg.HostConcurrency)
+	case cfg.SummaryInterval < 0:
+		return nil, fmt.Errorf("watcher: summary interval must not be negative, got %s", cfg.SummaryInterval)
 	case cfg.BackoffCeiling < 0:
 		return nil, fmt.Errorf("watcher: backoff ceiling must not be negative, got %s", cfg.BackoffCeiling)
 	}
@@ -142,6 +153,8 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 		loc:             cfg.Location,
 		shutdownTimeout: orDefault(cfg.ShutdownTimeout, DefaultShutdownTimeout),
 		backoffCeiling:  orDefault(cfg.BackoffCeiling, DefaultBackoffCeiling),
+		summaryInterval: orDefault(cfg.SummaryInterval, DefaultSummaryInterval),
+		eventID:         cfg.EventID,
 		fetcher:         newFetcher(cfg.AddressPolicy, cfg.HostConcurrency),
 		updated:         make(chan struct{}, 1),
 		clock:           time.Now,

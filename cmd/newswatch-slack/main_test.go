@@ -28,7 +28,7 @@ func TestHelpNamesEveryEnvironmentTwin(t *testing.T) {
 		t.Fatalf("run --help: got status %d, want 0; stderr %s", code, errOut.String())
 	}
 	for _, want := range []string{
-		"$NEWSWATCH_SLACK_NATS_URL", "$NEWSWATCH_SLACK_TOKEN_FILE", "$NEWSWATCH_SLACK_WEBHOOK_URL_FILE",
+		"$NEWSWATCH_SLACK_SERVER", "$NATS_URL", "$NATS_CREDS", "$NEWSWATCH_SLACK_TOKEN_FILE", "$NEWSWATCH_SLACK_WEBHOOK_URL_FILE",
 		"$NEWSWATCH_SLACK_API_URL", "$NEWSWATCH_SLACK_ROUTE", "$NEWSWATCH_SLACK_DEFAULT_CHANNEL",
 		"$NEWSWATCH_SLACK_RATE", "$NEWSWATCH_SLACK_HTTP_LISTEN", "$NEWSWATCH_SLACK_START",
 		"$NEWSWATCH_SLACK_WEB_CONFIG_FILE",
@@ -69,7 +69,10 @@ func TestBadInvocationsFail(t *testing.T) {
 		{"both transports", []string{"run", "--token-file", token, "--webhook-url-file", token, "--default-channel", "#x", "--http-listen", ""}, "exclude each other"},
 		{"bad route", []string{"run", "--token-file", token, "--route", "dprk", "--http-listen", ""}, `route \"dprk\"`},
 		{"bad start", []string{"run", "--token-file", token, "--default-channel", "#x", "--start", "yesterday", "--http-listen", ""}, `start \"yesterday\"`},
-		{"no route", []string{"run", "--token-file", token, "--http-listen", ""}, "no route and no DefaultChannel"},
+		{"no route", []string{"run", "--token-file", token, "--http-listen", ""}, "no --route and no --default-channel: nothing would be posted"},
+		{"bad rate", []string{"run", "--token-file", token, "--default-channel", "#x", "--rate=-1", "--http-listen", ""}, "--rate: must be positive, got -1"},
+		{"bad default channel", []string{"run", "--token-file", token, "--default-channel", "#a b", "--http-listen", ""}, "--default-channel: "},
+		{"bad stream", []string{"run", "--token-file", token, "--default-channel", "#x", "--alert-stream", "A.B", "--http-listen", ""}, "--alert-stream: "},
 		{"missing token file", []string{"run", "--token-file", filepath.Join(dir, "nope"), "--default-channel", "#x", "--http-listen", ""}, "read secret"},
 	}
 	for _, tt := range tests {
@@ -81,6 +84,11 @@ func TestBadInvocationsFail(t *testing.T) {
 			}
 			if !strings.Contains(errOut.String(), tt.want) {
 				t.Errorf("stderr: got %s, want it to contain %s", errOut.String(), tt.want)
+			}
+			for _, field := range []string{"DefaultChannel", "AlertStream", "Routes", "Rate:"} {
+				if strings.Contains(errOut.String(), field) {
+					t.Errorf("stderr names the Go field %s, not a flag: %s", field, errOut.String())
+				}
 			}
 			if strings.Contains(errOut.String(), testToken) {
 				t.Errorf("stderr leaks the token: %s", errOut.String())

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,8 +25,8 @@ import (
 )
 
 type runCmd struct {
-	NATSURL       string `name:"nats-url" default:"nats://127.0.0.1:4222" help:"NATS server(s) with the alert stream, comma-separated."`
-	Creds         string `name:"creds" type:"existingfile" help:"NATS credentials file: newswatch's <store_dir>/credentials/bridge.creds for its embedded server."`
+	Server        string `name:"server" short:"s" aliases:"nats-url" default:"nats://127.0.0.1:4222" env:"NEWSWATCH_SLACK_SERVER,NEWSWATCH_SLACK_NATS_URL,NATS_URL" help:"NATS server(s) with the alert stream, comma-separated (--nats-url is its old name)."`
+	Creds         string `name:"creds" type:"existingfile" env:"NEWSWATCH_SLACK_CREDS,NATS_CREDS" help:"NATS credentials file: newswatch's <store_dir>/credentials/bridge.creds for its embedded server."`
 	NATSCredsFile string `name:"nats-creds-file" type:"existingfile" hidden:"" help:"Old name of --creds."`
 	SubjectPrefix string `name:"subject-prefix" default:"newswatch" help:"newswatch's subject prefix (nats.subject_prefix)."`
 	AlertStream   string `name:"alert-stream" default:"NEWSWATCH_ALERTS" help:"The alert stream (nats.alert_stream)."`
@@ -73,6 +74,7 @@ func (r runCmd) Run(e *env) error {
 		return fail(err)
 	}
 	routes := make([]slack.Route, 0, len(r.Route))
+	var given []string // the text of each route, for its errors
 	for _, s := range r.Route {
 		if strings.TrimSpace(s) == "" {
 			continue
@@ -81,13 +83,15 @@ func (r runCmd) Run(e *env) error {
 		if err != nil {
 			return fail(err)
 		}
-		routes = append(routes, rt)
+		routes, given = append(routes, rt), append(given, s)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	nc, err := r.connect(log)
+	cl := &connectLog{log: log, url: r.Server}
+	defer cl.stop() // after the connection is closed
+	nc, err := r.connect(log, cl)
 	if err != nil {
 		return fail(err)
 	}
@@ -113,7 +117,7 @@ func (r runCmd) Run(e *env) error {
 		Registerer:        reg,
 	}, log.Named("bridge"))
 	if err != nil {
-		return fail(err)
+		return fail(flagError(err, given))
 	}
 	if r.HTTPListen != "" {
 		shutdown, err := serveHTTP(httpConfig{listen: r.HTTPListen, webConfigFile: r.WebConfigFile, ready: b.Ready, registry: reg}, log.Named("http"))
@@ -130,7 +134,7 @@ func (r runCmd) Run(e *env) error {
 	}
 
 	ver, _ := buildinfo.Version()
-	log.Info("starting", zap.String("version", ver), zap.String("nats", notifier.RedactURL(r.NATSURL)),
+	log.Info("starting", zap.String("version", ver), zap.String("nats", notifier.RedactURL(r.Server)),
 		zap.Int("routes", len(routes)), zap.String("default_channel", r.DefaultChannel))
 	if err := b.Run(ctx); err != nil {
 		log.Error("bridge stopped", zap.Error(err))
@@ -174,9 +178,44 @@ func readSecret(path string) (string, error) {
 	return s, nil
 }
 
-// connect dials NATS and keeps reconnecting forever, also when the first attempt fails.
-func (r runCmd) connect(log *zap.Logger) (*nats.Conn, error) {
+// connectLog logs the failures to connect to NATS when their cause changes, until stop: nats.go
+// calls it from a goroutine of its own that may outlive the connection.
+type connectLog struct {
+	log *zap.Logger
+	url string
+
+	mu      sync.Mutex
+	last    string
+	stopped bool
+}
+
+func (l *connectLog) failed(err error) {
+	msg := (&notifier.ConnectError{URL: notifier.RedactURL(l.url), Err: err}).Error()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if msg != l.last && !l.stopped {
+		l.log.Warn(msg + "; retrying")
+		l.last = msg
+	}
+}
+
+func (l *connectLog) connected() {
+	l.mu.Lock()
+	l.last = ""
+	l.mu.Unlock()
+}
+
+func (l *connectLog) stop() {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
+}
+
+// connect dials NATS and keeps reconnecting forever, also when the first attempt fails; each
+// failure to connect is logged when its cause changes, saying what happened, until cl.stop.
+func (r runCmd) connect(log *zap.Logger, cl *connectLog) (*nats.Conn, error) {
 	opts := []nats.Option{
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { cl.failed(err) }),
 		nats.Name("newswatch-slack"),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
@@ -187,14 +226,15 @@ func (r runCmd) connect(log *zap.Logger) (*nats.Conn, error) {
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			log.Info("nats reconnected", zap.String("server", c.ConnectedUrlRedacted()))
+			cl.connected()
 		}),
 	}
 	if creds := cmp.Or(r.Creds, r.NATSCredsFile); creds != "" {
 		opts = append(opts, nats.UserCredentials(creds))
 	}
-	nc, err := nats.Connect(r.NATSURL, opts...)
+	nc, err := nats.Connect(r.Server, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to nats %s: %w", notifier.RedactURL(r.NATSURL), err)
+		return nil, fmt.Errorf("connect to nats %s: %w", notifier.RedactURL(r.Server), err)
 	}
 	return nc, nil
 }
@@ -213,4 +253,40 @@ func (r runCmd) closeNATS(nc *nats.Conn, log *zap.Logger) {
 		log.Warn("nats drain took too long; closing")
 		nc.Close()
 	}
+}
+
+// flags are the flags of the fields of slack.Config that the command sets.
+var flags = map[string]string{
+	"SubjectPrefix":     "--subject-prefix",
+	"AlertStream":       "--alert-stream",
+	"Durable":           "--durable",
+	"PostedBucket":      "--durable", // <durable>_posted
+	"DeadLetterSubject": "--dead-letter-subject",
+	"DeadLetterStream":  "--dead-letter-subject", // derived from it
+	"DefaultChannel":    "--default-channel",
+	"Start":             "--start",
+	"Rate":              "--rate",
+	"Burst":             "--burst",
+	"MaxInFlight":       "--max-in-flight",
+	"PostTimeout":       "--post-timeout",
+	"DrainTimeout":      "--shutdown-timeout",
+}
+
+// flagError names the flag of a configuration error of the bridge instead of its Go field;
+// routes are the texts of the routes given.
+func flagError(err error, routes []string) error {
+	ce, ok := errors.AsType[*slack.ConfigError](err)
+	if !ok {
+		return err
+	}
+	switch {
+	case ce.Field == "Routes":
+		return errors.New("no --route and no --default-channel: nothing would be posted")
+	case ce.Index >= 0 && ce.Index < len(routes):
+		return fmt.Errorf("--route %q: %s", routes[ce.Index], ce.Reason)
+	}
+	if flag, ok := flags[ce.Field]; ok {
+		return fmt.Errorf("%s: %s", flag, ce.Reason)
+	}
+	return err
 }

@@ -232,7 +232,7 @@ func readyz(addr string) int {
 
 // pollCounts are counts from a replica's metrics.
 type pollCounts struct {
-	fetched   int // polls that fetched their feed: newswatch_poll_lag_seconds, observed before the fetch
+	fetched   int // polls that fetched their feed: newswatch_poll_lag_seconds or newswatch_polls_past_slot_total, counted before the fetch
 	committed int // polls that committed the feed's state: newswatch_fetch_results_total, every result
 	conflicts int // compare-and-swap conflicts on a feed's state: newswatch_state_conflicts_total
 }
@@ -261,7 +261,7 @@ func scrapePollCounts(t *testing.T, addr string) pollCounts {
 	var pc pollCounts
 	for line := range strings.Lines(string(body)) {
 		switch {
-		case strings.HasPrefix(line, "newswatch_poll_lag_seconds_count"):
+		case strings.HasPrefix(line, "newswatch_poll_lag_seconds_count"), strings.HasPrefix(line, "newswatch_polls_past_slot_total "):
 			pc.fetched += value(line)
 		case strings.HasPrefix(line, "newswatch_fetch_results_total{"):
 			pc.committed += value(line)

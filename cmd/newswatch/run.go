@@ -27,6 +27,7 @@ type runCmd struct {
 	Config          string        `short:"c" required:"" type:"path" help:"Configuration file."`
 	Workers         int           `default:"8" help:"Polls run at once by this process."`
 	ShutdownTimeout time.Duration `default:"20s" help:"How long SIGTERM waits for polls in flight before abandoning them."`
+	SummaryInterval time.Duration `default:"5m" hidden:"" help:"How often the polls summary is logged."`
 }
 
 // The notifier implements what the watcher consumes.
@@ -121,6 +122,7 @@ func (r runCmd) Run(e *env) error {
 
 	wcfg := watcherConfig(l, n, r.Workers, r.ShutdownTimeout)
 	wcfg.Registerer = registry
+	wcfg.SummaryInterval = r.SummaryInterval
 	w, err := watcher.New(wcfg, log.Named("watcher"))
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))

@@ -52,6 +52,7 @@ func watcherConfig(l *loaded, n *notifier.Notifier, workers int, shutdownTimeout
 		State:           n.State(),
 		Jobs:            n.Jobs(),
 		Health:          healthReporter{n.Health()},
+		EventID:         func(a watcher.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) },
 	}
 }
 

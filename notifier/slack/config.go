@@ -124,10 +124,28 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
+// ConfigError is the error of New for a Config that does not validate: the field of Config at
+// fault, so that a command can name its own flag for it, and what is wrong with it. It wraps
+// ErrInvalidConfig.
+type ConfigError struct {
+	// Field is the name of the Config field, with an index for Routes: "Routes[2]".
+	Field string
+	// Index is the index of the route at fault for Field "Routes[i]", else -1.
+	Index int
+	// Reason says what is wrong, without the field's name.
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%v: %s: %s", ErrInvalidConfig, e.Field, e.Reason)
+}
+
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
 // validate names the first field that is missing or out of range; it expects withDefaults.
 func (cfg Config) validate() error {
 	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+		return &ConfigError{Field: field, Index: -1, Reason: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case cfg.Conn == nil:
@@ -167,13 +185,13 @@ func (cfg Config) validate() error {
 	case cfg.DrainTimeout <= 0:
 		return bad("DrainTimeout", "must be positive, got %s", cfg.DrainTimeout)
 	case len(cfg.Routes) == 0 && cfg.DefaultChannel == "":
-		return bad("Routes", "no route and no DefaultChannel: nothing would be posted")
+		return bad("Routes", "none, and no default channel: nothing would be posted")
 	case cfg.Start.Mode == StartSince && cfg.Start.Since <= 0:
 		return bad("Start", "a start time must be a positive duration, got %s", cfg.Start.Since)
 	}
 	for i, r := range cfg.Routes {
 		if err := r.validate(); err != nil {
-			return bad(fmt.Sprintf("Routes[%d]", i), "%v", err)
+			return &ConfigError{Field: fmt.Sprintf("Routes[%d]", i), Index: i, Reason: err.Error()}
 		}
 	}
 	if cfg.DefaultChannel != "" {

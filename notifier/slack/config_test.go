@@ -40,6 +40,9 @@ func TestNewValidates(t *testing.T) {
 			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an ErrInvalidConfig naming %s", err, tt.want)
 			}
+			if ce, ok := errors.AsType[*ConfigError](err); !ok || ce.Field != tt.want {
+				t.Errorf("got %#v, want a *ConfigError of field %s", err, tt.want)
+			}
 		})
 	}
 	if _, err := New(valid(), nil); !errors.Is(err, ErrInvalidConfig) {

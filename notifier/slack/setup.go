@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
@@ -31,7 +32,10 @@ func (b *Bridge) setup(ctx context.Context) (jetstream.Consumer, error) {
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		if err.Error() != last {
+		if b.cfg.Conn.Status() != nats.CONNECTED {
+			// Not connected: the connection's owner logs why; a timeout here says nothing more.
+			b.log.Debug("cannot set up the Slack bridge while NATS is not connected; retrying", zap.Error(err))
+		} else if err.Error() != last {
 			msg := "cannot set up the Slack bridge; retrying"
 			if errors.Is(err, jetstream.ErrStreamNotFound) {
 				msg = "the alert stream does not exist yet (is newswatch running?); waiting"
