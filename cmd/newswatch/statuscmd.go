@@ -26,7 +26,7 @@ type apiFlag struct {
 
 type statusCmd struct {
 	apiFlag
-	Feed     string `help:"Only this feed."`
+	Feed     string `env:"NEWSWATCH_STATUS_FEED" help:"Only this feed."`
 	Problems bool   `help:"Only the feeds failing, backing off, gone or stale."`
 	JSON     bool   `name:"json" help:"Print each feed's status as one JSON object a line."`
 	webClient
