@@ -81,7 +81,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 }
 
 // healthStatuses are the feed-health statuses newswatch publishes.
-var healthStatuses = []notifier.FeedStatus{notifier.FeedError, notifier.FeedRecovered, notifier.FeedStale, notifier.FeedFlood}
+var healthStatuses = notifier.FeedStatuses
 
 // TestPublishedEventsMatchSchemas publishes an alert and a feed-health event of every status
 // through a real server, and validates each message as a subscriber gets it: a CloudEvents 1.0
@@ -115,7 +115,8 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 	}
 	for _, s := range healthStatuses {
 		fh := notifier.FeedHealth{FeedID: "world", FeedURL: "https://example.org/rss", Status: s, Time: now,
-			Since: now.Add(-time.Hour), Failures: 2, Items: 40, Error: "fetch: timeout", ErrorClass: "timeout", NextPoll: now.Add(time.Minute)}
+			Since: now.Add(-time.Hour), Failures: 2, Items: 40, Error: "fetch: timeout", ErrorClass: "timeout", NextPoll: now.Add(time.Minute),
+			Alerts: 1000, AlertsDropped: 4000}
 		if err := n.Health().Publish(t.Context(), fh); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,6 +25,9 @@ const (
 	FeedFlood     FeedStatus = "flood"     // one poll found far more new items than usual; recorded without alerting
 	FeedCapped    FeedStatus = "capped"    // one poll matched more than max_alerts_per_poll; the rest recorded without alerting
 )
+
+// FeedStatuses are every feed-health status, as the contract (api/) lists them.
+var FeedStatuses = []FeedStatus{FeedError, FeedRecovered, FeedStale, FeedFlood, FeedCapped}
 
 // FeedHealth is one change in a feed's health.
 type FeedHealth struct {
@@ -93,7 +97,7 @@ func (h *Health) Publish(ctx context.Context, fh FeedHealth) error {
 	switch {
 	case !validToken(fh.FeedID):
 		return fmt.Errorf("%w: health: feed id %q is not a subject token", ErrInvalidAlert, fh.FeedID)
-	case fh.Status != FeedError && fh.Status != FeedRecovered && fh.Status != FeedStale && fh.Status != FeedFlood && fh.Status != FeedCapped:
+	case !slices.Contains(FeedStatuses, fh.Status):
 		return fmt.Errorf("%w: health of %s: unknown status %q", ErrInvalidAlert, fh.FeedID, fh.Status)
 	case fh.Time.IsZero():
 		return fmt.Errorf("%w: health of %s: time is zero", ErrInvalidAlert, fh.FeedID)
