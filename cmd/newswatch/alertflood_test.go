@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Bounds of TestAlertFloodBounded.
@@ -194,26 +192,8 @@ type healthEvent struct {
 // floodAlerts decodes every message of the alert stream.
 func floodAlerts(t *testing.T, nc *nats.Conn) []floodAlert {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := js.OrderedConsumer(ctx, "NEWSWATCH_ALERTS", jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []floodAlert
-	for range info.NumPending {
-		m, err := cons.Next(jetstream.FetchMaxWait(30 * time.Second))
-		if err != nil {
-			t.Fatalf("reading the alert stream: %v", err)
-		}
+	for _, m := range alertStreamMsgs(t, nc) {
 		var ev floodAlert
 		if err := json.Unmarshal(m.Data(), &ev); err != nil {
 			t.Fatalf("alert %s: %v", m.Subject(), err)

@@ -246,7 +246,18 @@ func connect(t *testing.T, url string) *nats.Conn {
 // streamSubjects returns the subject of every message in the alert stream, sorted.
 func streamSubjects(t *testing.T, nc *nats.Conn) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	var subjects []string
+	for _, m := range alertStreamMsgs(t, nc) {
+		subjects = append(subjects, m.Subject())
+	}
+	slices.Sort(subjects)
+	return subjects
+}
+
+// alertStreamMsgs reads every message of the alert stream, in order.
+func alertStreamMsgs(t *testing.T, nc *nats.Conn) []jetstream.Msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -260,16 +271,15 @@ func streamSubjects(t *testing.T, nc *nats.Conn) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var subjects []string
+	var msgs []jetstream.Msg
 	for range info.NumPending {
-		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		m, err := cons.Next(jetstream.FetchMaxWait(30 * time.Second))
 		if err != nil {
 			t.Fatalf("reading the alert stream: %v", err)
 		}
-		subjects = append(subjects, m.Subject())
+		msgs = append(msgs, m)
 	}
-	slices.Sort(subjects)
-	return subjects
+	return msgs
 }
 
 func keys[V any](m map[string]V) []string {
