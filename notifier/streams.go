@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -111,8 +112,9 @@ type store struct {
 	mu sync.Mutex // serialises re-creations, so that each is done and logged once
 
 	checkMu  sync.Mutex
-	checked  time.Time  // when gone was last found; zero: find it again
-	gone     []resource // missing at that time
+	healing  atomic.Bool // a poll job is looking for missing resources (healMissing)
+	checked  time.Time   // when gone was last found; zero: find it again
+	gone     []resource  // missing at that time
 	checkErr error
 }
 
@@ -276,8 +278,14 @@ func (s *store) missing(ctx context.Context) ([]resource, error) {
 	return s.gone, s.checkErr
 }
 
-// healMissing re-creates the resources that missing finds gone.
+// healMissing re-creates the resources that missing finds gone. It runs before every poll job,
+// so a job that finds another one looking goes on without waiting: one look is enough, and a
+// slow server would otherwise hold every worker behind it.
 func (s *store) healMissing(ctx context.Context) {
+	if !s.healing.CompareAndSwap(false, true) {
+		return
+	}
+	defer s.healing.Store(false)
 	ctx, cancel := context.WithTimeout(ctx, retryAttempt)
 	defer cancel()
 	gone, _ := s.missing(ctx)

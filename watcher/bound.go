@@ -103,13 +103,9 @@ var nativeSpaces = map[string]bool{
 func (b *xmlBounder) scan(ctx context.Context) error {
 	b.field = -1
 	for n := 0; ; n++ {
-		if n%checkEvery == 0 && ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		start := int(b.d.InputOffset())
-		tok, err := b.d.Token()
+		tok, start, err := b.next(ctx, n)
 		if err != nil {
-			return scanError(err)
+			return err
 		}
 		end := int(b.d.InputOffset())
 		over := b.field >= 0 && end-b.stack[b.field].start > fieldBudget
@@ -273,17 +269,27 @@ func (b *xmlBounder) cutField(ctx context.Context, open int) error {
 	return nil
 }
 
+// next reads the n-th token of a loop and the offset where it starts; every checkEvery tokens
+// it first looks whether ctx is done.
+func (b *xmlBounder) next(ctx context.Context, n int) (xml.Token, int, error) {
+	if n%checkEvery == 0 && ctx.Err() != nil {
+		return nil, 0, context.Cause(ctx)
+	}
+	start := int(b.d.InputOffset())
+	tok, err := b.d.Token()
+	if err != nil {
+		return nil, 0, scanError(err)
+	}
+	return tok, start, nil
+}
+
 // skipTo reads tokens, the decoder having open elements open, up to the end tag of the
 // depth-th of them, and leaves b.copied at the start of that end tag.
 func (b *xmlBounder) skipTo(ctx context.Context, open, depth int) error {
 	for n := 1; ; n++ {
-		if n%checkEvery == 0 && ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		start := int(b.d.InputOffset())
-		tok, err := b.d.Token()
+		tok, start, err := b.next(ctx, n)
 		if err != nil {
-			return scanError(err)
+			return err
 		}
 		switch tok.(type) {
 		case xml.StartElement:

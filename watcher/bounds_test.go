@@ -222,15 +222,8 @@ func TestPollRefusesFarFutureJob(t *testing.T) {
 // repaired, logged at warn level once, and saved; the feed is polled at its configured URL.
 func TestPollRepairsForgedState(t *testing.T) {
 	bs := newBoundsSetup(t, rss("World", rssItem{GUID: "a", Title: "Kursk a"}), nil)
-	var elsewhere atomic.Int32
-	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		elsewhere.Add(1)
-		w.Write([]byte(rss("Forged", rssItem{GUID: "forged", Title: "Kursk forged"})))
-	}))
-	t.Cleanup(attacker.Close)
+	forgedURL, elsewhere := forgedHost(t)
 	cfgURL := bs.fs.URL + "/rss.xml"
-	// The attacker's server, named by another host name than the feed's 127.0.0.1.
-	forgedURL := strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1) + "/feed"
 	far := utc("2100-01-01T00:00:00Z")
 	bs.state.put(t, "world", feedState{
 		LastSlot: far, Gone: cfgURL, NextPoll: far, NextDue: far, LastSuccess: far,
@@ -419,4 +412,17 @@ func TestAlertFieldsBounded(t *testing.T) {
 	if !strings.Contains(a.Snippet, "kursk") || len(a.Snippet) > maxAlertSnippet {
 		t.Errorf("snippet %q, want the context of a summary hit from the full text", a.Snippet)
 	}
+}
+
+// forgedHost serves a feed an attacker would send polls to, on another host name than the
+// test feeds' 127.0.0.1; it returns its URL and the count of requests it got.
+func forgedHost(t *testing.T) (string, *atomic.Int32) {
+	t.Helper()
+	var requests atomic.Int32
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.Write([]byte(rss("Forged", rssItem{GUID: "forged", Title: "Kursk forged"})))
+	}))
+	t.Cleanup(attacker.Close)
+	return strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1) + "/feed", &requests
 }

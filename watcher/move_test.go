@@ -18,14 +18,8 @@ import (
 // the poll goes to the configured URL; what the other host serves is never alerted.
 func TestPollIgnoresForgedMove(t *testing.T) {
 	bs := newBoundsSetup(t, rss("World", rssItem{GUID: "a", Title: "Kursk a"}), nil)
-	var elsewhere atomic.Int32
-	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		elsewhere.Add(1)
-		w.Write([]byte(rss("Forged", rssItem{GUID: "forged", Title: "Kursk forged"})))
-	}))
-	t.Cleanup(attacker.Close)
+	forgedURL, elsewhere := forgedHost(t)
 	cfgURL := bs.fs.URL + "/rss.xml"
-	forgedURL := strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1) + "/feed"
 	bs.state.put(t, "world", feedState{MovedFrom: cfgURL, MovedTo: forgedURL})
 	if err := bs.w.Poll(t.Context(), "world", realSlot(time.Now())); err != nil {
 		t.Fatal(err)

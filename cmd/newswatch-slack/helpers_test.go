@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newswatch/newswatch/notifier/slack/fakeslack"
 )
 
 // waitTimeout bounds every wait in these tests.
@@ -144,4 +149,35 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		<-tick.C
 	}
+}
+
+// restartMidway starts the bridge, kills it (SIGKILL) once the fake Slack has at least from
+// messages, and starts it again. It returns both bridges and how many messages Slack had at
+// the kill, failing the test when all total came before it: a kill after the work proves
+// nothing.
+func restartMidway(t *testing.T, s *fakeslack.Server, from, total int, env []string, args ...string) (first, second *bridge, killedAt int) {
+	t.Helper()
+	first = startBridge(t, env, args...)
+	if _, err := s.WaitPosts(from, waitTimeout); err != nil {
+		t.Fatal(err)
+	}
+	first.kill(t)
+	killedAt = len(s.Posts())
+	if killedAt >= total {
+		t.Fatalf("all %d messages were posted before the kill; the test proves nothing", killedAt)
+	}
+	return first, startBridge(t, env, args...), killedAt
+}
+
+// waitAllAcked waits until the bridge's consumer has acknowledged every alert of the stream.
+func waitAllAcked(t *testing.T, ctx context.Context, js jetstream.JetStream) {
+	t.Helper()
+	waitFor(t, "every alert acknowledged", func() bool {
+		c, err := js.Consumer(ctx, "NEWSWATCH_ALERTS", "newswatch_slack")
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(ctx)
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
 }

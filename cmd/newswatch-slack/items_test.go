@@ -61,29 +61,12 @@ func TestKilledBridgePostsOneMessagePerItem(t *testing.T) {
 	args := []string{"run", "--nats-url", n.ClientURL(), "--creds", n.CredsFile(notifier.RoleBridge), "--api-url", s.APIURL(),
 		"--rate", "5", "--burst", "1", "--http-listen", "", "--log-level", "info"}
 
-	first := startBridge(t, env, args...)
-	if _, err := s.WaitPosts(count/2, waitTimeout); err != nil {
-		t.Fatal(err)
-	}
-	first.kill(t)
-	killedAt := len(s.Posts())
-	if killedAt >= 2*count {
-		t.Fatalf("all %d messages were posted before the kill; the test proves nothing", killedAt)
-	}
-
-	second := startBridge(t, env, args...)
+	first, second, killedAt := restartMidway(t, s, count/2, 2*count, env, args...)
 	js, err := jetstream.New(n.Conn())
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "every alert acknowledged", func() bool {
-		c, err := js.Consumer(ctx, "NEWSWATCH_ALERTS", "newswatch_slack")
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(ctx)
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
-	})
+	waitAllAcked(t, ctx, js)
 
 	posts := s.Posts()
 	if len(posts) != 2*count {

@@ -158,17 +158,7 @@ func testKilledBridge(t *testing.T, webhook bool) {
 	args := []string{"run", "--nats-url", n.ClientURL(), "--creds", n.CredsFile(notifier.RoleBridge), "--api-url", s.APIURL(),
 		"--rate", "5", "--burst", "1", "--http-listen", "127.0.0.1:0", "--log-level", "debug"}
 
-	first := startBridge(t, env, args...)
-	if _, err := s.WaitPosts(count/2, waitTimeout); err != nil {
-		t.Fatal(err)
-	}
-	first.kill(t)
-	killedAt := len(s.Posts())
-	if killedAt >= 2*count {
-		t.Fatalf("all %d messages were posted before the kill; the test proves nothing", killedAt)
-	}
-
-	second := startBridge(t, env, args...)
+	first, second, killedAt := restartMidway(t, s, count/2, 2*count, env, args...)
 	addr := second.httpAddr(t)
 	if _, err := s.WaitPosts(2*count, waitTimeout); err != nil {
 		t.Fatal(err)
@@ -177,14 +167,7 @@ func testKilledBridge(t *testing.T, webhook bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "every alert acknowledged", func() bool {
-		c, err := js.Consumer(ctx, "NEWSWATCH_ALERTS", "newswatch_slack")
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(ctx)
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
-	})
+	waitAllAcked(t, ctx, js)
 
 	// A message is known by its channel and its event id; a webhook's carry no metadata, so
 	// there by the channel the bridge named and the item's title in the text.
