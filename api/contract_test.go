@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
+	cloudevent "github.com/cloudevents/sdk-go/v2/event"
 	"github.com/goccy/go-yaml"
 	"github.com/nats-io/nats.go"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
@@ -99,18 +100,18 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 	}
 
 	now := time.Now()
-	alert := notifier.Alert{
+	alert := event.Alert{
 		RuleID: "kursk", RuleQuery: "kursk OR курск", FeedID: "world", FeedURL: "https://example.org/rss?token=xxxxx",
 		FeedTitle: "World",
-		Item: notifier.AlertItem{Key: "urn:example:1", GUID: "urn:example:1", Link: "https://example.org/1",
+		Item: event.Item{Key: "urn:example:1", GUID: "urn:example:1", Link: "https://example.org/1",
 			Title: "Бои под Курском", Summary: "Kursk region", Published: now.Add(-time.Hour),
 			Authors: []string{"A. Author"}, Categories: []string{"Europe"}},
-		Hits:     []notifier.Hit{{Field: "title", Start: 12, End: 24, Text: "Курском"}, {Field: "summary", Start: 0, End: 5, Text: "Kursk"}},
+		Hits:     []event.Hit{{Field: "title", Start: 12, End: 24, Text: "Курском"}, {Field: "summary", Start: 0, End: 5, Text: "Kursk"}},
 		HitCount: 30,
 		Snippet:  "Kursk region",
 		Time:     now,
 	}
-	if err := n.Alerts().Publish(t.Context(), []notifier.Alert{alert}); err != nil {
+	if err := n.Alerts().Publish(t.Context(), []event.Alert{alert}); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range healthStatuses {
@@ -134,7 +135,7 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 			if got := m.Header.Get("Content-Type"); got != notifier.EventContentType {
 				t.Errorf("%s: Content-Type %q, want %q", m.Subject, got, notifier.EventContentType)
 			}
-			ev := event.New()
+			ev := cloudevent.New()
 			if err := json.Unmarshal(m.Data, &ev); err != nil {
 				t.Fatalf("%s: not a CloudEvents event: %v\n%s", m.Subject, err, m.Data)
 			}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/newswatch/newswatch/console"
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
@@ -169,7 +170,7 @@ func (noAlerts) RecentAlerts(context.Context, console.AlertQuery) ([]console.Ale
 // noPublisher stands for the alert stream: the benchmark polls nothing.
 type noPublisher struct{}
 
-func (noPublisher) Publish(context.Context, []watcher.Alert) error { return nil }
+func (noPublisher) Publish(context.Context, []event.Alert) error { return nil }
 
 // BenchmarkSnapshotHeap reports the heap a Snapshot of benchFeeds states takes, filled directly
 // (no server in the process to blur the measure), beside a map of the decoded FeedStatus values it

@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newswatch/newswatch/event"
 )
 
 // ErrRejected is wrapped by the error of Publish for alerts that NATS refused for good: larger
@@ -63,7 +65,7 @@ type Alerts struct {
 // the refused alerts can only be logged. Whenever some alert was not acknowledged for another
 // reason (ctx done, connection closed), the error does not wrap ErrRejected, and the caller
 // must publish the batch again later.
-func (a *Alerts) Publish(ctx context.Context, alerts []Alert) error {
+func (a *Alerts) Publish(ctx context.Context, alerts []event.Alert) error {
 	msgs := make([]*nats.Msg, len(alerts))
 	for i, al := range alerts {
 		m, err := a.message(al)
@@ -275,7 +277,7 @@ func (a *Alerts) acked(ack *jetstream.PubAck) result {
 }
 
 // report is Publish's error for the results res of alerts.
-func (a *Alerts) report(ctx context.Context, alerts []Alert, res []result) error {
+func (a *Alerts) report(ctx context.Context, alerts []event.Alert, res []result) error {
 	var refused, unsent []error
 	for i, r := range res {
 		al := alerts[i]
@@ -307,7 +309,7 @@ func (a *Alerts) report(ctx context.Context, alerts []Alert, res []result) error
 }
 
 // message is the NATS message of one alert.
-func (a *Alerts) message(al Alert) (*nats.Msg, error) {
+func (a *Alerts) message(al event.Alert) (*nats.Msg, error) {
 	ev, err := NewEvent(al)
 	if err != nil {
 		return nil, err

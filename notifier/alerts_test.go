@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
@@ -40,7 +41,7 @@ func TestPublishAlertShape(t *testing.T) {
 	}
 
 	a := sampleAlert()
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{a}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{a}); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
 	msg, err := s.NextMsg(waitTimeout)
@@ -102,13 +103,13 @@ func TestPublishDeduplicates(t *testing.T) {
 
 	steps := []struct {
 		name   string
-		alerts []notifier.Alert
+		alerts []event.Alert
 		want   uint64
 	}{
-		{"first", []notifier.Alert{a}, 1},
-		{"again", []notifier.Alert{a}, 1},
-		{"twice in one batch, later", []notifier.Alert{later, later}, 1},
-		{"other rule", []notifier.Alert{a, other}, 2},
+		{"first", []event.Alert{a}, 1},
+		{"again", []event.Alert{a}, 1},
+		{"twice in one batch, later", []event.Alert{later, later}, 1},
+		{"other rule", []event.Alert{a, other}, 2},
 	}
 	for _, st := range steps {
 		if err := n.Alerts().Publish(ctx, st.alerts); err != nil {
@@ -122,7 +123,7 @@ func TestPublishDeduplicates(t *testing.T) {
 
 func TestPublishManyAlerts(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
-	alerts := make([]notifier.Alert, 1200) // more than one chunk of PubAcks in flight
+	alerts := make([]event.Alert, 1200) // more than one chunk of PubAcks in flight
 	for i := range alerts {
 		alerts[i] = sampleAlert()
 		alerts[i].Item.Key = "item-" + time.Duration(i).String()
@@ -139,7 +140,7 @@ func TestPublishRefusesInvalidAlertAndSendsNothing(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
 	bad := sampleAlert()
 	bad.FeedID = "world.europe"
-	err := n.Alerts().Publish(testContext(t), []notifier.Alert{sampleAlert(), bad})
+	err := n.Alerts().Publish(testContext(t), []event.Alert{sampleAlert(), bad})
 	if !errors.Is(err, notifier.ErrInvalidAlert) {
 		t.Fatalf("Publish: got %v, want ErrInvalidAlert", err)
 	}
@@ -152,7 +153,7 @@ func TestPublishCancelledContext(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx, cancel := context.WithCancel(testContext(t))
 	cancel()
-	err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()})
+	err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Publish: got %v, want context.Canceled", err)
 	}
@@ -175,7 +176,7 @@ func TestExternalServerOutage(t *testing.T) {
 		t.Errorf("ClientURL: got %q, want %q", got, want)
 	}
 	a := sampleAlert()
-	if err := n.Alerts().Publish(testContext(t), []notifier.Alert{a}); err != nil {
+	if err := n.Alerts().Publish(testContext(t), []event.Alert{a}); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
 
@@ -191,7 +192,7 @@ func TestExternalServerOutage(t *testing.T) {
 	defer cancel()
 	b := a
 	b.RuleID = "kursk"
-	err := n.Alerts().Publish(ctx, []notifier.Alert{b})
+	err := n.Alerts().Publish(ctx, []event.Alert{b})
 	if err == nil || !strings.Contains(err.Error(), "rule kursk feed world") {
 		t.Fatalf("Publish while the server is down: got %v, want an error naming rule kursk feed world", err)
 	}
@@ -202,7 +203,7 @@ func TestExternalServerOutage(t *testing.T) {
 	if err := n.Ready(testContext(t)); err != nil {
 		t.Fatalf("Ready after reconnect: %v", err)
 	}
-	if err := n.Alerts().Publish(testContext(t), []notifier.Alert{a, b}); err != nil {
+	if err := n.Alerts().Publish(testContext(t), []event.Alert{a, b}); err != nil {
 		t.Fatalf("Publish after reconnect: %v", err)
 	}
 	if got := streamMsgs(t, n, "NEWSWATCH_ALERTS"); got != 2 {
@@ -243,7 +244,7 @@ func streamItems(t *testing.T, n *notifier.Notifier) []string {
 }
 
 // alertFor is sampleAlert for the given rule, feed and item key.
-func alertFor(rule, feed, key string) notifier.Alert {
+func alertFor(rule, feed, key string) event.Alert {
 	a := sampleAlert()
 	a.RuleID, a.FeedID, a.Item.Key, a.Item.GUID = rule, feed, key, key
 	return a
@@ -280,7 +281,7 @@ func TestPublishRejected(t *testing.T) {
 	tests := []struct {
 		name   string
 		stream func(*jetstream.StreamConfig) // nil: as provisioned
-		bad    notifier.Alert
+		bad    event.Alert
 		cause  error // nil: only ErrRejected is checked
 		names  string
 	}{
@@ -293,7 +294,7 @@ func TestPublishRejected(t *testing.T) {
 			if tt.stream != nil {
 				updateAlertStream(t, n, tt.stream)
 			}
-			batch := []notifier.Alert{alertFor("dprk-troops", "world", "a"), tt.bad, alertFor("kursk", "world", "b")}
+			batch := []event.Alert{alertFor("dprk-troops", "world", "a"), tt.bad, alertFor("kursk", "world", "b")}
 			err := n.Alerts().Publish(testContext(t), batch)
 			if !errors.Is(err, notifier.ErrRejected) {
 				t.Fatalf("Publish: got %v, want an error wrapping ErrRejected", err)
@@ -337,7 +338,7 @@ func TestPublishRejectsForbiddenSubject(t *testing.T) {
 	cfg.Embedded = notifier.EmbeddedConfig{}
 	n := notifiertest.Open(t, cfg)
 
-	batch := []notifier.Alert{alertFor("kursk", "world", "a"), alertFor("forbidden", "world", "x"), alertFor("dprk-troops", "world", "b")}
+	batch := []event.Alert{alertFor("kursk", "world", "a"), alertFor("forbidden", "world", "x"), alertFor("dprk-troops", "world", "b")}
 	err := n.Alerts().Publish(testContext(t), batch)
 	if !errors.Is(err, notifier.ErrRejected) || !errors.Is(err, nats.ErrPermissionViolation) {
 		t.Fatalf("Publish: got %v, want an error wrapping ErrRejected and nats.ErrPermissionViolation", err)
@@ -371,7 +372,7 @@ func TestPublishRetriesUntilStreamAnswers(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() {
-		done <- n.Alerts().Publish(ctx, []notifier.Alert{alertFor("kursk", "world", "a"), alertFor("kursk", "world", "b")})
+		done <- n.Alerts().Publish(ctx, []event.Alert{alertFor("kursk", "world", "a"), alertFor("kursk", "world", "b")})
 	}()
 	select {
 	case err := <-done:
@@ -415,7 +416,7 @@ func TestPublishWaitsForReconnect(t *testing.T) {
 	srv.WaitForShutdown()
 	waitStatus(t, down, nats.RECONNECTING)
 	done := make(chan error, 1)
-	go func() { done <- n.Alerts().Publish(testContext(t), []notifier.Alert{alertFor("kursk", "world", "a")}) }()
+	go func() { done <- n.Alerts().Publish(testContext(t), []event.Alert{alertFor("kursk", "world", "a")}) }()
 	select {
 	case err := <-done:
 		t.Fatalf("Publish with the server down returned %v, want it to wait for the server", err)
@@ -447,7 +448,7 @@ func TestPublishRejectedAmongFailures(t *testing.T) {
 	huge.Item.Summary = strings.Repeat("Kursk ", 400_000)
 	short, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
-	err := n.Alerts().Publish(short, []notifier.Alert{huge, alertFor("kursk", "world", "a")})
+	err := n.Alerts().Publish(short, []event.Alert{huge, alertFor("kursk", "world", "a")})
 	if err == nil || errors.Is(err, notifier.ErrRejected) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Publish: got %v, want a context.DeadlineExceeded error that does not wrap ErrRejected", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
@@ -32,7 +33,7 @@ func TestCredentialsPersist(t *testing.T) {
 		return n
 	}
 	n := open()
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err != nil {
 		t.Fatal(err)
 	}
 	files := map[notifier.Role][]byte{}
@@ -87,7 +88,7 @@ func TestStoreOfServerWithoutAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Close(ctx); err != nil {
@@ -141,7 +142,7 @@ func TestAuthorizationBlock(t *testing.T) {
 	ctx := testContext(t)
 	cfg.URL, cfg.Embedded = url(notifier.RoleDaemon), notifier.EmbeddedConfig{}
 	n := notifiertest.Open(t, cfg)
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err != nil {
 		t.Fatalf("the daemon publishes an alert: %v", err)
 	}
 	if err := n.Health().Publish(ctx, notifier.FeedHealth{FeedID: "world", FeedURL: "https://example.org/rss", Status: notifier.FeedError, Error: "gone", ErrorClass: "gone", Time: time.Now()}); err != nil {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/newswatch/newswatch/event"
 )
 
 // The CloudEvents attributes of an alert (SPEC.md §4). Within EventType's ".v1", fields are only
@@ -28,48 +30,6 @@ const (
 
 // ErrInvalidAlert is wrapped by the errors for an alert that cannot be published as is.
 var ErrInvalidAlert = errors.New("notifier: invalid alert")
-
-// Alert is one (item, rule) match. It mirrors watcher.Alert, which this package cannot import.
-type Alert struct {
-	RuleID    string
-	RuleQuery string
-	FeedID    string
-	FeedURL   string
-	FeedTitle string
-	Item      AlertItem
-	Hits      []Hit
-	// HitCount is how many hits the match had; Hits may carry only the first of them. 0 means
-	// len(Hits).
-	HitCount int
-	Snippet  string
-	Time     time.Time // when the match was found
-}
-
-// AlertItem is the part of a feed item that an alert carries.
-type AlertItem struct {
-	Key        string // required: GUID, else canonical link, else a hash of title and date
-	GUID       string
-	Link       string
-	Title      string
-	Summary    string
-	Published  time.Time // zero when unknown
-	Updated    time.Time
-	Authors    []string
-	Categories []string
-}
-
-// Hit is one span of an item's field that made the rule match; offsets are bytes into the text
-// of that field as the alert carries it.
-type Hit struct {
-	Field string
-	Index int // which value of a multi-valued field (author, category)
-	Start int
-	End   int
-	Text  string
-	// The offsets in UTF-16 code units and in code points.
-	Start16, End16 int
-	StartCP, EndCP int
-}
 
 // Event is an alert as a CloudEvents 1.0 event in structured JSON mode: the message body.
 type Event struct {
@@ -158,8 +118,8 @@ func RuleVersion(query string) string {
 }
 
 // NewEvent builds the event of a; it fails when a lacks what the event requires.
-func NewEvent(a Alert) (Event, error) {
-	if err := a.validate(); err != nil {
+func NewEvent(a event.Alert) (Event, error) {
+	if err := validateAlert(a); err != nil {
 		return Event{}, err
 	}
 	hits := make([]EventHit, len(a.Hits))
@@ -210,7 +170,8 @@ func ParseEvent(body []byte) (Event, error) {
 	return ev, nil
 }
 
-func (a Alert) validate() error {
+// validateAlert checks that a has what its event and subject require.
+func validateAlert(a event.Alert) error {
 	switch {
 	case !validToken(a.RuleID):
 		return fmt.Errorf("%w: rule id %q is not a subject token", ErrInvalidAlert, a.RuleID)

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
+	cloudevent "github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 )
 
@@ -106,7 +107,7 @@ func TestNewEventOmitsEmptyFields(t *testing.T) {
 	a.FeedTitle = ""
 	a.Snippet = ""
 	a.Hits = nil
-	a.Item = notifier.AlertItem{Key: "k1", Link: "https://example.org/1"}
+	a.Item = event.Item{Key: "k1", Link: "https://example.org/1"}
 	ev, err := notifier.NewEvent(a)
 	if err != nil {
 		t.Fatalf("NewEvent: %v", err)
@@ -138,15 +139,15 @@ func TestNewEventOmitsEmptyFields(t *testing.T) {
 func TestNewEventInvalid(t *testing.T) {
 	tests := []struct {
 		name   string
-		mutate func(*notifier.Alert)
+		mutate func(*event.Alert)
 		want   string
 	}{
-		{"empty rule", func(a *notifier.Alert) { a.RuleID = "" }, "rule id"},
-		{"rule with dot", func(a *notifier.Alert) { a.RuleID = "a.b" }, "rule id"},
-		{"feed with wildcard", func(a *notifier.Alert) { a.FeedID = "w*" }, "feed id"},
-		{"feed with space", func(a *notifier.Alert) { a.FeedID = "w x" }, "feed id"},
-		{"no item key", func(a *notifier.Alert) { a.Item.Key = "" }, "item key"},
-		{"no time", func(a *notifier.Alert) { a.Time = time.Time{} }, "time"},
+		{"empty rule", func(a *event.Alert) { a.RuleID = "" }, "rule id"},
+		{"rule with dot", func(a *event.Alert) { a.RuleID = "a.b" }, "rule id"},
+		{"feed with wildcard", func(a *event.Alert) { a.FeedID = "w*" }, "feed id"},
+		{"feed with space", func(a *event.Alert) { a.FeedID = "w x" }, "feed id"},
+		{"no item key", func(a *event.Alert) { a.Item.Key = "" }, "item key"},
+		{"no time", func(a *event.Alert) { a.Time = time.Time{} }, "time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,9 +185,9 @@ func TestParseEvent(t *testing.T) {
 }
 
 // checkCloudEvent validates body with the CloudEvents SDK and checks its attributes.
-func checkCloudEvent(t *testing.T, body []byte, a notifier.Alert) {
+func checkCloudEvent(t *testing.T, body []byte, a event.Alert) {
 	t.Helper()
-	ce := event.New()
+	ce := cloudevent.New()
 	if err := json.Unmarshal(body, &ce); err != nil {
 		t.Fatalf("cloudevents unmarshal: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
@@ -100,7 +101,7 @@ func TestDeletedAlertStreamRecreatedByPublish(t *testing.T) {
 	n, logs := openObserved(t)
 	js := admin(t, n)
 	ctx := testContext(t)
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{alertFor("r", "world", "before")}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{alertFor("r", "world", "before")}); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
 	want := streamConfig(t, js, alertStream)
@@ -115,7 +116,7 @@ func TestDeletedAlertStreamRecreatedByPublish(t *testing.T) {
 	errs := make([]error, 4)
 	for i := range errs {
 		wg.Go(func() {
-			errs[i] = n.Alerts().Publish(ctx, []notifier.Alert{
+			errs[i] = n.Alerts().Publish(ctx, []event.Alert{
 				alertFor("r", "world", fmt.Sprintf("after-%d", i)),
 				alertFor("s", "world", fmt.Sprintf("after-%d", i)),
 			})

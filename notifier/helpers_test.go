@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 )
 
@@ -59,14 +60,14 @@ func streamState(t *testing.T, n *notifier.Notifier, stream string) jetstream.St
 }
 
 // sampleAlert is a complete alert with fixed times.
-func sampleAlert() notifier.Alert {
-	return notifier.Alert{
+func sampleAlert() event.Alert {
+	return event.Alert{
 		RuleID:    "dprk-troops",
 		RuleQuery: `@dprk NEAR/15 (troop* OR soldier*)`,
 		FeedID:    "world",
 		FeedURL:   "https://example.org/world/rss.xml",
 		FeedTitle: "World news",
-		Item: notifier.AlertItem{
+		Item: event.Item{
 			Key:        "urn:example:item:1",
 			GUID:       "urn:example:item:1",
 			Link:       "https://example.org/world/1",
@@ -77,7 +78,7 @@ func sampleAlert() notifier.Alert {
 			Authors:    []string{"Jane Doe"},
 			Categories: []string{"Asia", "Europe"},
 		},
-		Hits: []notifier.Hit{
+		Hits: []event.Hit{
 			{Field: "title", Start: 0, End: 11, Text: "North Korea"},
 			{Field: "category", Index: 1, Start: 0, End: 6, Text: "Europe"},
 		},

@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
 
@@ -18,7 +18,7 @@ func TestPublishMetrics(t *testing.T) {
 	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
 	for range 2 {
-		if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
+		if err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
@@ -103,7 +104,7 @@ func TestInProcessServer(t *testing.T) {
 	if err := n.Ready(ctx); err != nil {
 		t.Fatalf("Ready: %v", err)
 	}
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
 	if got := streamMsgs(t, n, "NEWSWATCH_ALERTS"); got != 1 {
@@ -120,7 +121,7 @@ func TestDerivedNames(t *testing.T) {
 	cfg.AlertStream = "ACME_ALERTS"
 	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
 	if err := n.Jobs().Enqueue(ctx, "world", slot0); err != nil {
@@ -151,7 +152,7 @@ func TestCloseIsIdempotentAndLeaksNothing(t *testing.T) {
 	if err := n.Ready(ctx); err != nil {
 		t.Fatalf("Ready: %v", err)
 	}
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
 	if err := n.Jobs().Enqueue(ctx, "world", slot0); err != nil {
@@ -178,7 +179,7 @@ func TestCloseIsIdempotentAndLeaksNothing(t *testing.T) {
 	if err := n.Ready(ctx); err == nil {
 		t.Errorf("Ready after Close: got nil, want an error")
 	}
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err == nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err == nil {
 		t.Errorf("Publish after Close: got nil, want an error")
 	}
 }
@@ -288,15 +289,15 @@ func ExampleOpen() {
 	}
 	defer n.Close(ctx)
 
-	alert := notifier.Alert{
+	alert := event.Alert{
 		RuleID: "kursk", FeedID: "world", FeedURL: "https://example.org/rss.xml",
-		Item: notifier.AlertItem{Key: "urn:1", Title: "Fighting near Kursk"},
-		Hits: []notifier.Hit{{Field: "title", Start: 17, End: 22, Text: "Kursk"}},
+		Item: event.Item{Key: "urn:1", Title: "Fighting near Kursk"},
+		Hits: []event.Hit{{Field: "title", Start: 17, End: 22, Text: "Kursk"}},
 		Time: time.Now(),
 	}
 	// Publishing twice is harmless: the second copy is de-duplicated by its event id.
 	for range 2 {
-		if err := n.Alerts().Publish(ctx, []notifier.Alert{alert}); err != nil {
+		if err := n.Alerts().Publish(ctx, []event.Alert{alert}); err != nil {
 			panic(err)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
 
@@ -22,7 +22,7 @@ func TestAlertStreamRetention(t *testing.T) {
 	n := notifiertest.Open(t, cfg)
 
 	const count = 100 // about 2 KB each: three times the limit
-	alerts := make([]notifier.Alert, count)
+	alerts := make([]event.Alert, count)
 	for i := range alerts {
 		a := sampleAlert()
 		a.Item.Key = fmt.Sprintf("urn:example:item:%d", i)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
@@ -81,7 +82,7 @@ func TestStateAndAlertsSurviveReopen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Save: %v", err)
 	}
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
 	if err := n.Close(ctx); err != nil {
@@ -94,7 +95,7 @@ func TestStateAndAlertsSurviveReopen(t *testing.T) {
 		t.Errorf("Load after reopen: got %q, %d, %v, want %q, %d, nil", data, gotRev, err, "seen: a b c", rev)
 	}
 	// The de-duplication window outlives the restart: nothing is alerted twice.
-	if err := n2.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
+	if err := n2.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err != nil {
 		t.Fatalf("Publish after reopen: %v", err)
 	}
 	if got := streamMsgs(t, n2, "NEWSWATCH_ALERTS"); got != 1 {

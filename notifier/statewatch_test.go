@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
@@ -22,7 +23,7 @@ func TestRecentAlerts(t *testing.T) {
 		if i == 4 {
 			a.RuleID = "kursk"
 		}
-		if err := n.Alerts().Publish(ctx, []notifier.Alert{a}); err != nil {
+		if err := n.Alerts().Publish(ctx, []event.Alert{a}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
@@ -20,7 +21,7 @@ func TestTail(t *testing.T) {
 	stored := sampleAlert()
 	other := sampleAlert()
 	other.RuleID = "kursk"
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{stored, other}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{stored, other}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -58,7 +59,7 @@ func TestTail(t *testing.T) {
 
 	fresh := sampleAlert()
 	fresh.Item.Key = "urn:example:item:2"
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{fresh}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{fresh}); err != nil {
 		t.Fatal(err)
 	}
 	live := next()
@@ -84,7 +85,7 @@ func TestTailStopsOnCallbackError(t *testing.T) {
 	cfg := notifiertest.Config(t)
 	n := notifiertest.Open(t, cfg)
 	ctx := testContext(t)
-	if err := n.Alerts().Publish(ctx, []notifier.Alert{sampleAlert()}); err != nil {
+	if err := n.Alerts().Publish(ctx, []event.Alert{sampleAlert()}); err != nil {
 		t.Fatal(err)
 	}
 	stop := errors.New("enough")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 )
 
@@ -48,7 +49,7 @@ func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedT
 	t := alertTally{byRule: make(map[string]int)}
 	limit := orDefault(f.MaxAlertsPerPoll, DefaultMaxAlertsPerPoll)
 	feedURL, feedTitle := redactURL(f.URL), truncateUTF8(feedTitle, maxAlertTitle)
-	var batch []Alert
+	var batch []event.Alert
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -66,7 +67,7 @@ func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedT
 		if len(matches) == 0 {
 			continue
 		}
-		var item AlertItem
+		var item event.Item
 		built, dropped := false, false
 		for _, m := range matches {
 			if t.published+len(batch) >= limit {
@@ -75,9 +76,9 @@ func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedT
 				continue
 			}
 			if !built {
-				item, built = boundedItem(it.AlertItem), true
+				item, built = boundedItem(it.Item), true
 			}
-			batch = append(batch, Alert{
+			batch = append(batch, event.Alert{
 				RuleID:    m.Rule,
 				RuleQuery: p.rules[m.Rule].Query,
 				FeedID:    f.ID,
@@ -105,7 +106,7 @@ func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedT
 
 // boundedItem is it with every text cut to the bounds of an alert. A key too long to carry is
 // replaced by its SHA-256, which identifies the item as well, so that its event id stays stable.
-func boundedItem(it AlertItem) AlertItem {
+func boundedItem(it event.Item) event.Item {
 	if len(it.Key) > maxAlertID {
 		sum := sha256.Sum256([]byte(it.Key))
 		it.Key = "sha256:" + hex.EncodeToString(sum[:])
@@ -139,12 +140,14 @@ func boundedNames(names []string, n int) []string {
 // boundedHits is a copy of the first maxAlertHits hits of item mi, each text cut to
 // maxAlertName bytes and its offsets counted in every unit too (matcher.Units); a copy, so that
 // an alert does not keep the matcher's array of every hit alive.
-func boundedHits(hits []matcher.Hit, mi *matcher.Item) []matcher.Hit {
-	out := make([]matcher.Hit, min(len(hits), maxAlertHits))
-	copy(out, hits)
-	matcher.Units(out, mi)
-	for i := range out {
-		out[i].Text = truncateUTF8(out[i].Text, maxAlertName)
+func boundedHits(hits []matcher.Hit, mi *matcher.Item) []event.Hit {
+	first := make([]matcher.Hit, min(len(hits), maxAlertHits))
+	copy(first, hits)
+	matcher.Units(first, mi)
+	out := make([]event.Hit, len(first))
+	for i, h := range first {
+		out[i] = event.Hit(h)
+		out[i].Text = truncateUTF8(h.Text, maxAlertName)
 	}
 	return out
 }

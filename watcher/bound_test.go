@@ -56,7 +56,7 @@ func TestParseHostileDocuments(t *testing.T) {
 					!strings.HasPrefix(it.Content, "Kursk troops at the front.") || !strings.HasPrefix(it.Summary, "Kursk troops at the front.") ||
 					!slices.Equal(it.Authors, []string{"Ann Writer"}) || !slices.Equal(it.Categories, []string{"war"}) ||
 					!it.Published.Equal(utc("2026-11-26T14:00:00Z")) {
-					t.Fatalf("entry %d: got %+v, want key, title, link %s (resolved against xml:base), text, author, category, date", i, it.AlertItem, link)
+					t.Fatalf("entry %d: got %+v, want key, title, link %s (resolved against xml:base), text, author, category, date", i, it.Item, link)
 				}
 			}
 		},

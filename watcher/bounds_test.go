@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 )
 
@@ -392,7 +393,7 @@ func TestAlertFieldsBounded(t *testing.T) {
 	for i := range 30 {
 		authors = append(authors, fmt.Sprint(i, " ", long(200)))
 	}
-	it.Authors = boundedItem(AlertItem{Authors: authors}).Authors
+	it.Authors = boundedItem(event.Item{Authors: authors}).Authors
 	if len(it.Authors) != maxAlertAuthors || len(it.Categories) != maxAlertCategory {
 		t.Errorf("%d authors and %d categories, want %d and %d", len(it.Authors), len(it.Categories), maxAlertAuthors, maxAlertCategory)
 	}

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 )
 
@@ -99,14 +100,14 @@ func (s *memState) put(t *testing.T, feedID string, st feedState) {
 // memPublisher records published alerts; every batch is also sent on batches when it is set.
 type memPublisher struct {
 	mu      sync.Mutex
-	alerts  []Alert
+	alerts  []event.Alert
 	calls   int
 	sizes   []int // of each batch published
 	err     error
-	batches chan []Alert
+	batches chan []event.Alert
 }
 
-func (p *memPublisher) Publish(ctx context.Context, alerts []Alert) error {
+func (p *memPublisher) Publish(ctx context.Context, alerts []event.Alert) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -129,10 +130,10 @@ func (p *memPublisher) Publish(ctx context.Context, alerts []Alert) error {
 	return nil
 }
 
-func (p *memPublisher) published() []Alert {
+func (p *memPublisher) published() []event.Alert {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Alert(nil), p.alerts...)
+	return append([]event.Alert(nil), p.alerts...)
 }
 
 type jobKey struct {

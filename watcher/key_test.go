@@ -6,11 +6,13 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/newswatch/newswatch/event"
 )
 
 // keyed is an item as ParseItems reads it before assignKeys: raw GUID, link, title and date.
 func keyed(guid, link, title, date string, at time.Time) Item {
-	return Item{AlertItem: AlertItem{GUID: guid, Link: link, Published: at}, rawTitle: title, rawPublished: date}
+	return Item{Item: event.Item{GUID: guid, Link: link, Published: at}, rawTitle: title, rawPublished: date}
 }
 
 func TestAssignKeys(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 )
 
@@ -32,7 +33,7 @@ func TestLogsAlertsSummaryAndNoCron(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	w := testWatcher(t, Config{Feeds: []Feed{world, down}, Rules: []matcher.Rule{kurskRule}, Jobs: newMemQueue(true),
 		SummaryInterval: 1500 * time.Millisecond,
-		EventID:         func(a Alert) string { return "id-" + a.RuleID + "-" + a.Item.Key }}, zap.New(core))
+		EventID:         func(a event.Alert) string { return "id-" + a.RuleID + "-" + a.Item.Key }}, zap.New(core))
 	stop, _ := runWatcher(t, w)
 
 	var summary observer.LoggedEntry

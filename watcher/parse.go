@@ -14,13 +14,14 @@ import (
 	"github.com/mmcdole/gofeed"
 	gofeedrss "github.com/mmcdole/gofeed/rss"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 )
 
 // Item is one parsed feed item: its key, the fields an alert carries, and its content. Text
 // fields are plain text (matcher.PlainText), the text that hit offsets refer to.
 type Item struct {
-	AlertItem
+	event.Item
 	Content string
 
 	// Set by ParseItems from the whole document; see assignKeys.
@@ -200,7 +201,7 @@ func newItem(it *gofeed.Item) Item {
 	}
 	published := timeOf(it.PublishedParsed)
 	return Item{
-		AlertItem: AlertItem{
+		Item: event.Item{
 			GUID:       strings.TrimSpace(it.GUID),
 			Link:       link,
 			Title:      plain(it.Title),

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/newswatch/newswatch/event"
 )
 
 const atomDoc = `<?xml version="1.0" encoding="utf-8"?>
@@ -138,7 +140,7 @@ func TestParseItemsErrors(t *testing.T) {
 }
 
 func TestMatcherItem(t *testing.T) {
-	it := Item{AlertItem: AlertItem{Key: "k", Title: "T", Summary: "S", Link: "L", Authors: []string{"A"}, Categories: []string{"C"},
+	it := Item{Item: event.Item{Key: "k", Title: "T", Summary: "S", Link: "L", Authors: []string{"A"}, Categories: []string{"C"},
 		Published: time.Unix(1, 0)}, Content: "X"}
 	mi := it.MatcherItem("world", []string{"en"})
 	if mi.FeedID != "world" || !slices.Equal(mi.Tags, []string{"en"}) || mi.Title != "T" || mi.Summary != "S" || mi.Content != "X" ||

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/newswatch/newswatch/event"
 )
 
 // maxSaveAttempts is how many times a poll tries to commit its state, re-reading it after each
@@ -472,7 +474,7 @@ func (w *Watcher) observeLag(f *feedPlan, slot time.Time) {
 // publish publishes the alerts of a poll of f and logs each one published. Alerts the server
 // refuses for good are logged and dropped, so that they do not fail the feed's every poll from
 // now on.
-func (w *Watcher) publish(ctx context.Context, f *feedPlan, alerts []Alert) error {
+func (w *Watcher) publish(ctx context.Context, f *feedPlan, alerts []event.Alert) error {
 	err := w.pub.Publish(ctx, alerts)
 	if errors.Is(err, ErrRejected) {
 		w.log.Error("alerts rejected by the server for good; not retried", zap.String("feed", f.ID), zap.Int("alerts", len(alerts)), zap.Error(err))

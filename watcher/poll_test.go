@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 )
 
@@ -51,7 +52,7 @@ func (ps *pollSetup) poll(t *testing.T, n int) {
 	}
 }
 
-func alertKeys(alerts []Alert) []string {
+func alertKeys(alerts []event.Alert) []string {
 	out := make([]string, len(alerts))
 	for i, a := range alerts {
 		out[i] = a.RuleID + ":" + a.Item.Key

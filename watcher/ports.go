@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/newswatch/newswatch/matcher"
+	"github.com/newswatch/newswatch/event"
 )
 
 // Publisher publishes alerts and returns only once the server has acknowledged every one of them.
@@ -15,7 +15,7 @@ import (
 // ErrRejected and names them; every other alert has been stored then. No other error may wrap
 // ErrRejected.
 type Publisher interface {
-	Publish(ctx context.Context, alerts []Alert) error
+	Publish(ctx context.Context, alerts []event.Alert) error
 }
 
 // ErrRejected marks alerts that the server refused for good; see Publisher. A poll logs them
@@ -40,33 +40,4 @@ type JobQueue interface {
 	// waits for the handlers in flight. A job is acknowledged when handle returns nil and
 	// delivered again later when it returns an error or its worker dies.
 	Consume(ctx context.Context, workers int, handle func(ctx context.Context, feedID string, slot time.Time) error) error
-}
-
-// Alert is one (item, rule) match, ready to publish.
-type Alert struct {
-	RuleID    string
-	RuleQuery string
-	FeedID    string
-	FeedURL   string
-	FeedTitle string
-	Item      AlertItem
-	Hits      []matcher.Hit
-	// HitCount is how many hits the match had; Hits may carry only the first of them.
-	HitCount int
-	Snippet  string
-	Time     time.Time // when the match was found
-}
-
-// AlertItem is the part of a feed item that an alert carries. Text is plain text, the same text
-// that the hits' byte offsets refer to.
-type AlertItem struct {
-	Key        string
-	GUID       string
-	Link       string
-	Title      string
-	Summary    string
-	Published  time.Time // zero when the feed gives none
-	Updated    time.Time
-	Authors    []string
-	Categories []string
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 )
 
@@ -289,7 +290,7 @@ func TestRunEndToEnd(t *testing.T) {
 	fs := newFeedServer(t, rss("World",
 		rssItem{GUID: "b", Title: "Fighting near Kursk"},
 		rssItem{GUID: "a", Title: "Weather"}))
-	pub := &memPublisher{batches: make(chan []Alert, 4)}
+	pub := &memPublisher{batches: make(chan []event.Alert, 4)}
 	state := newMemState()
 	f := testFeed("world", fs.URL+"/rss.xml", "@every 1h")
 	f.FirstPoll = FirstPoll{Mode: FirstPollAll}

@@ -34,6 +34,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 )
 
@@ -83,7 +84,7 @@ type Config struct {
 	SummaryInterval time.Duration
 	// EventID names an alert in the log line of its publication, as the publisher identifies
 	// it; nil logs no event id.
-	EventID func(Alert) string
+	EventID func(event.Alert) string
 	// Registerer is where the watcher's metrics are registered; nil leaves them unregistered.
 	Registerer prometheus.Registerer
 }
@@ -103,7 +104,7 @@ type Watcher struct {
 	backoffCeiling  time.Duration
 	fetcher         *fetcher
 	summaryInterval time.Duration
-	eventID         func(Alert) string
+	eventID         func(event.Alert) string
 	summary         summary
 
 	plan     atomic.Pointer[plan]

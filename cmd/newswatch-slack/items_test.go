@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack/fakeslack"
@@ -34,13 +35,13 @@ func TestKilledBridgePostsOneMessagePerItem(t *testing.T) {
 	}
 
 	const count = 15 // items; two alerts each
-	var alerts []notifier.Alert
+	var alerts []event.Alert
 	for i := range count {
 		for _, rule := range []string{"dprk-troops", "dprk-missiles"} {
-			alerts = append(alerts, notifier.Alert{
+			alerts = append(alerts, event.Alert{
 				RuleID: rule, RuleQuery: "dprk", FeedID: "world", FeedURL: "https://example.org/rss",
-				Item: notifier.AlertItem{Key: fmt.Sprintf("item-%d", i), Title: fmt.Sprintf("Item %d", i), Link: "https://example.org/" + fmt.Sprint(i)},
-				Hits: []notifier.Hit{{Field: "title", Start: 0, End: 4, Text: "Item"}},
+				Item: event.Item{Key: fmt.Sprintf("item-%d", i), Title: fmt.Sprintf("Item %d", i), Link: "https://example.org/" + fmt.Sprint(i)},
+				Hits: []event.Hit{{Field: "title", Start: 0, End: 4, Text: "Item"}},
 				Time: time.Now(),
 			})
 		}
@@ -48,7 +49,7 @@ func TestKilledBridgePostsOneMessagePerItem(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*waitTimeout)
 	defer cancel()
 	for _, a := range alerts { // one at a time: stream order is this order
-		if err := n.Alerts().Publish(ctx, []notifier.Alert{a}); err != nil {
+		if err := n.Alerts().Publish(ctx, []event.Alert{a}); err != nil {
 			t.Fatalf("Publish: %v", err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack/fakeslack"
@@ -135,12 +136,12 @@ func testKilledBridge(t *testing.T, webhook bool) {
 	}
 
 	const count = 20
-	var alerts []notifier.Alert
+	var alerts []event.Alert
 	for i := range count {
-		alerts = append(alerts, notifier.Alert{
+		alerts = append(alerts, event.Alert{
 			RuleID: "dprk-troops", RuleQuery: "dprk", FeedID: "world", FeedURL: "https://example.org/rss",
-			Item: notifier.AlertItem{Key: fmt.Sprintf("item-%d", i), Title: fmt.Sprintf("Item %d", i), Link: "https://example.org/" + fmt.Sprint(i)},
-			Hits: []notifier.Hit{{Field: "title", Start: 0, End: 4, Text: "Item"}},
+			Item: event.Item{Key: fmt.Sprintf("item-%d", i), Title: fmt.Sprintf("Item %d", i), Link: "https://example.org/" + fmt.Sprint(i)},
+			Hits: []event.Hit{{Field: "title", Start: 0, End: 4, Text: "Item"}},
 			Time: time.Now(),
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 )
@@ -20,10 +21,10 @@ func tailServer(t *testing.T) (url, creds string) {
 	t.Helper()
 	cfg := notifiertest.Config(t)
 	n := notifiertest.Open(t, cfg)
-	var alerts []notifier.Alert
+	var alerts []event.Alert
 	for i := range 3 {
-		alerts = append(alerts, notifier.Alert{RuleID: "kursk", FeedID: "world", FeedURL: "https://example.org/rss.xml",
-			Item: notifier.AlertItem{Key: fmt.Sprintf("item-%d", i), Title: fmt.Sprintf("Kursk %d", i)},
+		alerts = append(alerts, event.Alert{RuleID: "kursk", FeedID: "world", FeedURL: "https://example.org/rss.xml",
+			Item: event.Item{Key: fmt.Sprintf("item-%d", i), Title: fmt.Sprintf("Kursk %d", i)},
 			Time: time.Now()})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

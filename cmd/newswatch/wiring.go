@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/newswatch/newswatch/config"
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/internal/buildinfo"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/watcher"
@@ -52,7 +53,7 @@ func watcherConfig(l *loaded, n *notifier.Notifier, workers int, shutdownTimeout
 		State:           n.State(),
 		Jobs:            n.Jobs(),
 		Health:          healthReporter{n.Health()},
-		EventID:         func(a watcher.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) },
+		EventID:         func(a event.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) },
 	}
 }
 
@@ -86,27 +87,8 @@ func fetchOptions(timeout time.Duration, maxBody int64, allowPrivate bool) watch
 // alertPublisher publishes the watcher's alerts as the notifier's events.
 type alertPublisher struct{ alerts *notifier.Alerts }
 
-func (p alertPublisher) Publish(ctx context.Context, alerts []watcher.Alert) error {
-	out := make([]notifier.Alert, len(alerts))
-	for i, a := range alerts {
-		hits := make([]notifier.Hit, len(a.Hits))
-		for j, h := range a.Hits {
-			hits[j] = notifier.Hit(h)
-		}
-		out[i] = notifier.Alert{
-			RuleID:    a.RuleID,
-			RuleQuery: a.RuleQuery,
-			FeedID:    a.FeedID,
-			FeedURL:   a.FeedURL,
-			FeedTitle: a.FeedTitle,
-			Item:      notifier.AlertItem(a.Item),
-			Hits:      hits,
-			HitCount:  a.HitCount,
-			Snippet:   a.Snippet,
-			Time:      a.Time,
-		}
-	}
-	err := p.alerts.Publish(ctx, out)
+func (p alertPublisher) Publish(ctx context.Context, alerts []event.Alert) error {
+	err := p.alerts.Publish(ctx, alerts)
 	if errors.Is(err, notifier.ErrRejected) {
 		// The notifier's contract for rejections is the watcher's: the rest was stored.
 		return fmt.Errorf("%w: %w", watcher.ErrRejected, err)

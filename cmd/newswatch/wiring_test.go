@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newswatch/newswatch/config"
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/watcher"
 )
@@ -18,12 +19,12 @@ import (
 // batch are stored.
 func TestAlertPublisherReportsRejections(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
-	alert := func(key, snippet string) watcher.Alert {
-		return watcher.Alert{RuleID: "kursk", RuleQuery: "kursk", FeedID: "world", FeedURL: "https://example.org/rss",
-			Item: watcher.AlertItem{Key: key, GUID: key, Title: "Kursk"}, Snippet: snippet, Time: time.Now()}
+	alert := func(key, snippet string) event.Alert {
+		return event.Alert{RuleID: "kursk", RuleQuery: "kursk", FeedID: "world", FeedURL: "https://example.org/rss",
+			Item: event.Item{Key: key, GUID: key, Title: "Kursk"}, Snippet: snippet, Time: time.Now()}
 	}
 	huge := strings.Repeat("x", 2<<20) // above the server's 1 MiB maximum payload
-	err := alertPublisher{n.Alerts()}.Publish(t.Context(), []watcher.Alert{alert("a", "ok"), alert("b", huge), alert("c", "ok")})
+	err := alertPublisher{n.Alerts()}.Publish(t.Context(), []event.Alert{alert("a", "ok"), alert("b", huge), alert("c", "ok")})
 	if !errors.Is(err, watcher.ErrRejected) {
 		t.Fatalf("Publish: %v, want watcher.ErrRejected", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack"
@@ -45,14 +46,14 @@ func TestBridgePostsEveryAlertOnceToEachRoute(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 
-	alerts := []notifier.Alert{
+	alerts := []event.Alert{
 		alert("dprk-troops", "world", 1), alert("dprk-troops", "asia", 2), alert("dprk-missiles", "world", 3),
 		alert("kursk", "world", 4), alert("kursk", "europe", 5), alert("lost", "world", 6),
 	}
 	publish(t, n, alerts...)
 	runBridge(t, cfg, zap.New(core))
 
-	id := func(a notifier.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) }
+	id := func(a event.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) }
 	want := map[[2]string]int{
 		{"C0DPRK", id(alerts[0])}: 1, {"C0NEWS", id(alerts[0])}: 1,
 		{"C0DPRK", id(alerts[1])}: 1, {"C0NEWS", id(alerts[1])}: 1,
@@ -165,7 +166,7 @@ func TestBridgeRespectsRetryAfter(t *testing.T) {
 	cfg.Rate, cfg.Burst = 3, 1 // faster than Slack allows
 	cfg.DefaultChannel = "#dprk"
 	const count = 5
-	var alerts []notifier.Alert
+	var alerts []event.Alert
 	for i := range count {
 		alerts = append(alerts, alert("dprk-troops", "world", i))
 	}
@@ -334,7 +335,7 @@ func TestBridgePostsHugeAlertsWithinTheLimits(t *testing.T) {
 		t.Fatalf("subscribe: %v", err)
 	}
 
-	huge := func(i int) notifier.Alert {
+	huge := func(i int) event.Alert {
 		a := alert("dprk-troops", "world", i)
 		a.FeedTitle = strings.Repeat("Мировые новости & <co> ", 500)
 		a.Item.Title = strings.Repeat("Войска КНДР 🇰🇷 북한군 & <troops> ", 400) // about 12 KB
@@ -343,7 +344,7 @@ func TestBridgePostsHugeAlertsWithinTheLimits(t *testing.T) {
 		a.Snippet = a.Item.Summary
 		a.Hits = nil
 		for j := range 25 {
-			a.Hits = append(a.Hits, notifier.Hit{Field: "summary", Start: 0, End: 1, Text: []string{"North Korea", "troops", "<!channel>", fmt.Sprintf("term %d", j)}[j%4]})
+			a.Hits = append(a.Hits, event.Hit{Field: "summary", Start: 0, End: 1, Text: []string{"North Korea", "troops", "<!channel>", fmt.Sprintf("term %d", j)}[j%4]})
 		}
 		for j := range 2000 {
 			a.Item.Authors = append(a.Item.Authors, fmt.Sprintf("Автор <%d> & Co", j))

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack"
@@ -107,14 +108,14 @@ func baseConfig(nc *nats.Conn, p slack.Poster) slack.Config {
 }
 
 // alert is a complete alert of rule for feed about item i.
-func alert(rule, feed string, i int) notifier.Alert {
-	return notifier.Alert{
+func alert(rule, feed string, i int) event.Alert {
+	return event.Alert{
 		RuleID:    rule,
 		RuleQuery: `"north korea*" NEAR/15 troop*`,
 		FeedID:    feed,
 		FeedURL:   "https://example.org/" + feed + "/rss.xml",
 		FeedTitle: "World & <News>",
-		Item: notifier.AlertItem{
+		Item: event.Item{
 			Key:       fmt.Sprintf("urn:example:%s:%d", feed, i),
 			GUID:      fmt.Sprintf("urn:example:%s:%d", feed, i),
 			Link:      fmt.Sprintf("https://example.org/%s/%d?a=1&b=2", feed, i),
@@ -123,7 +124,7 @@ func alert(rule, feed string, i int) notifier.Alert {
 			Published: time.Date(2026, 11, 26, 15, 30, 0, 0, time.UTC),
 			Authors:   []string{"Jane Doe"},
 		},
-		Hits: []notifier.Hit{
+		Hits: []event.Hit{
 			{Field: "title", Start: 0, End: 11, Text: "North Korea"},
 			{Field: "title", Start: 18, End: 24, Text: "troops"},
 		},
@@ -132,7 +133,7 @@ func alert(rule, feed string, i int) notifier.Alert {
 	}
 }
 
-func publish(t *testing.T, n *notifier.Notifier, alerts ...notifier.Alert) {
+func publish(t *testing.T, n *notifier.Notifier, alerts ...event.Alert) {
 	t.Helper()
 	if err := n.Alerts().Publish(testContext(t), alerts); err != nil {
 		t.Fatalf("Publish: %v", err)

@@ -15,13 +15,14 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack"
 	"github.com/newswatch/newswatch/notifier/slack/fakeslack"
 )
 
-func eventID(a notifier.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) }
+func eventID(a event.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) }
 
 // postsIn are the messages of one channel, in the order Slack accepted them.
 func postsIn(posts []fakeslack.Post, channel string) []fakeslack.Post {
@@ -238,7 +239,7 @@ func TestBridgePostsAChannelsMessagesInStreamOrder(t *testing.T) {
 		{Rule: "dprk-*", Channels: []string{"#newsroom", "#dprk"}},
 	}
 	const count = 50
-	var alerts []notifier.Alert
+	var alerts []event.Alert
 	for i := range count {
 		rule := "kursk"
 		if i%2 == 1 {

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack"
@@ -103,7 +104,7 @@ func TestBridgeDoesNotRepostWhenTheAnswerWasLost(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	const count = 4
-	var alerts []notifier.Alert
+	var alerts []event.Alert
 	for i := range count {
 		alerts = append(alerts, alert("dprk-troops", "world", i))
 	}
@@ -132,8 +133,8 @@ func TestBridgeSettlesPendingRecordsOfAnotherBridge(t *testing.T) {
 	cfg.Rate, cfg.Burst = 100, 10
 	cfg.DefaultChannel = "C0NEWS"
 	cfg.PostTimeout = time.Second
-	alerts := []notifier.Alert{alert("kursk", "world", 1), alert("kursk", "world", 2), alert("kursk", "world", 3)}
-	id := func(a notifier.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) }
+	alerts := []event.Alert{alert("kursk", "world", 1), alert("kursk", "world", 2), alert("kursk", "world", 3)}
+	id := func(a event.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) }
 
 	ctx := testContext(t)
 	js, err := jetstream.New(nc)
@@ -145,7 +146,7 @@ func TestBridgeSettlesPendingRecordsOfAnotherBridge(t *testing.T) {
 		t.Fatal(err)
 	}
 	longAgo := time.Now().Add(-time.Minute)
-	pending := func(a notifier.Alert, begun time.Time) {
+	pending := func(a event.Alert, begun time.Time) {
 		t.Helper()
 		v, _ := json.Marshal(map[string]any{"event_id": id(a), "channel": "C0NEWS", "state": "pending", "owner": "dead-bridge", "begun": begun})
 		if _, err := kv.Create(ctx, slack.LedgerKey(id(a), "C0NEWS"), v); err != nil {
@@ -195,7 +196,7 @@ func TestWebhookLosesNoAlertWhenAnswersAreLost(t *testing.T) {
 	cfg.Rate, cfg.Burst = 100, 10
 	cfg.DefaultChannel = "#hook"
 	const count = 4
-	var alerts []notifier.Alert
+	var alerts []event.Alert
 	for i := range count {
 		alerts = append(alerts, alert("kursk", "world", i))
 	}
@@ -221,7 +222,7 @@ func TestWebhookLosesNoAlertWhenAnswersAreLost(t *testing.T) {
 }
 
 // assertOnce checks that channel got the message of every alert exactly once, and nothing else.
-func assertOnce(t *testing.T, s *fakeslack.Server, channel string, alerts []notifier.Alert) {
+func assertOnce(t *testing.T, s *fakeslack.Server, channel string, alerts []event.Alert) {
 	t.Helper()
 	got := countPosts(s.Posts())
 	for _, a := range alerts {
@@ -236,7 +237,7 @@ func assertOnce(t *testing.T, s *fakeslack.Server, channel string, alerts []noti
 }
 
 // format is the message of an alert, as the bridge posts it.
-func format(t *testing.T, a notifier.Alert) slack.Message {
+func format(t *testing.T, a event.Alert) slack.Message {
 	t.Helper()
 	ev, err := notifier.NewEvent(a)
 	if err != nil {

@@ -1,0 +1,66 @@
+// Package event is the vocabulary of what newswatch publishes: plain types for an alert, an
+// item, a hit and an archived item, shared by watcher (which makes them), notifier (which
+// publishes them) and the commands (which read them), so that none copies another's types
+// field by field.
+//
+// It holds data only: no I/O, no behaviour beyond small pure helpers, nothing of ours
+// imported. Its values are safe to share once built; nothing here retries.
+package event
+
+import "time"
+
+// Alert is one (item, rule) match, ready to publish.
+type Alert struct {
+	RuleID    string
+	RuleQuery string
+	FeedID    string
+	FeedURL   string
+	FeedTitle string
+	Item      Item
+	// Hits carries at most the first hits of the match; HitCount says how many there were
+	// (0 means len(Hits)).
+	Hits     []Hit
+	HitCount int
+	Snippet  string
+	Time     time.Time // when the match was found
+}
+
+// Item is the part of a feed item that an alert carries. Text is plain text, the same text
+// that hits' byte offsets refer to.
+type Item struct {
+	Key        string // GUID, else canonical link, else a hash of title and date
+	GUID       string
+	Link       string
+	Title      string
+	Summary    string
+	Published  time.Time // zero when the feed gives none
+	Updated    time.Time
+	Authors    []string
+	Categories []string
+}
+
+// Hit is one span of an item's field that made a rule match. Its layout is matcher.Hit's, so
+// that one converts to the other.
+type Hit struct {
+	Field string // title, summary, content, author, category, link
+	Index int    // which value of a multi-valued field (author, category)
+	Start int    // bytes into the field's UTF-8 text
+	End   int
+	Text  string
+	// The same offsets in UTF-16 code units and in code points.
+	Start16, End16 int
+	StartCP, EndCP int
+}
+
+// Archived is a new item as the archive keeps it: every field the matcher reads, the feed's
+// tags and when newswatch first saw it, so that the archive can be matched again later exactly
+// as the live item was.
+type Archived struct {
+	FeedID    string
+	FeedURL   string
+	FeedTitle string
+	Tags      []string
+	Item      Item
+	Content   string
+	FirstSeen time.Time
+}
