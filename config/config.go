@@ -7,6 +7,7 @@ type Config struct {
 	File     string // path it was loaded from
 	NATS     NATS
 	HTTP     HTTP
+	Archive  Archive
 	Defaults Defaults
 	Feeds    []Feed
 	Lists    map[string][]string
@@ -68,6 +69,18 @@ type HTTP struct {
 	WebConfigFile string
 }
 
+// Archive is the archive section: the stream that keeps every new item once, for backtests
+// and backfills.
+type Archive struct {
+	Enabled bool
+	// Stream is the JetStream stream of the archive.
+	Stream string
+	// MaxAge bounds how long items are kept; MaxBytes the stream's size, the oldest items
+	// going first.
+	MaxAge   time.Duration
+	MaxBytes int64
+}
+
 // Defaults are the values every feed inherits.
 type Defaults struct {
 	Schedule string
@@ -123,7 +136,10 @@ type Rule struct {
 	ID    string
 	Query string
 	Feeds []string
-	Pos   Position // the rule's first key
+	// Backfill is how far back the archive is matched when the rule, or a new query of it, is
+	// first loaded; 0 is no backfill.
+	Backfill time.Duration
+	Pos      Position // the rule's first key
 }
 
 // Position is a 1-based line and a 1-based byte column in the file.
@@ -139,6 +155,9 @@ const (
 	DefaultAlertMaxAge      = 30 * 24 * time.Hour
 	DefaultAlertMaxBytes    = 1 << 30
 	DefaultMaxAlertsPerPoll = 1000
+	DefaultArchiveStream    = "NEWSWATCH_ITEMS"
+	DefaultArchiveMaxAge    = 30 * 24 * time.Hour
+	DefaultArchiveMaxBytes  = 10 << 30
 	DefaultAckWait          = time.Minute
 	DefaultEmbeddedListen   = "127.0.0.1:4222"
 	DefaultHTTPListen       = "127.0.0.1:9780"

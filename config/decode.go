@@ -18,7 +18,8 @@ func (d *decoder) config(root ast.Node) *Config {
 			AlertMaxBytes:   DefaultAlertMaxBytes,
 			AckWait:         DefaultAckWait,
 		},
-		HTTP: HTTP{Listen: DefaultHTTPListen},
+		HTTP:    HTTP{Listen: DefaultHTTPListen},
+		Archive: Archive{Enabled: true, Stream: DefaultArchiveStream, MaxAge: DefaultArchiveMaxAge, MaxBytes: DefaultArchiveMaxBytes},
 		Defaults: Defaults{
 			Schedule:         DefaultSchedule,
 			AutoMin:          DefaultAutoMin,
@@ -37,7 +38,7 @@ func (d *decoder) config(root ast.Node) *Config {
 		entries, _ := d.mapping(v.node, "at the top level")
 		for _, e := range entries {
 			switch e.key {
-			case "nats", "http", "defaults", "feeds", "lists", "rules":
+			case "nats", "http", "archive", "defaults", "feeds", "lists", "rules":
 				sections[e.key] = d.value(e.value)
 			default:
 				d.unknownKey(e, "")
@@ -49,6 +50,12 @@ func (d *decoder) config(root ast.Node) *Config {
 	}
 	if v := sections["http"]; v.node != nil {
 		d.http(v, &cfg.HTTP)
+	}
+	if v := sections["archive"]; v.node != nil {
+		d.archive(v, &cfg.Archive)
+	}
+	if cfg.Archive.Enabled && cfg.Archive.MaxAge < cfg.NATS.DuplicateWindow {
+		d.errorf(sections["archive"].tok, "archive.max_age %s is shorter than nats.duplicate_window %s", cfg.Archive.MaxAge, cfg.NATS.DuplicateWindow)
 	}
 	if v := sections["defaults"]; v.node != nil {
 		d.defaults(v, &cfg.Defaults)

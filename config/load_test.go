@@ -50,7 +50,8 @@ func TestParseDefaults(t *testing.T) {
 			AlertMaxBytes:   1 << 30,
 			AckWait:         time.Minute,
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:9780"},
+		HTTP:    HTTP{Listen: "127.0.0.1:9780"},
+		Archive: Archive{Enabled: true, Stream: "NEWSWATCH_ITEMS", MaxAge: 30 * 24 * time.Hour, MaxBytes: 10 << 30},
 		Defaults: Defaults{
 			Schedule:         "@every 5m",
 			AutoMin:          5 * time.Minute,

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml/token"
 )
@@ -101,6 +102,8 @@ func (d *decoder) rule(v value, feedIDs map[string]bool) (Rule, scalar, *token.T
 			}
 		case "feeds":
 			r.Feeds = d.scope(d.value(e.value), feedIDs)
+		case "backfill":
+			parsedField(d, e, &r.Backfill, func(s string) (time.Duration, error) { return parseDuration("backfill", s) })
 		default:
 			d.unknownKey(e, "rules[]")
 		}

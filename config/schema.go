@@ -60,6 +60,7 @@ func schema() obj {
 		"properties": obj{
 			"nats":     natsSchema(),
 			"http":     httpSchema(),
+			"archive":  archiveSchema(),
 			"defaults": section("Values every feed inherits; each feed may override each of them.", pollProperties(true)),
 			"feeds":    feedsSchema(),
 			"lists":    listsSchema(),
@@ -168,6 +169,20 @@ func httpSchema() obj {
 	})
 }
 
+func archiveSchema() obj {
+	return section("The item archive: every new item kept once in a JetStream stream, for backtests, backfills and consumers that want every item.", obj{
+		"enabled": obj{
+			"description": "Archive every new item; false turns the archive off (an existing stream is left as it is).",
+			"type":        []string{"boolean", "null"},
+			"default":     true,
+		},
+		"stream": with(text("The JetStream stream that keeps the items, on subjects <subject_prefix>.item.<feed>."),
+			"default", DefaultArchiveStream, "pattern", `^[^.*>/\\\s]+$`, "maxLength", 255),
+		"max_age":   duration("How long the archive keeps items; at least nats.duplicate_window.", DefaultArchiveMaxAge),
+		"max_bytes": size("The most the archive keeps on disk (compressed); the oldest items go first.", DefaultArchiveMaxBytes),
+	})
+}
+
 // pollProperties are the keys a feed shares with defaults; withDefaults adds the defaults' values,
 // which a feed does not have (it inherits).
 func pollProperties(withDefaults bool) obj {
@@ -273,6 +288,7 @@ func rulesSchema() obj {
 					"type":        []string{"string", "number"},
 					"pattern":     `\S`,
 				},
+				"backfill": duration("When the rule, or a new query of it, is first loaded: match the archive's items of this window before now and alert them, once.", 0),
 				"feeds": obj{
 					"description": "The feeds the rule applies to, by feed id or tag:NAME; default: every feed.",
 					"type":        []string{"array", "null"},

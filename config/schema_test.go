@@ -90,6 +90,11 @@ nats:
 http:
   listen: ":9000"
   web_config_file: /etc/newswatch/web.yml
+archive:
+  enabled: false
+  stream: ITEMS
+  max_age: 168h
+  max_bytes: 20GiB
 defaults:
   schedule: "@every 10m"
   auto_min: 1m
@@ -118,6 +123,7 @@ lists:
 rules:
   - id: dprk
     query: '@dprk NEAR/10 troop*'
+    backfill: 24h
     feeds: [world, "tag:en"]
 `
 
@@ -204,6 +210,7 @@ func TestSchemaFollowsLoader(t *testing.T) {
 		"embedded":  {"nats.embedded"},
 		"tls":       {"nats.tls"},
 		"http":      {"http"},
+		"archive":   {"archive"},
 		"pollField": {"defaults", "feeds[]"},
 		"feed":      {"feeds[]"},
 		"rule":      {"rules[]"},

@@ -132,6 +132,24 @@ func (d *decoder) http(v value, h *HTTP) {
 	}
 }
 
+func (d *decoder) archive(v value, a *Archive) {
+	entries, _ := d.mapping(v.node, `for "archive"`)
+	for _, e := range entries {
+		switch e.key {
+		case "enabled":
+			d.boolField(e, &a.Enabled)
+		case "stream":
+			d.stringField(e, &a.Stream, checkStreamName)
+		case "max_age":
+			parsedField(d, e, &a.MaxAge, func(s string) (time.Duration, error) { return parseDuration("archive.max_age", s) })
+		case "max_bytes":
+			parsedField(d, e, &a.MaxBytes, func(s string) (int64, error) { return parseSize("archive.max_bytes", s) })
+		default:
+			d.unknownKey(e, "archive")
+		}
+	}
+}
+
 // optionalListen accepts "" (off) or host:port.
 func optionalListen(what string) func(string) error {
 	return func(s string) error {

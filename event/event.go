@@ -64,3 +64,12 @@ type Archived struct {
 	Content   string
 	FirstSeen time.Time
 }
+
+// ArchiveQuery selects archived items by when they were first seen and by feed.
+type ArchiveQuery struct {
+	// From and To bound the first-seen time, From included, To excluded; a zero From is the
+	// archive's start, a zero To its end as the read begins.
+	From, To time.Time
+	// Feeds are the feed ids to read; empty: every feed.
+	Feeds []string
+}

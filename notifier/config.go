@@ -46,6 +46,8 @@ type Config struct {
 	AlertMaxBytes int64
 	// Jobs tunes the poll work queue; optional.
 	Jobs JobsConfig
+	// Archive configures the item archive; optional, on by default.
+	Archive ArchiveConfig
 	// Registerer takes the notifier's Prometheus metrics; optional, nil: not registered.
 	Registerer prometheus.Registerer
 }
@@ -85,6 +87,24 @@ type EmbeddedConfig struct {
 	// is logged at warn level either way.
 	AllowInsecure bool
 }
+
+// ArchiveConfig configures the item archive: the stream that keeps every new item once, for
+// backtests and backfills.
+type ArchiveConfig struct {
+	// Disabled turns the archive off: no item is published and the stream is not created (one
+	// that exists is left as it is).
+	Disabled bool
+	// Stream is the stream's name; optional, "NEWSWATCH_ITEMS".
+	Stream string
+	// MaxAge bounds how long items are kept; optional, 0 keeps them until MaxBytes or by hand.
+	// When set it must be at least DuplicateWindow.
+	MaxAge time.Duration
+	// MaxBytes bounds the stream's size, the oldest items removed first; optional, 0: no bound.
+	MaxBytes int64
+}
+
+// DefaultArchiveStream is the item archive's stream when ArchiveConfig.Stream is empty.
+const DefaultArchiveStream = "NEWSWATCH_ITEMS"
 
 // JobsConfig tunes the poll work queue.
 type JobsConfig struct {
@@ -128,6 +148,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Embedded.ReadyTimeout == 0 {
 		cfg.Embedded.ReadyTimeout = defaultReadyTimeout
 	}
+	if cfg.Archive.Stream == "" {
+		cfg.Archive.Stream = DefaultArchiveStream
+	}
 	j := &cfg.Jobs
 	if j.AckWait == 0 {
 		j.AckWait = defaultAckWait
@@ -166,6 +189,16 @@ func (cfg Config) validate() error {
 	}
 	if cfg.AlertMaxAge < 0 || (cfg.AlertMaxAge > 0 && cfg.AlertMaxAge < cfg.DuplicateWindow) {
 		return bad("AlertMaxAge", "must be 0 or at least DuplicateWindow (%s), got %s", cfg.DuplicateWindow, cfg.AlertMaxAge)
+	}
+	if a := cfg.Archive; !a.Disabled {
+		switch {
+		case !validStreamName(a.Stream) || a.Stream == cfg.AlertStream:
+			return bad("Archive.Stream", "%q is not a stream name of its own (letters, digits, '-' and '_')", a.Stream)
+		case a.MaxBytes < 0:
+			return bad("Archive.MaxBytes", "must not be negative, got %d", a.MaxBytes)
+		case a.MaxAge < 0 || (a.MaxAge > 0 && a.MaxAge < cfg.DuplicateWindow):
+			return bad("Archive.MaxAge", "must be 0 or at least DuplicateWindow (%s), got %s", cfg.DuplicateWindow, a.MaxAge)
+		}
 	}
 	if cfg.Replicas < 0 || cfg.Replicas > maxReplicas || cfg.URL == "" && cfg.Replicas != 1 {
 		return bad("Replicas", "must be from 1 to %d (1 with the embedded server), or 0 to choose, got %d", maxReplicas, cfg.Replicas)

@@ -126,30 +126,19 @@ func NewEvent(a event.Alert) (Event, error) {
 	for i, h := range a.Hits {
 		hits[i] = EventHit(h)
 	}
-	it := a.Item
 	return Event{
 		SpecVersion:     EventSpecVersion,
 		Type:            EventType,
 		Source:          eventSourcePath + a.FeedID,
-		ID:              EventID(a.RuleID, a.FeedID, it.Key),
+		ID:              EventID(a.RuleID, a.FeedID, a.Item.Key),
 		Time:            formatTime(a.Time),
 		Subject:         a.RuleID,
 		DataContentType: eventDataType,
 		DataSchema:      AlertDataSchema,
 		Data: EventData{
-			Rule: EventRule{ID: a.RuleID, Query: a.RuleQuery, Version: RuleVersion(a.RuleQuery)},
-			Feed: EventFeed{ID: a.FeedID, URL: a.FeedURL, Title: a.FeedTitle},
-			Item: EventItem{
-				Key:        it.Key,
-				GUID:       it.GUID,
-				Link:       it.Link,
-				Title:      it.Title,
-				Summary:    it.Summary,
-				Published:  formatTime(it.Published),
-				Updated:    formatTime(it.Updated),
-				Authors:    it.Authors,
-				Categories: it.Categories,
-			},
+			Rule:      EventRule{ID: a.RuleID, Query: a.RuleQuery, Version: RuleVersion(a.RuleQuery)},
+			Feed:      EventFeed{ID: a.FeedID, URL: a.FeedURL, Title: a.FeedTitle},
+			Item:      eventItem(a.Item),
 			Hits:      hits,
 			HitsTotal: max(a.HitCount, len(hits)),
 			Snippet:   a.Snippet,
@@ -168,6 +157,21 @@ func ParseEvent(body []byte) (Event, error) {
 			EventType, EventSpecVersion, ev.SpecVersion, ev.Type, ev.ID)
 	}
 	return ev, nil
+}
+
+// eventItem is the item of an event.
+func eventItem(it event.Item) EventItem {
+	return EventItem{
+		Key:        it.Key,
+		GUID:       it.GUID,
+		Link:       it.Link,
+		Title:      it.Title,
+		Summary:    it.Summary,
+		Published:  formatTime(it.Published),
+		Updated:    formatTime(it.Updated),
+		Authors:    it.Authors,
+		Categories: it.Categories,
+	}
 }
 
 // validateAlert checks that a has what its event and subject require.

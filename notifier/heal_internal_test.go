@@ -57,7 +57,7 @@ func TestHealLeavesExistingResourcesAlone(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	defer n.Close(context.Background())
-	for _, r := range resources {
+	for _, r := range resources(n.store.cfg) {
 		before, err := n.js.Stream(ctx, n.store.stream(r))
 		if err != nil {
 			t.Fatalf("%s: %v", n.store.describe(r), err)

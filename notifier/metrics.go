@@ -10,6 +10,8 @@ import (
 type metrics struct {
 	published       *prometheus.CounterVec // by result: ok, duplicate, error
 	publishDuration prometheus.Histogram
+	archived        *prometheus.CounterVec // by result: ok, duplicate, error
+	archiveDuration prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -23,14 +25,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from sending a batch of alerts to the last acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		archived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "newswatch_items_archived_total",
+			Help: "New items published to the item archive, by result: ok, duplicate (dropped by the stream's de-duplication) or error.",
+		}, []string{"result"}),
+		archiveDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "newswatch_archive_publish_duration_seconds",
+			Help:    "Time from sending a batch of items to the archive to the last acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
 	}
 	for _, r := range []string{"ok", "duplicate", "error"} {
 		m.published.WithLabelValues(r) // present from the start, at 0
+		m.archived.WithLabelValues(r)
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.published, m.publishDuration} {
+	for _, c := range []prometheus.Collector{m.published, m.publishDuration, m.archived, m.archiveDuration} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(ErrInvalidConfig, err)
 		}

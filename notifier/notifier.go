@@ -50,10 +50,11 @@ type Notifier struct {
 	names names
 	store *store
 
-	alerts *Alerts
-	state  *StateStore
-	jobs   *JobQueue
-	health *Health
+	alerts  *Alerts
+	archive *Archive // nil when disabled
+	state   *StateStore
+	jobs    *JobQueue
+	health  *Health
 
 	closed    chan struct{} // closed when the connection is closed
 	closeOnce sync.Once
@@ -104,7 +105,12 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 		n.shutdownServer()
 		return nil, err
 	}
-	n.alerts = &Alerts{js: n.js, prefix: cfg.SubjectPrefix, stream: n.names.alertStream, store: n.store, metrics: m}
+	n.alerts = &Alerts{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.alertStream, resource: alertStream,
+		store: n.store, published: m.published, duration: m.publishDuration}}
+	if !cfg.Archive.Disabled {
+		n.archive = &Archive{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.itemStream, resource: itemStream,
+			store: n.store, published: m.archived, duration: m.archiveDuration}}
+	}
 	n.state = &StateStore{kv: kv, store: n.store}
 	n.health = &Health{nc: n.nc, prefix: cfg.SubjectPrefix}
 	n.jobs = &JobQueue{js: n.js, names: n.names, cfg: cfg.Jobs, log: log.Named("jobs"), stream: n.names.pollStream, store: n.store, shared: n.srv == nil}

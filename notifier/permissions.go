@@ -67,10 +67,11 @@ func rolePermissions(n names, role Role) Permissions {
 	case RoleDaemon:
 		return Permissions{
 			PubAllow: []string{
-				n.prefix + ".alert.>", n.prefix + ".poll.>", n.prefix + ".feed.>",
+				n.prefix + ".alert.>", n.prefix + ".poll.>", n.prefix + ".feed.>", n.prefix + ".item.>",
 				api + ">",                        // provisioning, the poll consumer, state reads
 				"$JS.ACK." + n.pollStream + ".>", // poll jobs: ack, nak, in progress, term
 				"$KV." + n.stateBucket + ".>",    // feed state writes
+				"$KV." + n.ledger + ".>",         // backfill claims
 			},
 			SubAllow: []string{daemonInboxPrefix + ".>"},
 		}
@@ -98,38 +99,39 @@ func rolePermissions(n names, role Role) Permissions {
 			SubAllow: []string{"_INBOX.>"},
 		}
 	case RoleSubscriber:
+		// The alert stream and the item archive, each read the same way.
 		d := BridgeDurable
-		return Permissions{
-			PubAllow: []string{
-				api + "INFO",
-				api + "STREAM.NAMES",
-				api + "STREAM.INFO." + alerts,
-				api + "STREAM.MSG.GET." + alerts,
-				api + "DIRECT.GET." + alerts,
-				api + "DIRECT.GET." + alerts + ".>",
+		p := Permissions{PubAllow: []string{api + "INFO", api + "STREAM.NAMES"}}
+		for _, stream := range []string{alerts, n.itemStream} {
+			p.PubAllow = append(p.PubAllow,
+				api+"STREAM.INFO."+stream,
+				api+"STREAM.MSG.GET."+stream,
+				api+"DIRECT.GET."+stream,
+				api+"DIRECT.GET."+stream+".>",
 				// Only the forms that name the consumer in the subject, which the deny list below
 				// can match: with CONSUMER.CREATE.<stream> alone the server takes the name from
 				// the request, and would let a subscriber rewrite the bridge's consumer.
-				api + "CONSUMER.CREATE." + alerts + ".*",
-				api + "CONSUMER.CREATE." + alerts + ".*.>",
-				api + "CONSUMER.DURABLE.CREATE." + alerts + ".*",
-				api + "CONSUMER.INFO." + alerts + ".*",
-				api + "CONSUMER.NAMES." + alerts,
-				api + "CONSUMER.LIST." + alerts,
-				api + "CONSUMER.MSG.NEXT." + alerts + ".*",
-				api + "CONSUMER.DELETE." + alerts + ".*",
-				"$JS.ACK." + alerts + ".>",
-				"$JS.FC." + alerts + ".>", // flow control of push consumers
-			},
-			// The bridge's consumer is not the subscribers' to read, change, take from or delete.
-			PubDeny: []string{
-				api + "CONSUMER.*." + alerts + "." + d,
-				api + "CONSUMER.*." + alerts + "." + d + ".>",
-				api + "CONSUMER.*.*." + alerts + "." + d,
-				"$JS.ACK." + alerts + "." + d + ".>",
-			},
-			SubAllow: []string{n.prefix + ".alert.>", n.prefix + ".feed.>", "_INBOX.>"},
+				api+"CONSUMER.CREATE."+stream+".*",
+				api+"CONSUMER.CREATE."+stream+".*.>",
+				api+"CONSUMER.DURABLE.CREATE."+stream+".*",
+				api+"CONSUMER.INFO."+stream+".*",
+				api+"CONSUMER.NAMES."+stream,
+				api+"CONSUMER.LIST."+stream,
+				api+"CONSUMER.MSG.NEXT."+stream+".*",
+				api+"CONSUMER.DELETE."+stream+".*",
+				"$JS.ACK."+stream+".>",
+				"$JS.FC."+stream+".>", // flow control of push consumers
+			)
 		}
+		// The bridge's consumer is not the subscribers' to read, change, take from or delete.
+		p.PubDeny = []string{
+			api + "CONSUMER.*." + alerts + "." + d,
+			api + "CONSUMER.*." + alerts + "." + d + ".>",
+			api + "CONSUMER.*.*." + alerts + "." + d,
+			"$JS.ACK." + alerts + "." + d + ".>",
+		}
+		p.SubAllow = []string{n.prefix + ".alert.>", n.prefix + ".feed.>", n.prefix + ".item.>", "_INBOX.>"}
+		return p
 	}
 	return Permissions{}
 }

@@ -23,6 +23,8 @@ type names struct {
 	pollStream  string // "NEWSWATCH_POLLS"
 	pollDurable string // "newswatch_pollers"
 	stateBucket string // "newswatch_feeds"
+	itemStream  string // "NEWSWATCH_ITEMS", configured
+	ledger      string // "newswatch_backfills": the rule versions backfilled
 }
 
 func newNames(cfg Config) names {
@@ -33,12 +35,19 @@ func newNames(cfg Config) names {
 		pollStream:  strings.ToUpper(base) + "_POLLS",
 		pollDurable: base + "_pollers",
 		stateBucket: base + "_feeds",
+		itemStream:  cfg.Archive.Stream,
+		ledger:      base + "_backfills",
 	}
 }
 
 // AlertSubject is the subject of the alerts of one rule for one feed: <prefix>.alert.<rule>.<feed>.
 func AlertSubject(prefix, ruleID, feedID string) string {
 	return prefix + ".alert." + ruleID + "." + feedID
+}
+
+// ItemSubject is the subject of the archived items of one feed: <prefix>.item.<feed>.
+func ItemSubject(prefix, feedID string) string {
+	return prefix + ".item." + feedID
 }
 
 // pollSubject is the subject of the poll jobs of one feed: <prefix>.poll.<feed>.
@@ -77,10 +86,31 @@ func streamConfigs(cfg Config, n names) []jetstream.StreamConfig {
 			DiscardNewPerSubject: true,
 			Replicas:             cfg.Replicas,
 		},
+		{
+			Name:        n.itemStream,
+			Description: "newswatch item archive",
+			Subjects:    []string{n.prefix + ".item.>"},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Compression: jetstream.S2Compression,
+			Duplicates:  cfg.DuplicateWindow,
+			MaxAge:      cfg.Archive.MaxAge,
+			MaxBytes:    orUnlimited(cfg.Archive.MaxBytes),
+			Replicas:    cfg.Replicas,
+		},
 	}
 }
 
-func bucketConfig(cfg Config, n names) jetstream.KeyValueConfig {
+func bucketConfig(cfg Config, n names, r resource) jetstream.KeyValueConfig {
+	if r == ledgerBucket {
+		return jetstream.KeyValueConfig{
+			Bucket:      n.ledger,
+			Description: "newswatch backfills: the rule versions whose backfill is claimed or done",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    cfg.Replicas,
+		}
+	}
 	return jetstream.KeyValueConfig{
 		Bucket:      n.stateBucket,
 		Description: "newswatch feed state",
@@ -97,9 +127,17 @@ const (
 	alertStream resource = iota
 	pollStream
 	stateBucket
+	itemStream
+	ledgerBucket
 )
 
-var resources = []resource{alertStream, pollStream, stateBucket}
+// resources are the resources newswatch owns with cfg: the archive's only when it is on.
+func resources(cfg Config) []resource {
+	if cfg.Archive.Disabled {
+		return []resource{alertStream, pollStream, stateBucket}
+	}
+	return []resource{alertStream, pollStream, stateBucket, itemStream, ledgerBucket}
+}
 
 // store provisions newswatch's streams and bucket, tells which are missing, and re-creates
 // them as provision made them. It is safe for concurrent use.
@@ -129,6 +167,10 @@ func (s *store) describe(r resource) string {
 		return "alert stream " + s.names.alertStream
 	case pollStream:
 		return "poll stream " + s.names.pollStream
+	case itemStream:
+		return "item archive " + s.names.itemStream
+	case ledgerBucket:
+		return "backfill bucket " + s.names.ledger
 	default:
 		return "state bucket " + s.names.stateBucket
 	}
@@ -141,12 +183,16 @@ func (s *store) stream(r resource) string {
 		return s.names.alertStream
 	case pollStream:
 		return s.names.pollStream
+	case itemStream:
+		return s.names.itemStream
+	case ledgerBucket:
+		return "KV_" + s.names.ledger
 	default:
 		return "KV_" + s.names.stateBucket
 	}
 }
 
-// provision creates or updates the streams and the bucket, and returns the bucket. NATS may not
+// provision creates or updates the streams and the buckets, and returns the state bucket. NATS may not
 // be reachable yet (the connection retries in the background), so attempts that fail for want
 // of an answer are repeated until ctx is done; an answer that refuses the configuration fails at
 // once.
@@ -160,12 +206,12 @@ func (s *store) provision(ctx context.Context) (jetstream.KeyValue, error) {
 			s.cfg.Replicas = chooseReplicas(s.js.Conn())
 			s.log.Info("jetstream replicas chosen", zap.Int("replicas", s.cfg.Replicas), zap.String("cluster", s.js.Conn().ConnectedClusterName()))
 		}
-		for _, r := range resources {
+		for _, r := range resources(s.cfg) {
 			b, err := s.create(ctx, r)
 			if err != nil {
 				return err
 			}
-			if b != nil {
+			if r == stateBucket {
 				kv = b
 			}
 		}
@@ -175,10 +221,10 @@ func (s *store) provision(ctx context.Context) (jetstream.KeyValue, error) {
 	return kv, err
 }
 
-// create creates or updates r with its configuration; for the bucket, it returns its handle.
+// create creates or updates r with its configuration; for a bucket, it returns its handle.
 func (s *store) create(ctx context.Context, r resource) (jetstream.KeyValue, error) {
-	if r == stateBucket {
-		bc := bucketConfig(s.cfg, s.names)
+	if r == stateBucket || r == ledgerBucket {
+		bc := bucketConfig(s.cfg, s.names, r)
 		kv, err := s.js.CreateOrUpdateKeyValue(ctx, bc)
 		if err != nil {
 			return nil, fmt.Errorf("kv bucket %s: %w", bc.Bucket, err)
@@ -262,7 +308,7 @@ func (s *store) missing(ctx context.Context) ([]resource, error) {
 	}
 	var gone []resource
 	var errs []error
-	for _, r := range resources {
+	for _, r := range resources(s.cfg) {
 		ok, err := s.exists(ctx, r)
 		switch {
 		case err != nil:

@@ -183,7 +183,7 @@ func (m *metrics) committed(f *feedPlan, s step, out pollOutcome) {
 	}
 	m.lastSuccess.set(f.ID, s.state.LastSuccess)
 	m.itemsParsed.Add(float64(len(out.doc.Items)))
-	m.itemsNew.Add(float64(s.fresh))
+	m.itemsNew.Add(float64(len(s.fresh)))
 	m.itemsFlooded.Add(float64(s.flood))
 	m.alertsCapped.Add(float64(s.alerts.dropped))
 	for rule, n := range s.alerts.byRule {

@@ -37,11 +37,11 @@ type pollOutcome struct {
 // before it, and the health events reported after it.
 type step struct {
 	state    feedState
+	fresh    []Item // the new items, archived before the state commits
 	alerting []Item // the new items to match and alert
 	title    string // the feed's title, for the alerts
 	alerts   alertTally
 	health   []FeedHealth
-	fresh    int // new items
 	flood    int // new items recorded without alerting by the flood guard
 }
 
@@ -100,8 +100,12 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 	for attempt := 1; ; attempt++ {
 		now := time.Now()
 		next := advance(p, f, st, slot, out, now, w.backoffCeiling)
-		// Every alert is published before the state that records its item is committed; they
-		// are built and published in batches, so that a poll holds one batch at a time.
+		// Every new item is archived, and every alert published, before the state that records
+		// the item is committed; they are built and published in batches, so that a poll holds
+		// one batch at a time.
+		if err := w.archive(ctx, f, next.title, next.fresh, now); err != nil {
+			return fmt.Errorf("poll %s: archive items: %w", feedID, err)
+		}
 		if next.alerts, err = w.publishAlerts(ctx, p, f, next.title, next.alerting, now); err != nil {
 			return fmt.Errorf("poll %s: publish alerts: %w", feedID, err)
 		}
@@ -260,7 +264,7 @@ func newItems(f *feedPlan, st feedState, next *feedState, doc Document, now time
 		next.StaleSince = time.Time{}
 	}
 
-	s := step{fresh: len(fresh)}
+	s := step{fresh: fresh}
 	alerting := fresh
 	switch {
 	case !st.Baselined:
@@ -454,7 +458,7 @@ func (w *Watcher) logOutcome(f *feedPlan, slot time.Time, prev feedState, step s
 	default:
 		if ce := w.log.Check(zap.DebugLevel, "feed polled"); ce != nil {
 			ce.Write(append(fields, zap.Time("slot", slot), zap.Bool("not_modified", out.notModified || out.unchanged),
-				zap.Int("new_items", step.fresh), zap.Int("alerts", step.alerts.published), zap.Duration("took", out.took))...)
+				zap.Int("new_items", len(step.fresh)), zap.Int("alerts", step.alerts.published), zap.Duration("took", out.took))...)
 		}
 	}
 }

@@ -18,6 +18,14 @@ type Publisher interface {
 	Publish(ctx context.Context, alerts []event.Alert) error
 }
 
+// Archiver keeps every new item once, as it is first seen, before the state that remembers it
+// commits; like Publisher, it returns only once every item is stored, archiving an item again is
+// harmless (the implementation de-duplicates by feed and item key), and items refused for good
+// make an error that wraps ErrRejected, the others stored.
+type Archiver interface {
+	Archive(ctx context.Context, items []event.Archived) error
+}
+
 // ErrRejected marks alerts that the server refused for good; see Publisher. A poll logs them
 // with their feed and goes on, rather than retry its feed forever.
 var ErrRejected = errors.New("rejected for good")

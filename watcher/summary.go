@@ -26,7 +26,7 @@ func (s *summary) add(result string, st step) {
 		s.results = make(map[string]int)
 	}
 	s.results[result]++
-	s.newItems += st.fresh
+	s.newItems += len(st.fresh)
 	s.alerts += st.alerts.published
 }
 

@@ -75,7 +75,9 @@ type Config struct {
 	// AddressPolicy guards the feeds without AllowPrivate; nil means PublicOnly.
 	AddressPolicy AddressPolicy
 	Publisher     Publisher
-	State         StateStore
+	// Archiver keeps every new item; nil keeps none.
+	Archiver Archiver
+	State    StateStore
 	Jobs          JobQueue
 	// Health receives the changes in the feeds' health; nil drops them.
 	Health HealthReporter
@@ -93,6 +95,7 @@ type Config struct {
 type Watcher struct {
 	log             *zap.Logger
 	pub             Publisher
+	archiver        Archiver
 	state           StateStore
 	jobs            JobQueue
 	health          HealthReporter
@@ -145,6 +148,7 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 	w := &Watcher{
 		log:             log,
 		pub:             cfg.Publisher,
+		archiver:        cfg.Archiver,
 		state:           cfg.State,
 		jobs:            cfg.Jobs,
 		health:          cfg.Health,

@@ -37,12 +37,19 @@ func notifierConfig(c *config.Config) notifier.Config {
 		AlertMaxBytes:   c.NATS.AlertMaxBytes,
 		Replicas:        c.NATS.Replicas,
 		Jobs:            notifier.JobsConfig{AckWait: c.NATS.AckWait},
-		Name:            "newswatch",
+		Archive: notifier.ArchiveConfig{Disabled: !c.Archive.Enabled, Stream: c.Archive.Stream,
+			MaxAge: c.Archive.MaxAge, MaxBytes: c.Archive.MaxBytes},
+		Name: "newswatch",
 	}
 }
 
 func watcherConfig(l *loaded, n *notifier.Notifier, workers int, shutdownTimeout time.Duration) watcher.Config {
+	var archiver watcher.Archiver
+	if a := n.Archive(); a != nil {
+		archiver = itemArchiver{a}
+	}
 	return watcher.Config{
+		Archiver:        archiver,
 		Feeds:           watcherFeeds(l.cfg),
 		Rules:           l.rules,
 		Index:           l.index,
@@ -88,9 +95,20 @@ func fetchOptions(timeout time.Duration, maxBody int64, allowPrivate bool) watch
 type alertPublisher struct{ alerts *notifier.Alerts }
 
 func (p alertPublisher) Publish(ctx context.Context, alerts []event.Alert) error {
-	err := p.alerts.Publish(ctx, alerts)
+	return rejections(p.alerts.Publish(ctx, alerts))
+}
+
+// itemArchiver archives the watcher's new items in the notifier's item archive.
+type itemArchiver struct{ archive *notifier.Archive }
+
+func (a itemArchiver) Archive(ctx context.Context, items []event.Archived) error {
+	return rejections(a.archive.Publish(ctx, items))
+}
+
+// rejections is err of the notifier, marked for the watcher when it is one of rejections for
+// good: the notifier's contract for them is the watcher's (the rest was stored).
+func rejections(err error) error {
 	if errors.Is(err, notifier.ErrRejected) {
-		// The notifier's contract for rejections is the watcher's: the rest was stored.
 		return fmt.Errorf("%w: %w", watcher.ErrRejected, err)
 	}
 	return err

@@ -1,0 +1,51 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/newswatch/newswatch/event"
+)
+
+// archive archives the new items of a poll of f, alertBatch at a time, and returns when every
+// one is stored. Items the archive refuses for good are logged and dropped, as alerts are, so
+// that they do not fail the feed's every poll from now on. Without an Archiver it does nothing.
+//
+// The archive keeps every field the matcher reads as the item was parsed (each at most
+// MaxFieldBytes), so that a backtest matches it as the live poll did; the identifiers and
+// names are cut as in an alert.
+func (w *Watcher) archive(ctx context.Context, f *feedPlan, feedTitle string, items []Item, now time.Time) error {
+	if w.archiver == nil || len(items) == 0 {
+		return nil
+	}
+	feedURL, feedTitle := redactURL(f.URL), truncateUTF8(feedTitle, maxAlertTitle)
+	for start := 0; start < len(items); start += alertBatch {
+		chunk := items[start:min(start+alertBatch, len(items))]
+		batch := make([]event.Archived, len(chunk))
+		for i, it := range chunk {
+			item := boundedItem(it.Item)
+			item.Title, item.Summary = it.Title, it.Summary
+			batch[i] = event.Archived{
+				FeedID:    f.ID,
+				FeedURL:   feedURL,
+				FeedTitle: feedTitle,
+				Tags:      f.Tags,
+				Item:      item,
+				Content:   it.Content,
+				FirstSeen: now,
+			}
+		}
+		err := w.archiver.Archive(ctx, batch)
+		if errors.Is(err, ErrRejected) {
+			w.log.Error("items rejected by the archive for good; not retried", zap.String("feed", f.ID), zap.Int("items", len(batch)), zap.Error(err))
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
