@@ -78,7 +78,7 @@ type Config struct {
 	// Archiver keeps every new item; nil keeps none.
 	Archiver Archiver
 	State    StateStore
-	Jobs          JobQueue
+	Jobs     JobQueue
 	// Health receives the changes in the feeds' health; nil drops them.
 	Health HealthReporter
 	// SummaryInterval is how often Run logs what the polls came to; 0 means
