@@ -7,7 +7,11 @@
 // imported. Its values are safe to share once built; nothing here retries.
 package event
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
 
 // Alert is one (item, rule) match, ready to publish.
 type Alert struct {
@@ -72,4 +76,11 @@ type ArchiveQuery struct {
 	From, To time.Time
 	// Feeds are the feed ids to read; empty: every feed.
 	Feeds []string
+}
+
+// RuleVersion is the first 12 hex digits of the SHA-256 of a rule's query text: it changes
+// whenever the query does.
+func RuleVersion(query string) string {
+	sum := sha256.Sum256([]byte(query))
+	return hex.EncodeToString(sum[:])[:12]
 }

@@ -111,11 +111,9 @@ func EventID(ruleID, feedID, itemKey string) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// RuleVersion is the first 12 hex digits of the SHA-256 of a rule's query text.
-func RuleVersion(query string) string {
-	sum := sha256.Sum256([]byte(query))
-	return hex.EncodeToString(sum[:])[:12]
-}
+// RuleVersion is the first 12 hex digits of the SHA-256 of a rule's query text
+// (event.RuleVersion).
+func RuleVersion(query string) string { return event.RuleVersion(query) }
 
 // NewEvent builds the event of a; it fails when a lacks what the event requires.
 func NewEvent(a event.Alert) (Event, error) {

@@ -52,6 +52,7 @@ type Notifier struct {
 
 	alerts  *Alerts
 	archive *Archive // nil when disabled
+	ledger  *Ledger  // nil when the archive is disabled
 	state   *StateStore
 	jobs    *JobQueue
 	health  *Health
@@ -108,6 +109,13 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 	n.alerts = &Alerts{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.alertStream, resource: alertStream,
 		store: n.store, published: m.published, duration: m.publishDuration}}
 	if !cfg.Archive.Disabled {
+		lkv, err := n.js.KeyValue(ctx, n.names.ledger)
+		if err != nil {
+			n.nc.Close()
+			n.shutdownServer()
+			return nil, fmt.Errorf("kv bucket %s: %w", n.names.ledger, err)
+		}
+		n.ledger = &Ledger{kv: lkv}
 		n.archive = &Archive{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.itemStream, resource: itemStream,
 			store: n.store, published: m.archived, duration: m.archiveDuration}}
 	}

@@ -56,7 +56,7 @@ func RolePermissions(cfg Config, role Role) (Permissions, error) {
 	if !slices.Contains(Roles, role) {
 		return Permissions{}, fmt.Errorf("%w: no role %q", ErrInvalidConfig, role)
 	}
-	return rolePermissions(newNames(cfg), role), nil
+	return rolePermissions(newNames(cfg.withDefaults()), role), nil
 }
 
 // rolePermissions are the permissions of role, one of Roles; any other has none.

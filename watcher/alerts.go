@@ -67,29 +67,15 @@ func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedT
 		if len(matches) == 0 {
 			continue
 		}
-		var item event.Item
-		built, dropped := false, false
+		src := alertSource{feedID: f.ID, feedURL: feedURL, feedTitle: feedTitle, it: it, mi: &mi}
+		dropped := false
 		for _, m := range matches {
 			if t.published+len(batch) >= limit {
 				t.dropped++
 				dropped = true
 				continue
 			}
-			if !built {
-				item, built = boundedItem(it.Item), true
-			}
-			batch = append(batch, event.Alert{
-				RuleID:    m.Rule,
-				RuleQuery: p.rules[m.Rule].Query,
-				FeedID:    f.ID,
-				FeedURL:   feedURL,
-				FeedTitle: feedTitle,
-				Item:      item,
-				Hits:      boundedHits(m.Hits, &mi),
-				HitCount:  len(m.Hits),
-				Snippet:   truncateUTF8(snippet(it, m.Hits), maxAlertSnippet),
-				Time:      now,
-			})
+			batch = append(batch, src.alert(m, p.rules[m.Rule].Query, now))
 			t.byRule[m.Rule]++
 			if len(batch) == alertBatch {
 				if err := flush(); err != nil {
@@ -102,6 +88,34 @@ func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedT
 		}
 	}
 	return t, flush()
+}
+
+// alertSource is an item that matched, and what its alerts say of its feed.
+type alertSource struct {
+	feedID, feedURL, feedTitle string // the URL redacted, the title bounded
+	it                         Item
+	mi                         *matcher.Item // it as the matcher saw it
+	item                       event.Item    // it bounded, once the first alert needs it
+	built                      bool
+}
+
+// alert is the alert of match m, a match of the rule of query, found at now.
+func (s *alertSource) alert(m matcher.Match, query string, now time.Time) event.Alert {
+	if !s.built {
+		s.item, s.built = boundedItem(s.it.Item), true
+	}
+	return event.Alert{
+		RuleID:    m.Rule,
+		RuleQuery: query,
+		FeedID:    s.feedID,
+		FeedURL:   s.feedURL,
+		FeedTitle: s.feedTitle,
+		Item:      s.item,
+		Hits:      boundedHits(m.Hits, s.mi),
+		HitCount:  len(m.Hits),
+		Snippet:   truncateUTF8(snippet(s.it, m.Hits), maxAlertSnippet),
+		Time:      now,
+	}
 }
 
 // boundedItem is it with every text cut to the bounds of an alert. A key too long to carry is

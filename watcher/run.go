@@ -39,6 +39,16 @@ func (w *Watcher) Run(ctx context.Context) error {
 
 	schedCtx, stopScheduling := context.WithCancel(ctx)
 	defer stopScheduling()
+	backfilled := make(chan struct{})
+	go func() {
+		defer close(backfilled)
+		w.backfills(schedCtx)
+	}()
+	// A backfill stops with the schedule and is taken up again at the next start.
+	defer func() {
+		stopScheduling()
+		<-backfilled
+	}()
 	s := newScheduler(w)
 	s.start()
 	s.apply(schedCtx, w.plan.Load())

@@ -26,6 +26,7 @@ package watcher
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,8 +78,14 @@ type Config struct {
 	Publisher     Publisher
 	// Archiver keeps every new item; nil keeps none.
 	Archiver Archiver
-	State    StateStore
-	Jobs     JobQueue
+	// Archive and Ledger serve backfills (see Backfill); without both, none is done.
+	Archive   ArchiveReader
+	Ledger    Ledger
+	Backfills []Backfill
+	// Owner names this replica in the ledger's claims; empty: a name made up at New.
+	Owner string
+	State StateStore
+	Jobs  JobQueue
 	// Health receives the changes in the feeds' health; nil drops them.
 	Health HealthReporter
 	// SummaryInterval is how often Run logs what the polls came to; 0 means
@@ -96,6 +103,11 @@ type Watcher struct {
 	log             *zap.Logger
 	pub             Publisher
 	archiver        Archiver
+	archiveReader   ArchiveReader
+	ledger          Ledger
+	owner           string
+	backfillRules   atomic.Pointer[map[string]time.Duration] // rule id -> window
+	backfillWake    chan struct{}
 	state           StateStore
 	jobs            JobQueue
 	health          HealthReporter
@@ -149,6 +161,10 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 		log:             log,
 		pub:             cfg.Publisher,
 		archiver:        cfg.Archiver,
+		archiveReader:   cfg.Archive,
+		ledger:          cfg.Ledger,
+		owner:           cfg.Owner,
+		backfillWake:    make(chan struct{}, 1),
 		state:           cfg.State,
 		jobs:            cfg.Jobs,
 		health:          cfg.Health,
@@ -167,6 +183,14 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 	if w.loc == nil {
 		w.loc = time.UTC
 	}
+	if w.archiveReader == nil {
+		w.ledger = nil // backfills need both
+	}
+	if w.owner == "" {
+		host, _ := os.Hostname()
+		w.owner = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano())
+	}
+	w.SetBackfills(cfg.Backfills)
 	p, err := buildPlan(cfg.Feeds, cfg.Rules, cfg.Index, w.loc)
 	if err != nil {
 		return nil, fmt.Errorf("watcher: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os/exec"
@@ -70,9 +71,10 @@ type growingFeeds struct {
 	ids   []string
 	feeds map[string]*feedServer
 
-	mu   sync.Mutex
-	n    int
-	want map[alertKey]bool
+	mu    sync.Mutex
+	n     int
+	want  map[alertKey]bool
+	items map[alertKey]bool // every item served (Rule empty), which the archive must hold once
 
 	stop chan struct{}
 	done chan struct{}
@@ -83,8 +85,10 @@ type growingFeeds struct {
 // one that matches none.
 func newGrowingFeeds(t *testing.T, ids ...string) *growingFeeds {
 	t.Helper()
-	g := &growingFeeds{t: t, ids: ids, feeds: make(map[string]*feedServer), want: make(map[alertKey]bool)}
+	g := &growingFeeds{t: t, ids: ids, feeds: make(map[string]*feedServer), want: make(map[alertKey]bool), items: make(map[alertKey]bool)}
 	for _, id := range ids {
+		g.items[alertKey{Feed: id, Item: id + "-old-1"}] = true
+		g.items[alertKey{Feed: id, Item: id + "-old-2"}] = true
 		g.feeds[id] = newFeedServer(t,
 			feedItem{GUID: id + "-old-1", Title: "North Korean troops seen near Kursk, an older report", Description: "Present before newswatch started."},
 			feedItem{GUID: id + "-old-2", Title: "Markets close higher", Description: "Stocks rose on Tuesday."},
@@ -113,6 +117,7 @@ func (g *growingFeeds) add() {
 	for _, r := range kind.rules {
 		g.want[alertKey{Rule: r, Feed: id, Item: it.GUID}] = true
 	}
+	g.items[alertKey{Feed: id, Item: it.GUID}] = true
 	g.feeds[id].add(it)
 }
 
@@ -157,6 +162,14 @@ func (g *growingFeeds) expected() map[alertKey]bool {
 		want[k] = true
 	}
 	return want
+}
+
+// archived is a copy of the items added so far and those present from the start: every one the
+// archive must hold.
+func (g *growingFeeds) archived() map[alertKey]bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return maps.Clone(g.items)
 }
 
 // servers are the feed servers, for waitPolls.
@@ -256,31 +269,47 @@ func awaitStreamCount(t *testing.T, js jetstream.JetStream, n int, timeout time.
 // of messages and the stream sequences of each pair.
 func readAlertStream(t *testing.T, js jetstream.JetStream) (uint64, map[alertKey][]uint64) {
 	t.Helper()
+	return readStream(t, js, "NEWSWATCH_ALERTS", parseAlert)
+}
+
+// readArchiveStream reads every message of the item archive: the stream's count of messages
+// and the stream sequences of each (feed, item), the rule left empty.
+func readArchiveStream(t *testing.T, js jetstream.JetStream) (uint64, map[alertKey][]uint64) {
+	t.Helper()
+	return readStream(t, js, notifier.DefaultArchiveStream, func(_ string, _ nats.Header, data []byte) (alertKey, error) {
+		a, err := notifier.ParseItemEvent(data)
+		return alertKey{Feed: a.FeedID, Item: a.Item.GUID}, err
+	})
+}
+
+// readStream reads every message of stream, each named by parse.
+func readStream(t *testing.T, js jetstream.JetStream, stream string, parse func(string, nats.Header, []byte) (alertKey, error)) (uint64, map[alertKey][]uint64) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := js.Stream(ctx, "NEWSWATCH_ALERTS")
+	s, err := js.Stream(ctx, stream)
 	if err != nil {
-		t.Fatalf("alert stream: %v", err)
+		t.Fatalf("stream %s: %v", stream, err)
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		t.Fatalf("alert stream info: %v", err)
+		t.Fatalf("stream %s info: %v", stream, err)
 	}
 	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		t.Fatalf("ordered consumer on the alert stream: %v", err)
+		t.Fatalf("ordered consumer on stream %s: %v", stream, err)
 	}
 	got := make(map[alertKey][]uint64)
 	for range info.State.Msgs {
 		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 		if err != nil {
-			t.Fatalf("reading the alert stream: %v", err)
+			t.Fatalf("reading stream %s: %v", stream, err)
 		}
 		md, err := m.Metadata()
 		if err != nil {
-			t.Fatalf("alert metadata: %v", err)
+			t.Fatalf("stream %s: metadata: %v", stream, err)
 		}
-		k, err := parseAlert(m.Subject(), m.Headers(), m.Data())
+		k, err := parse(m.Subject(), m.Headers(), m.Data())
 		if err != nil {
 			t.Fatal(err)
 		}

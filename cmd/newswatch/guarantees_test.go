@@ -89,6 +89,11 @@ func TestKillNineLoop(t *testing.T) {
 	waitPolls(t, 3, feeds.servers()...)
 	checkAlertStream(t, js, want)
 	reader.check(t, want)
+	// Every item, baseline and new, archived once: the archive is written before the state
+	// commits, as alerts are, and de-duplicated by the same means.
+	items := feeds.archived()
+	msgs, got := readArchiveStream(t, js)
+	checkExactlyOnce(t, "item archive", msgs, got, items)
 	d.stop(t, 30*time.Second)
 }
 

@@ -21,8 +21,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/newswatch/newswatch/config"
-	"github.com/newswatch/newswatch/matcher"
-	"github.com/newswatch/newswatch/watcher"
 )
 
 // TestOperations runs the daemon as systemd would (NOTIFY_SOCKET) with its HTTP endpoints on, and
@@ -179,7 +177,7 @@ func TestReloadMetrics(t *testing.T) {
 	var updates int
 	r := &reloader{
 		path: path,
-		update: func([]watcher.Feed, []matcher.Rule, *matcher.Index) error {
+		update: func(*loaded) error {
 			updates++
 			return refuse
 		},

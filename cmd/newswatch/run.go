@@ -18,7 +18,6 @@ import (
 	"github.com/newswatch/newswatch/internal/buildinfo"
 	"github.com/newswatch/newswatch/internal/logging"
 	"github.com/newswatch/newswatch/internal/webserve"
-	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/watcher"
 )
@@ -141,7 +140,13 @@ func (r runCmd) Run(e *env) error {
 		apiMux = api.mux
 	}
 	sd := sdNotifier{log: log}
-	rl := &reloader{path: r.Config, update: w.Update, log: log, sd: sd, metrics: reloads, now: time.Now}
+	rl := &reloader{path: r.Config, update: func(l *loaded) error {
+		if err := w.Update(watcherFeeds(l.cfg), l.rules, l.index); err != nil {
+			return err
+		}
+		w.SetBackfills(backfills(l.cfg))
+		return nil
+	}, log: log, sd: sd, metrics: reloads, now: time.Now}
 	live := liveness{lastTick: w.LastTick, started: time.Now(), bound: livenessBound}
 	up.Store(&running{n: n, rl: rl, live: live, api: apiMux})
 	wg.Go(func() { rl.onHangup(ctx, hup) })
@@ -204,7 +209,7 @@ func (r runCmd) closeNotifier(n *notifier.Notifier, log *zap.Logger) {
 // or POST /-/reload. A file that does not validate whole changes nothing.
 type reloader struct {
 	path    string
-	update  func([]watcher.Feed, []matcher.Rule, *matcher.Index) error // Watcher.Update
+	update  func(*loaded) error // Watcher.Update and SetBackfills
 	log     *zap.Logger
 	sd      sdNotifier
 	metrics *reloadMetrics
@@ -219,7 +224,7 @@ func (r *reloader) reload() error {
 	defer r.sd.ready()
 	l, err := load(r.path)
 	if err == nil {
-		err = r.update(watcherFeeds(l.cfg), l.rules, l.index)
+		err = r.update(l)
 	}
 	r.metrics.record(err == nil, r.now())
 	if err != nil {

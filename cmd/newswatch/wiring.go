@@ -44,12 +44,7 @@ func notifierConfig(c *config.Config) notifier.Config {
 }
 
 func watcherConfig(l *loaded, n *notifier.Notifier, workers int, shutdownTimeout time.Duration) watcher.Config {
-	var archiver watcher.Archiver
-	if a := n.Archive(); a != nil {
-		archiver = itemArchiver{a}
-	}
-	return watcher.Config{
-		Archiver:        archiver,
+	wc := watcher.Config{
 		Feeds:           watcherFeeds(l.cfg),
 		Rules:           l.rules,
 		Index:           l.index,
@@ -61,7 +56,23 @@ func watcherConfig(l *loaded, n *notifier.Notifier, workers int, shutdownTimeout
 		Jobs:            n.Jobs(),
 		Health:          healthReporter{n.Health()},
 		EventID:         func(a event.Alert) string { return notifier.EventID(a.RuleID, a.FeedID, a.Item.Key) },
+		Backfills:       backfills(l.cfg),
 	}
+	if a := n.Archive(); a != nil {
+		wc.Archiver, wc.Archive, wc.Ledger = itemArchiver{a}, n, n.Ledger()
+	}
+	return wc
+}
+
+// backfills are the backfill windows of the configuration's rules.
+func backfills(c *config.Config) []watcher.Backfill {
+	var out []watcher.Backfill
+	for _, r := range c.Rules {
+		if r.Backfill > 0 {
+			out = append(out, watcher.Backfill{Rule: r.ID, Window: r.Backfill})
+		}
+	}
+	return out
 }
 
 func watcherFeeds(c *config.Config) []watcher.Feed {
