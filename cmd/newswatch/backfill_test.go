@@ -73,7 +73,9 @@ func TestBackfill(t *testing.T) {
 	}
 	waitFor(t, 60*time.Second, "a backfill done", func() bool { return done(a.output(), b.output()) > 0 })
 	checkAlertStream(t, js, want)
-	started := func() int { return strings.Count(a.output(), `"backfill started"`) + strings.Count(b.output(), `"backfill started"`) }
+	started := func() int {
+		return strings.Count(a.output(), `"backfill started"`) + strings.Count(b.output(), `"backfill started"`)
+	}
 	if n := started(); n != 1 {
 		t.Errorf("backfills started by the two replicas: %d, want 1", n)
 	}
