@@ -19,7 +19,7 @@ type Spike struct {
 	Count      int
 	Publishers int
 	// Baseline is the mean number of new stories in the same window of the previous days
-	// (BaselineDays of them, fewer while the rule is young); Ratio is Count over the larger of
+	// (BaselineDays of them, fewer while the rule is young: at least one); Ratio is Count over the larger of
 	// Baseline and the floor.
 	Baseline     float64
 	BaselineDays int
@@ -134,10 +134,10 @@ func (p *Policy) observe(st *State, ev Event) *Spike {
 		total += ss.sum(lo, now-d*bucketsPerDay)
 		days++
 	}
-	var baseline float64
-	if days > 0 {
-		baseline = float64(total) / float64(days)
+	if days == 0 {
+		return nil // no baseline yet: a young rule cannot tell a surge from its usual rate
 	}
+	baseline := float64(total) / float64(days)
 	ratio := float64(count) / max(baseline, o.Floor)
 	if ratio < o.Factor {
 		return nil
