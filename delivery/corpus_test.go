@@ -120,6 +120,7 @@ type replayStats struct {
 	unlisted                                           int // held items of stories past MaxStories
 	surfaced, matched                                  map[string]bool
 	spikeTimes                                         []time.Time
+	spikeList                                          []*Spike
 	deliveredPerHour, noticesPerHour                   map[int64]int
 	periods                                            map[string]bool // periods that held something
 }
@@ -185,6 +186,7 @@ func replay(t *testing.T, hs []headline, ix *matcher.Index, o Options) map[strin
 			if d.Spike != nil {
 				s.spikes++
 				s.spikeTimes = append(s.spikeTimes, d.Spike.End)
+				s.spikeList = append(s.spikeList, d.Spike)
 			}
 			if n++; n%64 == 0 {
 				states[rule] = roundTrip(t, states[rule])
@@ -329,6 +331,16 @@ func TestReplayCorpus(t *testing.T) {
 			verdict = "NO"
 		}
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", bg.story, bg.n, strings.ReplaceAll(title[bg.story], "|", "/"), strings.Join(rules, ", "), verdict)
+	}
+	fmt.Fprintf(&b, "\n| spike | new stories | publishers | baseline (days) | ratio | first stories |\n|---|---:|---:|---:|---:|---|\n")
+	for _, r := range corpusRules {
+		for _, sp := range all["immediate"][r.ID].spikeList {
+			var titles []string
+			for _, s := range sp.Stories[:min(3, len(sp.Stories))] {
+				titles = append(titles, strings.ReplaceAll(s.Title, "|", "/"))
+			}
+			fmt.Fprintf(&b, "| %s | %d | %d | %.2f (%d) | %.1f | %s |\n", sp.ID, sp.Count, sp.Publishers, sp.Baseline, sp.BaselineDays, sp.Ratio, strings.Join(titles, "; "))
+		}
 	}
 	t.Log(b.String())
 }
