@@ -285,13 +285,13 @@ func TestStateBounded(t *testing.T) {
 	}
 	st := &State{}
 	var maxSize int
-	for i := range 60000 { // one alert a minute for six weeks, a new story every 3 alerts
-		e := ev(fmt.Sprint("a", i), fmt.Sprint("s", i/3), fmt.Sprint("p", i%40), at(time.Duration(i)*time.Minute))
+	for i := range 12000 { // an alert every three minutes for 25 days, a new story every 3 alerts
+		e := ev(fmt.Sprint("a", i), fmt.Sprint("s", i/3), fmt.Sprint("p", i%40), at(time.Duration(i)*3*time.Minute))
 		p.Decide(st, e)
 		for _, d := range p.Due(st, e.Time) {
 			p.Done(st, d.ID)
 		}
-		if i%1000 == 0 {
+		if i%500 == 0 {
 			b, _ := json.Marshal(st)
 			maxSize = max(maxSize, len(b))
 		}

@@ -89,7 +89,7 @@ func TestSchedulePeriodsTile(t *testing.T) {
 		for _, day := range days {
 			from := mustTime(t, day)
 			var prev Period
-			for at := from; at.Before(from.Add(72 * time.Hour)); at = at.Add(7 * time.Minute) {
+			for at := from; at.Before(from.Add(48 * time.Hour)); at = at.Add(11 * time.Minute) {
 				p := s.Period(at)
 				if at.Before(p.Start) || !at.Before(p.End) {
 					t.Fatalf("%s %s: %s is not in its period [%s, %s)", sp.cron, sp.tz, at, p.Start, p.End)

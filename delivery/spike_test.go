@@ -144,3 +144,36 @@ func TestSpikeYoungRule(t *testing.T) {
 		t.Fatalf("got %+v, want a spike of 3 stories over the floor 1, on one baseline day", got)
 	}
 }
+
+// TestSpikeReplay: the event that made a spike, replayed on the state before it (a crash between
+// publishing and committing), makes the same spike with the same id; fed again after the commit,
+// it is a duplicate and makes none.
+func TestSpikeReplay(t *testing.T) {
+	p, err := New("kursk", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &State{}
+	baseline(t, p, st, t0.Add(-8*24*time.Hour+30*time.Minute))
+	var last Event
+	var before *State
+	var first *Spike
+	for i := range 8 {
+		last = ev(fmt.Sprint("s", i), fmt.Sprint("story", i), fmt.Sprint("pub", i%4), t0.Add(time.Duration(i)*time.Minute))
+		before = st.Clone()
+		if d := p.Decide(st, last); d.Spike != nil {
+			first = d.Spike
+			break
+		}
+	}
+	if first == nil {
+		t.Fatal("no spike")
+	}
+	again := p.Decide(roundTrip(t, before), last)
+	if again.Spike == nil || again.Spike.ID != first.ID || again.Spike.Count != first.Count {
+		t.Fatalf("replay on the state before: got %+v, want %+v", again.Spike, first)
+	}
+	if d := p.Decide(st, last); d.Action != Duplicate || d.Spike != nil {
+		t.Fatalf("replay after the commit: got %+v, want a duplicate without a spike", d)
+	}
+}
