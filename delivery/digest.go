@@ -21,26 +21,26 @@ const (
 type Digest struct {
 	// ID is the rule and the period ("kursk.20260312T090000Z"): the same on every replica and
 	// after every replay, for the de-duplication of the bus.
-	ID     string
-	Rule   string
-	Kind   DigestKind
-	Period Period
+	ID     string     `json:"id"`
+	Rule   string     `json:"rule"`
+	Kind   DigestKind `json:"kind"`
+	Period Period     `json:"period"`
 	// Stories are the period's stories, the most widely covered first, at most MaxStories.
-	Stories []DigestStory
+	Stories []DigestStory `json:"stories"`
 	// Items is the number of alerts held for the period; MoreItems of them belong to stories
 	// past MaxStories and are not listed.
-	Items     int
-	MoreItems int
+	Items     int `json:"items"`
+	MoreItems int `json:"more_items"`
 }
 
 // DigestStory is one story of a digest.
 type DigestStory struct {
-	ID        string
-	Title     string
-	Link      string
-	Sources   int // distinct publishers of its items in the period (counted up to 64)
-	Items     int // its alerts in the period
-	FirstSeen time.Time
+	ID        string    `json:"id"`
+	Title     string    `json:"title"`
+	Link      string    `json:"link"`
+	Sources   int       `json:"sources"` // distinct publishers of its items in the period (counted up to 64)
+	Items     int       `json:"items"`   // its alerts in the period
+	FirstSeen time.Time `json:"first_seen"`
 }
 
 // pending is a digest being gathered (or frozen, waiting to be published), in State.

@@ -157,8 +157,8 @@ func (s SpikeOptions) WithDefaults() SpikeOptions {
 	return s
 }
 
-// Validate reports the first invalid option, naming its field. Zero fields are valid (they take
-// the defaults); Validate checks the options as given, and New checks them with defaults.
+// Validate reports the first invalid option as an *OptionError naming its field; zero fields are
+// valid (they take the defaults). New validates the same way.
 func (o Options) Validate() error {
 	_, err := o.compile()
 	return err

@@ -69,10 +69,10 @@ type Decision struct {
 // Notice says that a rule reached its budget: the rest of the window goes to its digest.
 type Notice struct {
 	// ID is the rule and the window ("kursk.budget.20260312T090000Z").
-	ID     string
-	Rule   string
-	Max    int
-	Window Period
+	ID     string `json:"id"`
+	Rule   string `json:"rule"`
+	Max    int    `json:"max"`
+	Window Period `json:"window"`
 }
 
 // Policy is the delivery and spike detection of one rule. It is immutable and safe for

@@ -10,9 +10,9 @@ import (
 
 // Period is one digest period: [Start, End). Its ID names it the same on every replica.
 type Period struct {
-	ID    string
-	Start time.Time
-	End   time.Time
+	ID    string    `json:"id"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // periodID is the start of a period in UTC, to the second: unique and sortable whatever the time

@@ -11,29 +11,30 @@ import (
 type Spike struct {
 	// ID is the rule and the time of the story that made the spike
 	// ("kursk.spike.20260312T094512Z"): a replay names it the same.
-	ID   string
-	Rule string
+	ID   string `json:"id"`
+	Rule string `json:"rule"`
 	// Start and End bound the window counted; End is the time of the story that made the spike.
-	Start, End time.Time
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 	// Count is the number of new stories in the window, Publishers their distinct publishers.
-	Count      int
-	Publishers int
+	Count      int `json:"count"`
+	Publishers int `json:"publishers"`
 	// Baseline is the mean number of new stories in the same window of the previous days
 	// (BaselineDays of them, fewer while the rule is young: at least one); Ratio is Count over the larger of
 	// Baseline and the floor.
-	Baseline     float64
-	BaselineDays int
-	Ratio        float64
+	Baseline     float64 `json:"baseline"`
+	BaselineDays int     `json:"baseline_days"`
+	Ratio        float64 `json:"ratio"`
 	// Stories are the new stories of the window, oldest first (at most recentCap).
-	Stories []SpikeStory
+	Stories []SpikeStory `json:"stories"`
 }
 
 // SpikeStory is one story behind a spike.
 type SpikeStory struct {
-	ID        string
-	Title     string
-	Publisher string
-	FirstSeen time.Time
+	ID        string    `json:"id"`
+	Title     string    `json:"title"`
+	Publisher string    `json:"publisher"`
+	FirstSeen time.Time `json:"first_seen"`
 }
 
 // spikeState is the spike detection's memory of one rule.
