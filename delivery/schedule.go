@@ -105,11 +105,19 @@ func (s Schedule) Period(t time.Time) Period {
 	}
 	end := s.next(t)
 	// The last firing at or before t: look back over growing spans until one holds a firing,
-	// then walk forward to the last one not after t.
+	// then walk forward to the last one not after t. The first span is the length of the next
+	// period, which finds the firing at once for a regular schedule.
+	d0 := time.Minute
+	if after := s.next(end); !end.IsZero() && !after.IsZero() {
+		d0 = max(d0, after.Sub(end))
+	}
 	var start time.Time
-	for d := time.Minute; d <= maxLookBack; d *= 2 {
+	for d := min(d0, maxLookBack); ; d = min(2*d, maxLookBack) {
 		c := s.next(t.Add(-d))
 		if c.IsZero() || c.After(t) {
+			if d == maxLookBack {
+				break
+			}
 			continue
 		}
 		for {
@@ -123,7 +131,7 @@ func (s Schedule) Period(t time.Time) Period {
 		break
 	}
 	if start.IsZero() {
-		// No firing in six years before t: the period began with time itself; name it by its end.
+		// No firing in the six years before t: the period is taken to start at the Unix epoch.
 		start = time.Unix(0, 0)
 	}
 	start, end = start.UTC(), end.UTC()

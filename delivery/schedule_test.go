@@ -146,3 +146,21 @@ func TestParseScheduleErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSchedulePeriodIrregular: the period of a schedule whose gaps differ (29 February, every
+// four years but eight around 2100) is found whatever the length of the next one.
+func TestSchedulePeriodIrregular(t *testing.T) {
+	s, err := ParseSchedule(0, "0 0 29 2 *", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ at, start string }{
+		{"2027-01-01T00:00:00Z", "2024-02-29T00:00:00Z"},
+		{"2028-02-29T00:00:00Z", "2028-02-29T00:00:00Z"},
+		{"2028-02-28T23:59:59Z", "2024-02-29T00:00:00Z"},
+	} {
+		if p := s.Period(mustTime(t, tc.at)); !p.Start.Equal(mustTime(t, tc.start)) {
+			t.Errorf("period of %s: got start %s, want %s", tc.at, p.Start, tc.start)
+		}
+	}
+}
