@@ -56,6 +56,7 @@ fuzz: ## each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./matcher/
 	$(GO) test -run '^$$' -fuzz '^FuzzMatchText$$' -fuzztime $(FUZZTIME) ./matcher/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseItems$$' -fuzztime $(FUZZTIME) ./watcher/
+	$(GO) test -run '^$$' -fuzz '^FuzzOptions$$' -fuzztime $(FUZZTIME) ./delivery/
 
 run: build ## the daemon on the example configuration (a built binary, which SIGTERM reaches; go run does not pass it on)
 	./bin/newswatch run -c examples/newswatch.yaml
