@@ -63,6 +63,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 	want := map[string]string{
 		"alert":      notifier.AlertSubject("{prefix}", "{rule}", "{feed}"),
 		"feedHealth": notifier.HealthSubject("{prefix}", "{feed}", "{status}"),
+		"item":       notifier.ItemSubject("{prefix}", "{feed}"),
 	}
 	for name, subject := range want {
 		if addresses[name] != subject {
@@ -84,8 +85,8 @@ func TestAsyncAPIDocument(t *testing.T) {
 // healthStatuses are the feed-health statuses newswatch publishes.
 var healthStatuses = notifier.FeedStatuses
 
-// TestPublishedEventsMatchSchemas publishes an alert and a feed-health event of every status
-// through a real server, and validates each message as a subscriber gets it: a CloudEvents 1.0
+// TestPublishedEventsMatchSchemas publishes an alert, an archived item and a feed-health event
+// of every status through a real server, and validates each message as a subscriber gets it: a CloudEvents 1.0
 // event whose dataschema names a schema of schemas/, which its data satisfies.
 func TestPublishedEventsMatchSchemas(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
@@ -114,6 +115,11 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 	if err := n.Alerts().Publish(t.Context(), []event.Alert{alert}); err != nil {
 		t.Fatal(err)
 	}
+	item := event.Archived{FeedID: "world", FeedURL: "https://example.org/rss", FeedTitle: "World", Tags: []string{"world", "ru"},
+		Item: alert.Item, Content: "Полный текст статьи о боях под Курском.", FirstSeen: now}
+	if err := n.Archive().Publish(t.Context(), []event.Archived{item}); err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range healthStatuses {
 		fh := notifier.FeedHealth{FeedID: "world", FeedURL: "https://example.org/rss", Status: s, Time: now,
 			Since: now.Add(-time.Hour), Failures: 2, Items: 40, Error: "fetch: timeout", ErrorClass: "timeout", NextPoll: now.Add(time.Minute),
@@ -126,10 +132,11 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 	schemas := dataSchemas(t)
 	seen := map[string]bool{}
 	deadline := time.After(30 * time.Second)
-	for len(seen) < 1+len(healthStatuses) {
+	for len(seen) < 2+len(healthStatuses) {
 		select {
 		case m := <-msgs:
-			if !strings.HasPrefix(m.Subject, "newswatch.alert.") && !strings.HasPrefix(m.Subject, "newswatch.feed.") {
+			if !strings.HasPrefix(m.Subject, "newswatch.alert.") && !strings.HasPrefix(m.Subject, "newswatch.feed.") &&
+				!strings.HasPrefix(m.Subject, "newswatch.item.") {
 				continue
 			}
 			if got := m.Header.Get("Content-Type"); got != notifier.EventContentType {
@@ -155,7 +162,7 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 			}
 			seen[ev.Type()] = true
 		case <-deadline:
-			t.Fatalf("got events of types %v within 30s, want an alert and %d feed-health events", seen, len(healthStatuses))
+			t.Fatalf("got events of types %v within 30s, want an alert, an item and %d feed-health events", seen, len(healthStatuses))
 		}
 	}
 }
@@ -192,7 +199,7 @@ func dataSchemas(t *testing.T) map[string]*jsonschema.Schema {
 			t.Fatalf("compile %s: %v", f, err)
 		}
 	}
-	for _, uri := range []string{notifier.AlertDataSchema, notifier.HealthDataSchema} {
+	for _, uri := range []string{notifier.AlertDataSchema, notifier.HealthDataSchema, notifier.ItemDataSchema} {
 		if out[uri] == nil {
 			t.Errorf("the events name dataschema %q, which is none of api/schemas", uri)
 		}
