@@ -8,6 +8,7 @@ import (
 
 	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
+	"golang.org/x/time/rate"
 )
 
 // ArchiveReader reads the item archive for backtests and backfills. ReadArchive passes the
@@ -24,6 +25,9 @@ type BacktestQuery struct {
 	Archive event.ArchiveQuery
 	Index   *matcher.Index
 	Rules   []string // empty: every rule of Index
+	// Pace, when set, bounds the items read a second (a backfill beside live polls); its burst
+	// must be at least the reader's chunk (512).
+	Pace *rate.Limiter
 }
 
 // BacktestFound is one archived item and the rules it matched, each with its hits (offsets in
@@ -63,6 +67,11 @@ func Backtest(ctx context.Context, r ArchiveReader, q BacktestQuery, found func(
 		}
 		n := len(items)
 		return func() error {
+			if q.Pace != nil {
+				if err := q.Pace.WaitN(ctx, n); err != nil {
+					return err
+				}
+			}
 			st.Items += n
 			for _, f := range hits {
 				st.Matched++

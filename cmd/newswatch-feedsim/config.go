@@ -62,7 +62,16 @@ rules:
 // writeConfig writes a newswatch configuration that polls every simulated feed, feed n on
 // addrs[n mod len(addrs)], and returns the addresses it chose for http.listen and the embedded
 // NATS server: free ports at the time of writing.
-func writeConfig(path string, feeds int, schedule, storeDir string, addrs []string) (httpAddr, natsAddr string, err error) {
+// configOptions are what the written configuration says beyond its feeds' addresses.
+type configOptions struct {
+	feeds    int
+	schedule string
+	storeDir string
+	archive  bool
+}
+
+func writeConfig(path string, o configOptions, addrs []string) (httpAddr, natsAddr string, err error) {
+	feeds, schedule, storeDir := o.feeds, o.schedule, o.storeDir
 	if httpAddr, err = freePort(); err != nil {
 		return "", "", err
 	}
@@ -78,6 +87,9 @@ func writeConfig(path string, feeds int, schedule, storeDir string, addrs []stri
 	fmt.Fprintf(w, "# Written by newswatch-feedsim: %d simulated feeds on %s.\n", feeds, strings.Join(addrs, " "))
 	fmt.Fprintf(w, "nats:\n  url: \"\"\n  embedded:\n    listen: %s\n    store_dir: %s\n", natsAddr, strconv.Quote(storeDir))
 	fmt.Fprintf(w, "http:\n  listen: %s\n", httpAddr)
+	if !o.archive {
+		fmt.Fprintf(w, "archive:\n  enabled: false\n")
+	}
 	fmt.Fprintf(w, "defaults:\n  schedule: %s\n  timeout: 30s\n  max_body: 10MiB\n  first_poll: baseline\n  flood_guard: 10\n  allow_private: true\n", strconv.Quote(schedule))
 	fmt.Fprintf(w, "feeds:\n")
 	for n := range feeds {

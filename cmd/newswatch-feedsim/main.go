@@ -54,6 +54,7 @@ type cli struct {
 	Config     string        `type:"path" help:"Write a newswatch configuration for the simulated feeds to this file, with free ports for http.listen and the embedded NATS server."`
 	Schedule   string        `default:"@every 5m" help:"Schedule of every feed in the written configuration."`
 	StoreDir   string        `type:"path" help:"JetStream store of the written configuration; default: nats beside --config."`
+	Archive    bool          `default:"true" negatable:"" help:"Keep the item archive in the written configuration (--no-archive turns it off)."`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -119,7 +120,7 @@ func (c cli) serve(stdout io.Writer) error {
 		if store == "" {
 			store = filepath.Join(filepath.Dir(c.Config), "nats")
 		}
-		httpAddr, natsAddr, err := writeConfig(c.Config, c.Feeds, c.Schedule, store, addrs)
+		httpAddr, natsAddr, err := writeConfig(c.Config, configOptions{feeds: c.Feeds, schedule: c.Schedule, storeDir: store, archive: c.Archive}, addrs)
 		if err != nil {
 			return err
 		}

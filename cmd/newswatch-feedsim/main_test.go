@@ -18,13 +18,28 @@ func TestWrittenConfigLoads(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "newswatch.yaml")
 	addrs := []string{"127.0.0.1:1001", "127.0.0.1:1002"}
-	httpAddr, natsAddr, err := writeConfig(path, 5, "@every 30s", filepath.Join(dir, "nats"), addrs)
+	httpAddr, natsAddr, err := writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats"), archive: true}, addrs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatalf("config.Load: %v", err)
+	}
+	if !cfg.Archive.Enabled {
+		t.Error("archive off, want it on")
+	}
+	if _, _, err := writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats")}, addrs); err != nil {
+		t.Fatal(err)
+	}
+	if off, err := config.Load(path); err != nil || off.Archive.Enabled {
+		t.Errorf("config with archive false: enabled %v, error %v; want off", off != nil && off.Archive.Enabled, err)
+	}
+	if httpAddr, natsAddr, err = writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats"), archive: true}, addrs); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = config.Load(path); err != nil {
+		t.Fatal(err)
 	}
 	if len(cfg.Feeds) != 5 || len(cfg.Rules) != 2 || len(cfg.Lists) != 2 {
 		t.Fatalf("got %d feeds, %d rules, %d lists, want 5, 2, 2", len(cfg.Feeds), len(cfg.Rules), len(cfg.Lists))

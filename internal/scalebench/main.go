@@ -59,6 +59,8 @@ type options struct {
 	baselineTimeout   time.Duration
 	logLevel, simArgs string
 	pprof             bool
+	archive           bool
+	backfill          time.Duration
 }
 
 func main() {
@@ -80,6 +82,8 @@ func main() {
 	flag.StringVar(&o.logLevel, "log-level", "warn", "the daemon's --log-level")
 	flag.BoolVar(&o.pprof, "pprof", false, "run the daemon in a test binary (cmd/newswatch, build tag scale) that writes Go CPU profiles of each phase and heap profiles at their ends; run from the repository's root")
 	flag.StringVar(&o.simArgs, "sim-args", "", "further flags for newswatch-feedsim, space-separated (e.g. --latency=20ms)")
+	flag.BoolVar(&o.archive, "archive", true, "keep the item archive (false: the configuration turns it off)")
+	flag.DurationVar(&o.backfill, "backfill", 0, "at the start of the live phase, reload with a new rule that backfills this window of the archive (0: none)")
 	flag.Parse()
 	o.phases = strings.Split(phases, ",")
 	every, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(o.schedule, "@every")))
@@ -235,6 +239,9 @@ func (b *bench) startSim() error {
 	args := []string{"--listen", "127.0.0.1:0", "--hosts", fmt.Sprint(b.o.hosts), "--feeds", fmt.Sprint(b.o.feeds),
 		"--period", b.o.period.String(), "--schedule", b.o.schedule,
 		"--config", filepath.Join(b.o.dir, "newswatch.yaml"), "--store-dir", filepath.Join(b.o.dir, "nats")}
+	if !b.o.archive {
+		args = append(args, "--no-archive")
+	}
 	args = append(args, strings.Fields(b.o.simArgs)...)
 	cmd := exec.Command(filepath.Join(b.o.bin, "newswatch-feedsim"), args...)
 	stdout, err := cmd.StdoutPipe()
@@ -428,6 +435,35 @@ func (b *bench) simStats() (feedsim.StatsDoc, error) {
 	return s, json.NewDecoder(resp.Body).Decode(&s)
 }
 
+// backfillRule is the rule that --backfill adds: it matches the simulator's Kursk items.
+const backfillRule = "  - id: backfill-probe\n    query: 'kursk OR курск'\n    backfill: %s\n"
+
+// addBackfillRule appends backfillRule to the configuration, whose last section is its rules,
+// and has the daemon reload it.
+func (b *bench) addBackfillRule() error {
+	f, err := os.OpenFile(filepath.Join(b.o.dir, "newswatch.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(f, backfillRule, b.o.backfill); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	resp, err := http.Post("http://"+b.httpAddr+"/-/reload", "", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST /-/reload: %s", resp.Status)
+	}
+	b.printf("reloaded with a rule that backfills %s\n", b.o.backfill)
+	return nil
+}
+
 func (b *bench) simPost(path string) error {
 	resp, err := http.Post("http://"+b.simAddr+path, "", nil)
 	if err != nil {
@@ -452,6 +488,11 @@ func (b *bench) runPhase(mode string) error {
 		return err
 	}
 	s0 := b.snapshot()
+	if mode == "live" && b.o.backfill > 0 {
+		if err := b.addBackfillRule(); err != nil {
+			return err
+		}
+	}
 	b.signal(syscall.SIGUSR2) // a CPU profile of this phase
 	var perf *exec.Cmd
 	perfFile := filepath.Join(b.o.dir, "perf-"+mode+".data")
@@ -687,6 +728,11 @@ func (b *bench) logSummary() {
 		}
 	}
 	b.printf("daemon log lines by level: %v\n", levels)
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if strings.Contains(line, `"backfill `) {
+			b.printf("    %s\n", line)
+		}
+	}
 	for _, l := range shown {
 		if len(l) > 400 {
 			l = l[:400] + "…"

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,12 +62,33 @@ func (b *bench) streamMsgs(stream string) (int, error) {
 	return int(info.State.Msgs), nil
 }
 
+// streamDisk is the size of stream's directory in the embedded server's store (compressed
+// when the stream is).
+func (b *bench) streamDisk(stream string) int64 {
+	dirs, _ := filepath.Glob(filepath.Join(b.o.dir, "nats", "jetstream", "*", "streams", stream))
+	var total int64
+	for _, d := range dirs {
+		_ = filepath.WalkDir(d, func(_ string, e fs.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				if fi, err := e.Info(); err == nil {
+					total += fi.Size()
+				}
+			}
+			return nil
+		})
+	}
+	return total
+}
+
 // streamInfo reports the messages and bytes of newswatch's streams, through the embedded
 // server's listener: the feed-state bucket's bytes per feed is the size of a state document.
 func (b *bench) streamInfo(ctx context.Context) error {
 	js := b.nats.js
-	for _, name := range []string{"KV_newswatch_feeds", "NEWSWATCH_POLLS", "NEWSWATCH_ALERTS"} {
+	for _, name := range []string{"KV_newswatch_feeds", "NEWSWATCH_POLLS", "NEWSWATCH_ALERTS", "NEWSWATCH_ITEMS"} {
 		s, err := js.Stream(ctx, name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			continue // the archive, turned off
+		}
 		if err != nil {
 			return err
 		}
@@ -78,6 +102,9 @@ func (b *bench) streamInfo(ctx context.Context) error {
 			per = float64(st.Bytes) / float64(st.Msgs)
 		}
 		b.printf("stream %s: %d messages, %s (%.0f B a message), %d deleted\n", name, st.Msgs, mib(int64(st.Bytes)), per, st.NumDeleted)
+		if disk := b.streamDisk(name); disk > 0 && st.Msgs > 0 {
+			b.printf("    on disk %s: %.0f B a message, %.2f of its stored size\n", mib(disk), float64(disk)/float64(st.Msgs), float64(disk)/float64(st.Bytes))
+		}
 	}
 	return nil
 }
