@@ -240,6 +240,27 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "archive and backfill",
+			data: yamlLines(
+				"nats: {duplicate_window: 2h}",
+				"archive: {enabled: maybe, max_age: 1h, max_bytes: 0, stream: 'A B', keep: 3}",
+				"feeds:",
+				`  - {id: a, url: 'https://a.example'}`,
+				"rules:",
+				"  - {id: k, query: kursk, backfill: -1h}",
+				"  - {id: l, query: kursk, backfill: soon}",
+			),
+			want: []string{
+				`nw.yaml:2:10: archive.max_age 1h0m0s is shorter than nats.duplicate_window 2h0m0s`,
+				`nw.yaml:2:20: expected a boolean for "enabled", found string`,
+				`nw.yaml:2:51: invalid archive.max_bytes "0": must be positive`,
+				`nw.yaml:2:62: invalid archive.stream "A B": want a stream name without spaces, ., *, >, / or \`,
+				`nw.yaml:2:69: unknown key "keep"`,
+				`nw.yaml:6:37: invalid backfill "-1h": must be positive`,
+				`nw.yaml:7:37: invalid backfill "soon": want a duration such as 90s, 30m or 24h`,
+			},
+		},
+		{
 			name: "durations, sizes and first_poll",
 			data: yamlLines(
 				"nats: {duplicate_window: 0s}",

@@ -20,7 +20,7 @@ func (d *decoder) nats(v value, n *NATS) {
 		case "subject_prefix":
 			d.stringField(e, &n.SubjectPrefix, checkSubjectPrefix)
 		case "alert_stream":
-			d.stringField(e, &n.AlertStream, checkStreamName)
+			d.stringField(e, &n.AlertStream, checkStreamName("alert_stream"))
 		case "duplicate_window":
 			parsedField(d, e, &n.DuplicateWindow, func(s string) (time.Duration, error) {
 				return parseDuration("duplicate_window", s)
@@ -139,7 +139,7 @@ func (d *decoder) archive(v value, a *Archive) {
 		case "enabled":
 			d.boolField(e, &a.Enabled)
 		case "stream":
-			d.stringField(e, &a.Stream, checkStreamName)
+			d.stringField(e, &a.Stream, checkStreamName("archive.stream"))
 		case "max_age":
 			parsedField(d, e, &a.MaxAge, func(s string) (time.Duration, error) { return parseDuration("archive.max_age", s) })
 		case "max_bytes":

@@ -219,11 +219,13 @@ func checkSubjectPrefix(s string) error {
 func badSubjectRune(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }
 
 // checkStreamName accepts a JetStream stream name.
-func checkStreamName(s string) error {
-	if s == "" || len(s) > 255 || strings.ContainsAny(s, ".*>/\\") || strings.IndexFunc(s, badSubjectRune) >= 0 {
-		return fmt.Errorf("invalid alert_stream %q: want a stream name without spaces, ., *, >, / or \\", s)
+func checkStreamName(what string) func(string) error {
+	return func(s string) error {
+		if s == "" || len(s) > 255 || strings.ContainsAny(s, ".*>/\\") || strings.IndexFunc(s, badSubjectRune) >= 0 {
+			return fmt.Errorf("invalid %s %q: want a stream name without spaces, ., *, >, / or \\", what, s)
+		}
+		return nil
 	}
-	return nil
 }
 
 // maxMaxAlertsPerPoll bounds max_alerts_per_poll: alerts are built in batches, but their

@@ -104,7 +104,7 @@ func TestCheckNames(t *testing.T) {
 			bad: []string{"", "a..b", ".a", "a.", "a b", "a.>", "*", "a\tb"},
 		},
 		{
-			name: "alert_stream", check: checkStreamName,
+			name: "alert_stream", check: checkStreamName("alert_stream"),
 			ok:  []string{"NEWSWATCH_ALERTS", "alerts-1"},
 			bad: []string{"", "a.b", "a b", "a/b", `a\b`, "a*", "a>"},
 		},
