@@ -73,6 +73,11 @@ func TestBackfill(t *testing.T) {
 	}
 	waitFor(t, 60*time.Second, "a backfill done", func() bool { return done(a.output(), b.output()) > 0 })
 	checkAlertStream(t, js, want)
+	for _, l := range strings.Split(a.output()+b.output(), "\n") {
+		if strings.Contains(l, `"backfill `) {
+			t.Log(l)
+		}
+	}
 	started := func() int {
 		return strings.Count(a.output(), `"backfill started"`) + strings.Count(b.output(), `"backfill started"`)
 	}
