@@ -27,6 +27,57 @@ type Alert struct {
 	HitCount int
 	Snippet  string
 	Time     time.Time // when the match was found
+	// Story is the story of the item as it stood when the item joined it; nil when the
+	// daemon keeps no stories (the archive off) or did not know it in time.
+	Story *StoryRef
+}
+
+// StoryRef is the story of an alert's item: the items of every feed that report one event.
+type StoryRef struct {
+	ID string
+	// First is whether this alert opened the story for its rule: no earlier item of the story
+	// matched the rule.
+	First     bool
+	Size      int      // the story's items so far, this one included
+	Feeds     []string // distinct, in order of arrival
+	Languages []string
+	FirstSeen time.Time
+}
+
+// StoryKind says what a story event tells.
+type StoryKind string
+
+// The story events.
+const (
+	StoryNew    StoryKind = "new"    // a story got its first alert for a rule
+	StoryUpdate StoryKind = "update" // a story of a rule gained items since its last event
+)
+
+// StoryEvent is one story event of a rule: a story that opened for it, or the sources it
+// gained within a few minutes.
+type StoryEvent struct {
+	Kind      StoryKind
+	RuleID    string
+	RuleQuery string
+	Story     StoryRef
+	Title     string // the title of the story's first item that matched the rule
+	Link      string
+	// Sources are the items the event tells of: the opening item, or those the story gained.
+	Sources []StorySource
+	// Bucket is the start of the period whose items an update lists; zero for StoryNew.
+	Bucket time.Time
+	Time   time.Time
+}
+
+// StorySource is one item of a story event.
+type StorySource struct {
+	FeedID    string
+	Key       string
+	Publisher string
+	Language  string
+	Title     string
+	Link      string
+	FirstSeen time.Time
 }
 
 // Item is the part of a feed item that an alert carries. Text is plain text, the same text

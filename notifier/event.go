@@ -53,6 +53,35 @@ type EventData struct {
 	// HitsTotal is how many hits the match had; hits lists at most the first 20.
 	HitsTotal int    `json:"hits_total"`
 	Snippet   string `json:"snippet,omitempty"`
+	// Story is the story of the item when the daemon keeps stories.
+	Story *EventStory `json:"story,omitempty"`
+}
+
+// EventStory is an alert's story: the items of every feed that report one event.
+type EventStory struct {
+	ID        string   `json:"id"`
+	First     bool     `json:"first"` // this alert opened the story for its rule
+	Size      int      `json:"size"`
+	Feeds     []string `json:"feeds"`
+	Languages []string `json:"languages"`
+	FirstSeen string   `json:"first_seen"`
+}
+
+// eventStory is the story of an event, nil for none.
+func eventStory(s *event.StoryRef) *EventStory {
+	if s == nil {
+		return nil
+	}
+	return &EventStory{ID: s.ID, First: s.First, Size: s.Size, Feeds: nonNil(s.Feeds), Languages: nonNil(s.Languages),
+		FirstSeen: formatTime(s.FirstSeen)}
+}
+
+// nonNil is ss, or an empty slice for nil, so that JSON has [] rather than null.
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
 }
 
 // EventRule identifies the rule; Version changes whenever its query text does.
@@ -140,6 +169,7 @@ func NewEvent(a event.Alert) (Event, error) {
 			Hits:      hits,
 			HitsTotal: max(a.HitCount, len(hits)),
 			Snippet:   a.Snippet,
+			Story:     eventStory(a.Story),
 		},
 	}, nil
 }

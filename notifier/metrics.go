@@ -12,6 +12,8 @@ type metrics struct {
 	publishDuration prometheus.Histogram
 	archived        *prometheus.CounterVec // by result: ok, duplicate, error
 	archiveDuration prometheus.Histogram
+	stories         *prometheus.CounterVec // by result: ok, duplicate, error
+	storyDuration   prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -34,15 +36,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from sending a batch of items to the archive to the last acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		stories: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "newswatch_story_events_published_total",
+			Help: "Story events published to the story stream, by result: ok, duplicate (told by another replica already) or error.",
+		}, []string{"result"}),
+		storyDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "newswatch_story_publish_duration_seconds",
+			Help:    "Time from sending a batch of story events to the last acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
 	}
 	for _, r := range []string{"ok", "duplicate", "error"} {
+		m.stories.WithLabelValues(r)
 		m.published.WithLabelValues(r) // present from the start, at 0
 		m.archived.WithLabelValues(r)
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.published, m.publishDuration, m.archived, m.archiveDuration} {
+	for _, c := range []prometheus.Collector{m.published, m.publishDuration, m.archived, m.archiveDuration, m.stories, m.storyDuration} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(ErrInvalidConfig, err)
 		}

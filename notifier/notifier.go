@@ -53,6 +53,7 @@ type Notifier struct {
 	alerts  *Alerts
 	archive *Archive // nil when disabled
 	ledger  *Ledger  // nil when the archive is disabled
+	stories *Stories // nil when the archive is disabled
 	state   *StateStore
 	jobs    *JobQueue
 	health  *Health
@@ -116,6 +117,8 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 			return nil, fmt.Errorf("kv bucket %s: %w", n.names.ledger, err)
 		}
 		n.ledger = &Ledger{kv: lkv}
+		n.stories = &Stories{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.storyStream, resource: storyStream,
+			store: n.store, published: m.stories, duration: m.storyDuration}}
 		n.archive = &Archive{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.itemStream, resource: itemStream,
 			store: n.store, published: m.archived, duration: m.archiveDuration}}
 	}

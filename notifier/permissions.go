@@ -68,6 +68,7 @@ func rolePermissions(n names, role Role) Permissions {
 		return Permissions{
 			PubAllow: []string{
 				n.prefix + ".alert.>", n.prefix + ".poll.>", n.prefix + ".feed.>", n.prefix + ".item.>",
+				n.prefix + ".story.>",
 				api + ">",                        // provisioning, the poll consumer, state reads
 				"$JS.ACK." + n.pollStream + ".>", // poll jobs: ack, nak, in progress, term
 				"$KV." + n.stateBucket + ".>",    // feed state writes
@@ -99,10 +100,10 @@ func rolePermissions(n names, role Role) Permissions {
 			SubAllow: []string{"_INBOX.>"},
 		}
 	case RoleSubscriber:
-		// The alert stream and the item archive, each read the same way.
+		// The alert stream, the item archive and the story stream, each read the same way.
 		d := BridgeDurable
 		p := Permissions{PubAllow: []string{api + "INFO", api + "STREAM.NAMES"}}
-		for _, stream := range []string{alerts, n.itemStream} {
+		for _, stream := range []string{alerts, n.itemStream, n.storyStream} {
 			p.PubAllow = append(p.PubAllow,
 				api+"STREAM.INFO."+stream,
 				api+"STREAM.MSG.GET."+stream,
@@ -130,7 +131,7 @@ func rolePermissions(n names, role Role) Permissions {
 			api + "CONSUMER.*.*." + alerts + "." + d,
 			"$JS.ACK." + alerts + "." + d + ".>",
 		}
-		p.SubAllow = []string{n.prefix + ".alert.>", n.prefix + ".feed.>", n.prefix + ".item.>", "_INBOX.>"}
+		p.SubAllow = []string{n.prefix + ".alert.>", n.prefix + ".feed.>", n.prefix + ".item.>", n.prefix + ".story.>", "_INBOX.>"}
 		return p
 	}
 	return Permissions{}

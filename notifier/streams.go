@@ -24,6 +24,7 @@ type names struct {
 	pollDurable string // "newswatch_pollers"
 	stateBucket string // "newswatch_feeds"
 	itemStream  string // "NEWSWATCH_ITEMS", configured
+	storyStream string // "NEWSWATCH_STORIES"
 	ledger      string // "newswatch_backfills": the rule versions backfilled
 }
 
@@ -36,6 +37,7 @@ func newNames(cfg Config) names {
 		pollDurable: base + "_pollers",
 		stateBucket: base + "_feeds",
 		itemStream:  cfg.Archive.Stream,
+		storyStream: strings.ToUpper(base) + "_STORIES",
 		ledger:      base + "_backfills",
 	}
 }
@@ -98,6 +100,17 @@ func streamConfigs(cfg Config, n names) []jetstream.StreamConfig {
 			MaxBytes:    orUnlimited(cfg.Archive.MaxBytes),
 			Replicas:    cfg.Replicas,
 		},
+		{
+			Name:        n.storyStream,
+			Description: "newswatch story events",
+			Subjects:    []string{n.prefix + ".story.>"},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Duplicates:  cfg.DuplicateWindow,
+			MaxAge:      cfg.AlertMaxAge,
+			MaxBytes:    orUnlimited(cfg.AlertMaxBytes),
+			Replicas:    cfg.Replicas,
+		},
 	}
 }
 
@@ -129,6 +142,7 @@ const (
 	stateBucket
 	itemStream
 	ledgerBucket
+	storyStream
 )
 
 // resources are the resources newswatch owns with cfg: the archive's only when it is on.
@@ -136,7 +150,7 @@ func resources(cfg Config) []resource {
 	if cfg.Archive.Disabled {
 		return []resource{alertStream, pollStream, stateBucket}
 	}
-	return []resource{alertStream, pollStream, stateBucket, itemStream, ledgerBucket}
+	return []resource{alertStream, pollStream, stateBucket, itemStream, ledgerBucket, storyStream}
 }
 
 // store provisions newswatch's streams and bucket, tells which are missing, and re-creates
@@ -171,6 +185,8 @@ func (s *store) describe(r resource) string {
 		return "item archive " + s.names.itemStream
 	case ledgerBucket:
 		return "backfill bucket " + s.names.ledger
+	case storyStream:
+		return "story stream " + s.names.storyStream
 	default:
 		return "state bucket " + s.names.stateBucket
 	}
@@ -187,6 +203,8 @@ func (s *store) stream(r resource) string {
 		return s.names.itemStream
 	case ledgerBucket:
 		return "KV_" + s.names.ledger
+	case storyStream:
+		return s.names.storyStream
 	default:
 		return "KV_" + s.names.stateBucket
 	}
