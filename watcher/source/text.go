@@ -35,7 +35,7 @@ func textOf(fragment string, limit int) string {
 // titleRunes at a word boundary with an ellipsis, HTML-escaped (item fields are HTML).
 func titleFrom(text string) string {
 	var line string
-	for l := range strings.SplitSeq(text, "\n") {
+	for l := range strings.SplitSeq(strings.ToValidUTF8(text, "\uFFFD"), "\n") {
 		if l = strings.Join(strings.Fields(l), " "); l != "" {
 			line = l
 			break
