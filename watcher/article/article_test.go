@@ -181,8 +181,10 @@ func TestExtractBounds(t *testing.T) {
 }
 
 func FuzzExtract(f *testing.F) {
-	f.Add(fixture(f, "boilerplate-related.html"), 0)
-	f.Add([]byte("<p>"+strings.Repeat("word ", 200)+"</p>"), 17)
+	// A whole fixture as a seed stalls the coverage-guided fuzzer (Go 1.26); a small page does
+	// not.
+	f.Add([]byte(`<html><head><title>T</title></head><body><nav><a href="/">Home</a></nav><article><h1>T</h1><p>`+strings.Repeat("Troops crossed the border. ", 8)+`</p></article><aside><ul><li><a href="/r">Related</a></li></ul></aside></body></html>`), 0)
+	f.Add([]byte("<p>"+strings.Repeat("word ", 20)+"</p>"), 17)
 	f.Add([]byte("<html><meta charset=utf-16><p>x"), 0)
 	page := mustURL(f, "https://a.example/")
 	f.Fuzz(func(t *testing.T, data []byte, maxText int) {
