@@ -58,7 +58,7 @@ func HTML(data []byte, page *url.URL, sel Selectors) (*gofeed.Feed, error) {
 	if err := sel.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkSize(data); err != nil {
+	if err := checkSizeOf(data, MaxPageBytes); err != nil {
 		return nil, err
 	}
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(data))

@@ -98,7 +98,7 @@ func TestHTMLHostile(t *testing.T) {
 		items   int
 	}{
 		{"empty", "", Selectors{Item: "li"}, ErrEmpty, 0},
-		{"too large", strings.Repeat(" ", MaxDocBytes+1), Selectors{Item: "li"}, ErrTooLarge, 0},
+		{"too large", strings.Repeat(" ", MaxPageBytes+1), Selectors{Item: "li"}, ErrTooLarge, 0},
 		{"bad selector", "<li>x</li>", Selectors{Item: "li[["}, ErrOptions, 0},
 		{"no match", "<p>x</p>", Selectors{Item: "li"}, ErrNoItems, 0},
 		{"matches without title or link", "<li> </li><li></li>", Selectors{Item: "li"}, ErrNoItems, 0},

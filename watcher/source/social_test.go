@@ -65,7 +65,7 @@ func TestTelegramHostile(t *testing.T) {
 		items   int
 	}{
 		{"empty", "", ErrEmpty, 0},
-		{"too large", strings.Repeat("\n", MaxDocBytes+1), ErrTooLarge, 0},
+		{"too large", strings.Repeat("\n", MaxPageBytes+1), ErrTooLarge, 0},
 		{"private channel page", `<html><body><div class="tgme_page"><div class="tgme_page_title">Private</div></div></body></html>`, ErrNoItems, 0},
 		{"markup changed", `<html><body><div class="message" data-post="a/1">x</div></body></html>`, ErrNoItems, 0},
 		{"json", `{"ok":false}`, ErrNoItems, 0},

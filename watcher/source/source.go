@@ -7,8 +7,8 @@
 //
 // Fetching is the caller's: the address guard, size and time limits, retries and politeness
 // stay with it. The parsers bound what they do themselves all the same: a document over
-// MaxDocBytes is ErrTooLarge, at most MaxItems items are returned, and every text field is cut
-// to MaxFieldBytes. A document of the wrong kind, or that does not parse, is an error wrapping
+// MaxDocBytes (a web page over MaxPageBytes) is ErrTooLarge, at most MaxItems items are
+// returned, and every text field is cut to MaxFieldBytes. A document of the wrong kind, or that does not parse, is an error wrapping
 // one of the sentinels below, never a panic, and never both a feed and an error.
 //
 // Every function is safe to call concurrently; none retries.
@@ -28,6 +28,9 @@ import (
 const (
 	// MaxDocBytes is the largest document a parser reads (after gunzip for a sitemap).
 	MaxDocBytes = 16 << 20
+	// MaxPageBytes is the largest web page HTML and Telegram read: the whole page becomes a
+	// tree in memory, about fifteen times its size (a listing page is seldom over 2 MiB).
+	MaxPageBytes = 5 << 20
 	// MaxItems is how many items a document yields: the first ones in document order.
 	MaxItems = 1000
 	// MaxFieldBytes is the longest text (or HTML) of one field of an item, cut at a rune
@@ -80,8 +83,12 @@ func (e *APIError) Error() string {
 
 // checkSize is ErrEmpty or ErrTooLarge for data that no parser should read.
 func checkSize(data []byte) error {
-	if len(data) > MaxDocBytes {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxDocBytes)
+	return checkSizeOf(data, MaxDocBytes)
+}
+
+func checkSizeOf(data []byte, limit int) error {
+	if len(data) > limit {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), limit)
 	}
 	if isBlank(data) {
 		return ErrEmpty

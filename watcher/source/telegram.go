@@ -39,7 +39,7 @@ func TelegramURL(name string) (string, error) {
 // change shows as a failing feed rather than a silent one. Messages without text (a photo
 // alone) keep their link and date, with an empty title.
 func Telegram(data []byte, page *url.URL) (*gofeed.Feed, error) {
-	if err := checkSize(data); err != nil {
+	if err := checkSizeOf(data, MaxPageBytes); err != nil {
 		return nil, err
 	}
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(data))
