@@ -65,16 +65,18 @@ var ErrTooLarge = fmt.Errorf("discover: page over %d bytes", MaxPageBytes)
 var CommonPaths = []string{"/feed", "/rss.xml", "/atom.xml", "/index.xml", "/feed.json", "/sitemap.xml", "/news-sitemap.xml"}
 
 // Page returns the candidate feeds of the HTML page data fetched from page: its <link
-// rel="alternate"> of a feed type, then its links that look like feeds, then CommonPaths on
-// its site; resolved against the page's address (and its <base href>), http and https only,
-// without fragments, each address once (the most telling kind kept), at most MaxCandidates.
+// rel="alternate"> of a feed type, then its links that look like feeds; resolved against the
+// page's address (and its <base href>), http and https only, without fragments, each address
+// once (the most telling kind kept), at most MaxCandidates. A page the HTML parser gives up on
+// yields none. The whole list for a site is
+// Merge(Page(home, u), Robots(robots, robotsURL), Probes(u)).
 func Page(data []byte, page *url.URL) ([]Candidate, error) {
 	if len(data) > MaxPageBytes {
 		return nil, ErrTooLarge
 	}
 	var c collector
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(data))
-	if err == nil { // an HTML page the parser gives up on still has a site to probe
+	if err == nil {
 		base := page
 		if href, ok := doc.Find("base[href]").First().Attr("href"); ok {
 			if b, err := url.Parse(strings.TrimSpace(href)); err == nil {
@@ -102,7 +104,6 @@ func Page(data []byte, page *url.URL) ([]Candidate, error) {
 			}
 		})
 	}
-	c.addAll(Probes(page))
 	return c.out, nil
 }
 

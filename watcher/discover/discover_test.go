@@ -23,10 +23,12 @@ func TestPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Page(data, mustURL(t, "https://news.example/world/"))
+	page := mustURL(t, "https://news.example/world/")
+	found, err := Page(data, page)
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := Merge(found, Probes(page))
 	want := []Candidate{
 		{URL: "https://news.example/feed/", Kind: KindLink, Format: FormatRSS, Title: "Example News » Feed"},
 		{URL: "https://news.example/comments/feed/", Kind: KindLink, Format: FormatRSS, Title: "Example News » Comments Feed"},
@@ -62,8 +64,11 @@ func TestPageBase(t *testing.T) {
 	if got[0].URL != "https://cdn.example/site/atom" {
 		t.Fatalf("got %q, want the link resolved by <base href>", got[0].URL)
 	}
-	if got[1].URL != "https://www.example/feed" {
-		t.Fatalf("got probe %q, want it on the page's own site", got[1].URL)
+	if len(got) != 1 {
+		t.Fatalf("got %d candidates, want 1", len(got))
+	}
+	if p := Probes(mustURL(t, "https://www.example/a/b?c")); p[0].URL != "https://www.example/feed" {
+		t.Fatalf("got probe %q, want it on the page's own site", p[0].URL)
 	}
 }
 
@@ -75,9 +80,9 @@ func TestPageHostile(t *testing.T) {
 		wantErr error
 		want    int
 	}{
-		{"empty: the probes", "", nil, len(CommonPaths)},
+		{"empty", "", nil, 0},
 		{"too large", strings.Repeat(" ", MaxPageBytes+1), ErrTooLarge, 0},
-		{"too deep: the probes", strings.Repeat("<div>", 2000), nil, len(CommonPaths)},
+		{"too deep", strings.Repeat("<div>", 2000), nil, 0},
 		{"many links: bounded", strings.Repeat(`<a href="/x`, 0) + func() string {
 			var b strings.Builder
 			for i := range 500 {
@@ -85,7 +90,7 @@ func TestPageHostile(t *testing.T) {
 			}
 			return b.String()
 		}(), nil, MaxCandidates},
-		{"binary", "\x00\xff\xfe<a href=\"/feed\">\xff</a>", nil, len(CommonPaths)},
+		{"binary", "\x00\xff\xfe<a href=\"/feed\">\xff</a>", nil, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
