@@ -92,23 +92,24 @@ func Bluesky(data []byte, page *url.URL, skipReposts bool) (*gofeed.Feed, error)
 	if doc.Feed == nil {
 		return nil, fmt.Errorf("%w: no \"feed\" list", ErrWrongType)
 	}
-	feed := newFeed(TypeBluesky, "", page.String(), len(*doc.Feed))
+	feed := newFeed(TypeBluesky, "", page, len(*doc.Feed))
 	for _, e := range *doc.Feed {
 		if e == nil || e.Post == nil {
 			continue
 		}
-		if skipReposts && e.Reason != nil && strings.HasSuffix(e.Reason.Type, "#reasonRepost") {
+		repost := e.Reason != nil && strings.HasSuffix(e.Reason.Type, "#reasonRepost")
+		if skipReposts && repost {
 			continue
 		}
 		if it := blueskyItem(e.Post); it != nil {
 			feed.Items = append(feed.Items, it)
+			if feed.Title == "" && !repost {
+				feed.Title = it.Authors[0].Name // the account's own name
+			}
 		}
 		if len(feed.Items) == MaxItems {
 			break
 		}
-	}
-	if len(feed.Items) > 0 {
-		feed.Title = feed.Items[0].Authors[0].Name
 	}
 	return feed, nil
 }

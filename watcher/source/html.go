@@ -67,7 +67,7 @@ func HTML(data []byte, page *url.URL, sel Selectors) (*gofeed.Feed, error) {
 	}
 	base := baseOf(doc, page)
 	items := doc.Find(sel.Item)
-	feed := newFeed(TypeHTML, strings.TrimSpace(doc.Find("title").First().Text()), page.String(), items.Length())
+	feed := newFeed(TypeHTML, strings.TrimSpace(doc.Find("title").First().Text()), page, items.Length())
 	feed.Title = htmlEscapeText(feed.Title)
 	items.EachWithBreak(func(_ int, s *goquery.Selection) bool {
 		if it := htmlItem(s, base, sel); it != nil {

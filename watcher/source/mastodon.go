@@ -145,7 +145,7 @@ func Mastodon(data []byte, page *url.URL) (*gofeed.Feed, error) {
 	if err := decodeJSON(TypeMastodon, data, '[', &statuses); err != nil {
 		return nil, err
 	}
-	feed := newFeed(TypeMastodon, "", page.String(), len(statuses))
+	feed := newFeed(TypeMastodon, "", page, len(statuses))
 	for _, s := range statuses {
 		if s == nil {
 			continue

@@ -98,7 +98,7 @@ func scanSitemap(data []byte, base *url.URL) (*gofeed.Feed, []string, error) {
 			depth++
 			switch {
 			case depth == 1 && t.Name.Local == "urlset":
-				feed = newFeed(TypeSitemap, "", base.String(), 64)
+				feed = newFeed(TypeSitemap, "", base, 64)
 			case depth == 1 && t.Name.Local == "sitemapindex":
 				children = []string{}
 			case depth == 1:

@@ -143,11 +143,17 @@ func resolve(base *url.URL, ref string) string {
 	return u.String()
 }
 
-// newFeed is a feed of the given type with room for its items.
-func newFeed(typ, title, link string, n int) *gofeed.Feed {
+// newFeed is a feed of the given type, read from page (which may be nil), with room for its
+// items.
+func newFeed(typ, title string, page *url.URL, n int) *gofeed.Feed {
+	var link string
+	if page != nil {
+		link = page.String()
+	}
 	return &gofeed.Feed{
 		Title:       cut(title),
 		Link:        link,
+		FeedLink:    link,
 		FeedType:    typ,
 		FeedVersion: "1",
 		Items:       make([]*gofeed.Item, 0, min(n, MaxItems)),

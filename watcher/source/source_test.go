@@ -140,3 +140,22 @@ func TestTitleFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestNilPage: a parser given no address still parses (links are then absolute or dropped).
+func TestNilPage(t *testing.T) {
+	if f, _, err := Sitemap(fixture(t, "news-sitemap.xml"), nil); err != nil || len(f.Items) != 2 {
+		t.Errorf("sitemap: got %v, %v; want the 2 absolute links", f, err)
+	}
+	if f, err := HTML(fixture(t, "ministry.html"), nil, ministrySelectors); err != nil || len(f.Items) != 3 {
+		t.Errorf("html: got %v, %v; want 3 items resolved by <base href>", f, err)
+	}
+	if f, err := Telegram(fixture(t, "telegram.html"), nil); err != nil || len(f.Items) != 3 {
+		t.Errorf("telegram: got %v, %v", f, err)
+	}
+	if f, err := Mastodon(fixture(t, "mastodon-tag.json"), nil); err != nil || len(f.Items) != 3 {
+		t.Errorf("mastodon: got %v, %v", f, err)
+	}
+	if f, err := Bluesky(fixture(t, "bluesky.json"), nil, false); err != nil || len(f.Items) != 2 {
+		t.Errorf("bluesky: got %v, %v", f, err)
+	}
+}

@@ -51,7 +51,7 @@ func Telegram(data []byte, page *url.URL) (*gofeed.Feed, error) {
 	if title == "" {
 		title, _ = doc.Find(`meta[property="og:title"]`).First().Attr("content")
 	}
-	feed := newFeed(TypeTelegram, htmlEscapeText(strings.TrimSpace(title)), page.String(), msgs.Length())
+	feed := newFeed(TypeTelegram, htmlEscapeText(strings.TrimSpace(title)), page, msgs.Length())
 	msgs.EachWithBreak(func(_ int, s *goquery.Selection) bool {
 		if it := telegramItem(s); it != nil {
 			feed.Items = append(feed.Items, it)
