@@ -8,6 +8,7 @@ type Config struct {
 	NATS     NATS
 	HTTP     HTTP
 	Archive  Archive
+	Stories  Stories
 	Defaults Defaults
 	Feeds    []Feed
 	Lists    map[string][]string
@@ -79,6 +80,12 @@ type Archive struct {
 	// going first.
 	MaxAge   time.Duration
 	MaxBytes int64
+}
+
+// Stories is the stories section: how items of every feed that report one event are grouped.
+type Stories struct {
+	// Window is how long a story stays open after its latest item.
+	Window time.Duration
 }
 
 // Defaults are the values every feed inherits.
@@ -158,6 +165,7 @@ const (
 	DefaultArchiveStream    = "NEWSWATCH_ITEMS"
 	DefaultArchiveMaxAge    = 30 * 24 * time.Hour
 	DefaultArchiveMaxBytes  = 10 << 30
+	DefaultStoryWindow      = 48 * time.Hour
 	DefaultAckWait          = time.Minute
 	DefaultEmbeddedListen   = "127.0.0.1:4222"
 	DefaultHTTPListen       = "127.0.0.1:9780"

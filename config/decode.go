@@ -20,6 +20,7 @@ func (d *decoder) config(root ast.Node) *Config {
 		},
 		HTTP:    HTTP{Listen: DefaultHTTPListen},
 		Archive: Archive{Enabled: true, Stream: DefaultArchiveStream, MaxAge: DefaultArchiveMaxAge, MaxBytes: DefaultArchiveMaxBytes},
+		Stories: Stories{Window: DefaultStoryWindow},
 		Defaults: Defaults{
 			Schedule:         DefaultSchedule,
 			AutoMin:          DefaultAutoMin,
@@ -38,7 +39,7 @@ func (d *decoder) config(root ast.Node) *Config {
 		entries, _ := d.mapping(v.node, "at the top level")
 		for _, e := range entries {
 			switch e.key {
-			case "nats", "http", "archive", "defaults", "feeds", "lists", "rules":
+			case "nats", "http", "archive", "stories", "defaults", "feeds", "lists", "rules":
 				sections[e.key] = d.value(e.value)
 			default:
 				d.unknownKey(e, "")
@@ -56,6 +57,9 @@ func (d *decoder) config(root ast.Node) *Config {
 	}
 	if cfg.Archive.Enabled && cfg.Archive.MaxAge < cfg.NATS.DuplicateWindow {
 		d.errorf(sections["archive"].tok, "archive.max_age %s is shorter than nats.duplicate_window %s", cfg.Archive.MaxAge, cfg.NATS.DuplicateWindow)
+	}
+	if v := sections["stories"]; v.node != nil {
+		d.stories(v, &cfg.Stories)
 	}
 	if v := sections["defaults"]; v.node != nil {
 		d.defaults(v, &cfg.Defaults)

@@ -58,9 +58,12 @@ func schema() obj {
 		"type":                 []string{"object", "null"},
 		"additionalProperties": false,
 		"properties": obj{
-			"nats":     natsSchema(),
-			"http":     httpSchema(),
-			"archive":  archiveSchema(),
+			"nats":    natsSchema(),
+			"http":    httpSchema(),
+			"archive": archiveSchema(),
+			"stories": section("Stories: the items of every feed that report one event, whatever their language; alerts carry their story.", obj{
+				"window": duration("How long a story stays open after its latest item; at least 1m.", DefaultStoryWindow),
+			}),
 			"defaults": section("Values every feed inherits; each feed may override each of them.", pollProperties(true)),
 			"feeds":    feedsSchema(),
 			"lists":    listsSchema(),

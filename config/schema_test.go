@@ -95,6 +95,8 @@ archive:
   stream: ITEMS
   max_age: 168h
   max_bytes: 20GiB
+stories:
+  window: 24h
 defaults:
   schedule: "@every 10m"
   auto_min: 1m
@@ -211,6 +213,7 @@ func TestSchemaFollowsLoader(t *testing.T) {
 		"tls":       {"nats.tls"},
 		"http":      {"http"},
 		"archive":   {"archive"},
+		"stories":   {"stories"},
 		"pollField": {"defaults", "feeds[]"},
 		"feed":      {"feeds[]"},
 		"rule":      {"rules[]"},

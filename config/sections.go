@@ -150,6 +150,24 @@ func (d *decoder) archive(v value, a *Archive) {
 	}
 }
 
+func (d *decoder) stories(v value, st *Stories) {
+	entries, _ := d.mapping(v.node, `for "stories"`)
+	for _, e := range entries {
+		switch e.key {
+		case "window":
+			parsedField(d, e, &st.Window, func(s string) (time.Duration, error) {
+				w, err := parseDuration("stories.window", s)
+				if err == nil && w < time.Minute {
+					err = fmt.Errorf("invalid stories.window %q: must be at least 1m", s)
+				}
+				return w, err
+			})
+		default:
+			d.unknownKey(e, "stories")
+		}
+	}
+}
+
 // optionalListen accepts "" (off) or host:port.
 func optionalListen(what string) func(string) error {
 	return func(s string) error {

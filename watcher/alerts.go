@@ -45,10 +45,11 @@ type alertTally struct {
 // rule), alertBatch at a time, at most the feed's MaxAlertsPerPoll; the matches beyond them are
 // counted, not published. It returns when every alert is acknowledged, or the first error of
 // the publisher (see Watcher.publish).
-func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedTitle string, items []Item, now time.Time) (alertTally, error) {
+func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, in alertInput, now time.Time) (alertTally, error) {
 	t := alertTally{byRule: make(map[string]int)}
 	limit := orDefault(f.MaxAlertsPerPoll, DefaultMaxAlertsPerPoll)
-	feedURL, feedTitle := redactURL(f.URL), truncateUTF8(feedTitle, maxAlertTitle)
+	feedURL, feedTitle := redactURL(f.URL), truncateUTF8(in.title, maxAlertTitle)
+	items := in.items
 	var batch []event.Alert
 	flush := func() error {
 		if len(batch) == 0 {
@@ -67,7 +68,7 @@ func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedT
 		if len(matches) == 0 {
 			continue
 		}
-		src := alertSource{feedID: f.ID, feedURL: feedURL, feedTitle: feedTitle, it: it, mi: &mi}
+		src := alertSource{feedID: f.ID, feedURL: feedURL, feedTitle: feedTitle, it: it, mi: &mi, story: in.stories[archivedKey(it)]}
 		dropped := false
 		for _, m := range matches {
 			if t.published+len(batch) >= limit {
@@ -90,11 +91,20 @@ func (w *Watcher) publishAlerts(ctx context.Context, p *plan, f *feedPlan, feedT
 	return t, flush()
 }
 
+// alertInput is what a poll's alerts are made of: the feed's title, the new items to match,
+// and their stories by item key (nil: none known).
+type alertInput struct {
+	title   string
+	items   []Item
+	stories map[string]*storyResult
+}
+
 // alertSource is an item that matched, and what its alerts say of its feed.
 type alertSource struct {
 	feedID, feedURL, feedTitle string // the URL redacted, the title bounded
 	it                         Item
 	mi                         *matcher.Item // it as the matcher saw it
+	story                      *storyResult  // nil: not known
 	item                       event.Item    // it bounded, once the first alert needs it
 	built                      bool
 }
@@ -104,7 +114,7 @@ func (s *alertSource) alert(m matcher.Match, query string, now time.Time) event.
 	if !s.built {
 		s.item, s.built = boundedItem(s.it.Item), true
 	}
-	return event.Alert{
+	a := event.Alert{
 		RuleID:    m.Rule,
 		RuleQuery: query,
 		FeedID:    s.feedID,
@@ -116,6 +126,11 @@ func (s *alertSource) alert(m matcher.Match, query string, now time.Time) event.
 		Snippet:   truncateUTF8(snippet(s.it, m.Hits), maxAlertSnippet),
 		Time:      now,
 	}
+	if s.story != nil {
+		ref := storyRef(s.story.story, s.story.first[m.Rule])
+		a.Story = &ref
+	}
+	return a
 }
 
 // boundedItem is it with every text cut to the bounds of an alert. A key too long to carry is

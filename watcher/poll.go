@@ -106,7 +106,8 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		if err := w.archive(ctx, f, next.title, next.fresh, now); err != nil {
 			return fmt.Errorf("poll %s: archive items: %w", feedID, err)
 		}
-		if next.alerts, err = w.publishAlerts(ctx, p, f, next.title, next.alerting, now); err != nil {
+		storiesOf := w.storiesOf(ctx, f, next.alerting)
+		if next.alerts, err = w.publishAlerts(ctx, p, f, alertInput{title: next.title, items: next.alerting, stories: storiesOf}, now); err != nil {
 			return fmt.Errorf("poll %s: publish alerts: %w", feedID, err)
 		}
 		if next.alerts.dropped > 0 {

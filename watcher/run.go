@@ -25,6 +25,24 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	defer w.fetcher.close()
 
+	// The stories replay the archive's window before polls need them: a poll waits for the
+	// stories of its new items, up to storyWait.
+	storiesCtx, stopStories := context.WithCancel(ctx)
+	storied := make(chan struct{})
+	go func() {
+		defer close(storied)
+		if w.stories != nil {
+			w.stories.run(storiesCtx)
+		}
+	}()
+	defer func() {
+		stopStories()
+		<-storied
+	}()
+	if w.stories != nil {
+		w.stories.awaitReady(ctx, storyCatchUp)
+	}
+
 	// Polls outlive ctx by up to ShutdownTimeout, so they hang off a context of their own.
 	pollCtx, abandon := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer abandon(errShuttingDown)

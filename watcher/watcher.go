@@ -84,6 +84,15 @@ type Config struct {
 	Backfills []Backfill
 	// Owner names this replica in the ledger's claims; empty: a name made up at New.
 	Owner string
+	// Follower feeds the stories every archived item in the archive's order; nil keeps no
+	// stories. StoryPublisher tells their events (nil: none are told).
+	Follower       ArchiveFollower
+	StoryPublisher StoryPublisher
+	// StoryWindow is how long a story stays open after its latest item; 0 means
+	// story.DefaultWindow. StoryLists are the term lists that name one concept in every
+	// language (the configuration's lists), read once at New.
+	StoryWindow time.Duration
+	StoryLists  map[string][]string
 	State StateStore
 	Jobs  JobQueue
 	// Health receives the changes in the feeds' health; nil drops them.
@@ -108,6 +117,7 @@ type Watcher struct {
 	owner           string
 	backfillRules   atomic.Pointer[map[string]time.Duration] // rule id -> window
 	backfillWake    chan struct{}
+	stories         *stories // nil without a Follower
 	state           StateStore
 	jobs            JobQueue
 	health          HealthReporter
@@ -196,6 +206,11 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 		return nil, fmt.Errorf("watcher: %w", err)
 	}
 	w.plan.Store(p)
+	if cfg.Follower != nil {
+		if w.stories, err = newStories(w, cfg); err != nil {
+			return nil, fmt.Errorf("watcher: stories: %w", err)
+		}
+	}
 	return w, nil
 }
 

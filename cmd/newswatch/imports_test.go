@@ -8,7 +8,8 @@ import (
 )
 
 // TestImportDirection holds the package graph of DESIGN.md: cmd imports everything; console imports
-// watcher (and so matcher); watcher imports matcher; config, matcher and notifier import nothing of
+// watcher (and so matcher); watcher imports matcher and story, which imports matcher; delivery
+// imports nothing of ours; config, matcher and notifier import nothing of
 // ours but leaf packages that import nothing of ours either (internal/redact, and event, the
 // vocabulary of plain types); only notifier imports NATS.
 func TestImportDirection(t *testing.T) {
@@ -21,10 +22,12 @@ func TestImportDirection(t *testing.T) {
 		{pkg: "config", allowOurs: []string{"internal/redact"}},
 		{pkg: "matcher"},
 		{pkg: "notifier", allowOurs: []string{"event", "internal/redact"}, allowNATS: true},
-		{pkg: "watcher", allowOurs: []string{"event", "matcher", "internal/redact"}},
+		{pkg: "watcher", allowOurs: []string{"event", "matcher", "story", "internal/redact"}},
+		{pkg: "story", allowOurs: []string{"matcher"}},
+		{pkg: "delivery"},
 		{pkg: "internal/redact"},
 		{pkg: "event"},
-		{pkg: "console", allowOurs: []string{"watcher", "event", "matcher", "internal/redact"}},
+		{pkg: "console", allowOurs: []string{"watcher", "event", "matcher", "story", "internal/redact"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -60,6 +60,8 @@ func watcherConfig(l *loaded, n *notifier.Notifier, workers int, shutdownTimeout
 	}
 	if a := n.Archive(); a != nil {
 		wc.Archiver, wc.Archive, wc.Ledger = itemArchiver{a}, n, n.Ledger()
+		wc.Follower, wc.StoryPublisher = n, n.Stories()
+		wc.StoryWindow, wc.StoryLists = l.cfg.Stories.Window, l.cfg.Lists
 	}
 	return wc
 }
