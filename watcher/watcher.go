@@ -93,8 +93,8 @@ type Config struct {
 	// language (the configuration's lists), read once at New.
 	StoryWindow time.Duration
 	StoryLists  map[string][]string
-	State StateStore
-	Jobs  JobQueue
+	State       StateStore
+	Jobs        JobQueue
 	// Health receives the changes in the feeds' health; nil drops them.
 	Health HealthReporter
 	// SummaryInterval is how often Run logs what the polls came to; 0 means
