@@ -64,6 +64,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 		"alert":      notifier.AlertSubject("{prefix}", "{rule}", "{feed}"),
 		"feedHealth": notifier.HealthSubject("{prefix}", "{feed}", "{status}"),
 		"item":       notifier.ItemSubject("{prefix}", "{feed}"),
+		"story":      notifier.StorySubject("{prefix}", "{rule}", "{kind}"),
 	}
 	for name, subject := range want {
 		if addresses[name] != subject {
@@ -111,6 +112,8 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 		HitCount: 30,
 		Snippet:  "Kursk region",
 		Time:     now,
+		Story: &event.StoryRef{ID: "0123456789abcdef", First: true, Size: 3, Feeds: []string{"world", "ru"},
+			Languages: []string{"en", "ru"}, FirstSeen: now.Add(-time.Minute)},
 	}
 	if err := n.Alerts().Publish(t.Context(), []event.Alert{alert}); err != nil {
 		t.Fatal(err)
@@ -118,6 +121,17 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 	item := event.Archived{FeedID: "world", FeedURL: "https://example.org/rss", FeedTitle: "World", Tags: []string{"world", "ru"},
 		Item: alert.Item, Content: "Полный текст статьи о боях под Курском.", FirstSeen: now}
 	if err := n.Archive().Publish(t.Context(), []event.Archived{item}); err != nil {
+		t.Fatal(err)
+	}
+	src := event.StorySource{FeedID: "world", Key: "urn:example:1", Publisher: "example.org", Language: "ru", Title: "Бои под Курском",
+		Link: "https://example.org/1", FirstSeen: now}
+	stories := []event.StoryEvent{
+		{Kind: event.StoryNew, RuleID: "kursk", RuleQuery: "kursk", Story: *alert.Story, Title: "Бои под Курском", Link: src.Link,
+			Sources: []event.StorySource{src}, Time: now},
+		{Kind: event.StoryUpdate, RuleID: "kursk", RuleQuery: "kursk", Story: *alert.Story, Sources: []event.StorySource{src},
+			Bucket: now.Truncate(5 * time.Minute), Time: now},
+	}
+	if err := n.Stories().Publish(t.Context(), stories); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range healthStatuses {
@@ -132,11 +146,11 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 	schemas := dataSchemas(t)
 	seen := map[string]bool{}
 	deadline := time.After(30 * time.Second)
-	for len(seen) < 2+len(healthStatuses) {
+	for len(seen) < 4+len(healthStatuses) {
 		select {
 		case m := <-msgs:
 			if !strings.HasPrefix(m.Subject, "newswatch.alert.") && !strings.HasPrefix(m.Subject, "newswatch.feed.") &&
-				!strings.HasPrefix(m.Subject, "newswatch.item.") {
+				!strings.HasPrefix(m.Subject, "newswatch.item.") && !strings.HasPrefix(m.Subject, "newswatch.story.") {
 				continue
 			}
 			if got := m.Header.Get("Content-Type"); got != notifier.EventContentType {
@@ -162,7 +176,7 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 			}
 			seen[ev.Type()] = true
 		case <-deadline:
-			t.Fatalf("got events of types %v within 30s, want an alert, an item and %d feed-health events", seen, len(healthStatuses))
+			t.Fatalf("got events of types %v within 30s, want an alert, an item, two story events and %d feed-health events", seen, len(healthStatuses))
 		}
 	}
 }
@@ -199,7 +213,7 @@ func dataSchemas(t *testing.T) map[string]*jsonschema.Schema {
 			t.Fatalf("compile %s: %v", f, err)
 		}
 	}
-	for _, uri := range []string{notifier.AlertDataSchema, notifier.HealthDataSchema, notifier.ItemDataSchema} {
+	for _, uri := range []string{notifier.AlertDataSchema, notifier.HealthDataSchema, notifier.ItemDataSchema, notifier.StoryDataSchema} {
 		if out[uri] == nil {
 			t.Errorf("the events name dataschema %q, which is none of api/schemas", uri)
 		}
