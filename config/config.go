@@ -84,6 +84,8 @@ type Archive struct {
 
 // Stories is the stories section: how items of every feed that report one event are grouped.
 type Stories struct {
+	// Enabled gives every archived item its story; it needs the archive.
+	Enabled bool
 	// Window is how long a story stays open after its latest item.
 	Window time.Duration
 }

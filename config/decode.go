@@ -20,7 +20,7 @@ func (d *decoder) config(root ast.Node) *Config {
 		},
 		HTTP:    HTTP{Listen: DefaultHTTPListen},
 		Archive: Archive{Enabled: true, Stream: DefaultArchiveStream, MaxAge: DefaultArchiveMaxAge, MaxBytes: DefaultArchiveMaxBytes},
-		Stories: Stories{Window: DefaultStoryWindow},
+		Stories: Stories{Enabled: true, Window: DefaultStoryWindow},
 		Defaults: Defaults{
 			Schedule:         DefaultSchedule,
 			AutoMin:          DefaultAutoMin,

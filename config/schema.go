@@ -62,6 +62,11 @@ func schema() obj {
 			"http":    httpSchema(),
 			"archive": archiveSchema(),
 			"stories": section("Stories: the items of every feed that report one event, whatever their language; alerts carry their story.", obj{
+				"enabled": obj{
+					"description": "Give every archived item its story (needs the archive); false: alerts carry no story and no story event is told.",
+					"type":        []string{"boolean", "null"},
+					"default":     true,
+				},
 				"window": duration("How long a story stays open after its latest item; at least 1m.", DefaultStoryWindow),
 			}),
 			"defaults": section("Values every feed inherits; each feed may override each of them.", pollProperties(true)),

@@ -96,6 +96,7 @@ archive:
   max_age: 168h
   max_bytes: 20GiB
 stories:
+  enabled: false
   window: 24h
 defaults:
   schedule: "@every 10m"

@@ -154,6 +154,8 @@ func (d *decoder) stories(v value, st *Stories) {
 	entries, _ := d.mapping(v.node, `for "stories"`)
 	for _, e := range entries {
 		switch e.key {
+		case "enabled":
+			d.boolField(e, &st.Enabled)
 		case "window":
 			parsedField(d, e, &st.Window, func(s string) (time.Duration, error) {
 				w, err := parseDuration("stories.window", s)

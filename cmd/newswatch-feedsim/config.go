@@ -59,17 +59,17 @@ rules:
     query: 'kursk* OR курск* OR курськ* OR 쿠르스크* OR クルスク'
 `
 
+// configOptions are what the written configuration says beyond its feeds' addresses.
+type configOptions struct {
+	feeds            int
+	schedule         string
+	storeDir         string
+	archive, stories bool
+}
+
 // writeConfig writes a newswatch configuration that polls every simulated feed, feed n on
 // addrs[n mod len(addrs)], and returns the addresses it chose for http.listen and the embedded
 // NATS server: free ports at the time of writing.
-// configOptions are what the written configuration says beyond its feeds' addresses.
-type configOptions struct {
-	feeds    int
-	schedule string
-	storeDir string
-	archive  bool
-}
-
 func writeConfig(path string, o configOptions, addrs []string) (httpAddr, natsAddr string, err error) {
 	feeds, schedule, storeDir := o.feeds, o.schedule, o.storeDir
 	if httpAddr, err = freePort(); err != nil {
@@ -89,6 +89,9 @@ func writeConfig(path string, o configOptions, addrs []string) (httpAddr, natsAd
 	fmt.Fprintf(w, "http:\n  listen: %s\n", httpAddr)
 	if !o.archive {
 		fmt.Fprintf(w, "archive:\n  enabled: false\n")
+	}
+	if !o.stories {
+		fmt.Fprintf(w, "stories:\n  enabled: false\n")
 	}
 	fmt.Fprintf(w, "defaults:\n  schedule: %s\n  timeout: 30s\n  max_body: 10MiB\n  first_poll: baseline\n  flood_guard: 10\n  allow_private: true\n", strconv.Quote(schedule))
 	fmt.Fprintf(w, "feeds:\n")

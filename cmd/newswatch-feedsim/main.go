@@ -55,6 +55,7 @@ type cli struct {
 	Schedule   string        `default:"@every 5m" help:"Schedule of every feed in the written configuration."`
 	StoreDir   string        `type:"path" help:"JetStream store of the written configuration; default: nats beside --config."`
 	Archive    bool          `default:"true" negatable:"" help:"Keep the item archive in the written configuration (--no-archive turns it off)."`
+	Stories    bool          `default:"true" negatable:"" help:"Give items their stories in the written configuration (--no-stories turns them off)."`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -120,7 +121,7 @@ func (c cli) serve(stdout io.Writer) error {
 		if store == "" {
 			store = filepath.Join(filepath.Dir(c.Config), "nats")
 		}
-		httpAddr, natsAddr, err := writeConfig(c.Config, configOptions{feeds: c.Feeds, schedule: c.Schedule, storeDir: store, archive: c.Archive}, addrs)
+		httpAddr, natsAddr, err := writeConfig(c.Config, configOptions{feeds: c.Feeds, schedule: c.Schedule, storeDir: store, archive: c.Archive, stories: c.Stories}, addrs)
 		if err != nil {
 			return err
 		}

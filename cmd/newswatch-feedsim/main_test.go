@@ -18,7 +18,7 @@ func TestWrittenConfigLoads(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "newswatch.yaml")
 	addrs := []string{"127.0.0.1:1001", "127.0.0.1:1002"}
-	httpAddr, natsAddr, err := writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats"), archive: true}, addrs)
+	httpAddr, natsAddr, err := writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats"), archive: true, stories: true}, addrs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestWrittenConfigLoads(t *testing.T) {
 	if off, err := config.Load(path); err != nil || off.Archive.Enabled {
 		t.Errorf("config with archive false: enabled %v, error %v; want off", off != nil && off.Archive.Enabled, err)
 	}
-	if httpAddr, natsAddr, err = writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats"), archive: true}, addrs); err != nil {
+	if httpAddr, natsAddr, err = writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats"), archive: true, stories: true}, addrs); err != nil {
 		t.Fatal(err)
 	}
 	if cfg, err = config.Load(path); err != nil {

@@ -94,6 +94,9 @@ func TestKillNineLoop(t *testing.T) {
 	items := feeds.archived()
 	msgs, got := readArchiveStream(t, js)
 	checkExactlyOnce(t, "item archive", msgs, got, items)
+	// Every alert has its story, the same for every alert of an item however many runs were
+	// killed between them, one alert of each (rule, story) opens it, and one story.new tells it.
+	checkStories(t, js)
 	d.stop(t, 30*time.Second)
 }
 

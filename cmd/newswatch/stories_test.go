@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,33 +119,7 @@ func TestStories(t *testing.T) {
 	}
 	t.Logf("stories by item: %v", byItem)
 	// One first per (story, rule), and one story.new event each.
-	firsts := map[string]int{}
-	pairs := map[string]bool{}
-	for _, al := range alerts {
-		pair := al.rule + " " + al.story.ID
-		pairs[pair] = true
-		if al.story.First {
-			firsts[pair]++
-		}
-	}
-	for pair := range pairs {
-		if firsts[pair] != 1 {
-			t.Errorf("(rule, story) %s: %d alerts marked first, want 1", pair, firsts[pair])
-		}
-	}
-	waitFor(t, 60*time.Second, "a story.new event for every (rule, story)", func() bool {
-		return len(readStoryEvents(t, js)) >= len(pairs)
-	})
-	var news []string
-	for _, e := range readStoryEvents(t, js) {
-		if kind, rest, _ := strings.Cut(e, " "); kind == "new" {
-			news = append(news, rest)
-		}
-	}
-	slices.Sort(news)
-	if len(news) != len(pairs) || len(slices.Compact(slices.Clone(news))) != len(news) {
-		t.Errorf("story.new events %v, want one for each of %d (rule, story) pairs", news, len(pairs))
-	}
+	checkStories(t, js)
 
 	// A replica killed and started again replays the archive; a later report of the same
 	// event gets the same story whichever replica polls it.
@@ -167,4 +140,59 @@ func TestStories(t *testing.T) {
 	}
 	a.stop(t, 30*time.Second)
 	b.stop(t, 30*time.Second)
+}
+
+// checkStories requires every alert of the alert stream to carry a story, the alerts of one
+// item to carry the same, exactly one alert of each (rule, story) to be marked first, and the
+// story stream to hold one story.new event for each (rule, story).
+func checkStories(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
+	byItem := map[string]string{}
+	firsts := map[string]int{}
+	for _, al := range readStoryAlerts(t, js) {
+		if al.story.ID == "" {
+			t.Errorf("alert %s/%s/%s has no story", al.rule, al.feed, al.item)
+			continue
+		}
+		item := al.feed + "/" + al.item
+		if prev, ok := byItem[item]; ok && prev != al.story.ID {
+			t.Errorf("item %s: stories %s and %s, want one", item, prev, al.story.ID)
+		}
+		byItem[item] = al.story.ID
+		pair := al.rule + " " + al.story.ID
+		if al.story.First {
+			firsts[pair]++
+		} else if _, ok := firsts[pair]; !ok {
+			firsts[pair] = 0
+		}
+	}
+	for pair, n := range firsts {
+		if n != 1 {
+			t.Errorf("(rule, story) %s: %d alerts marked first, want 1", pair, n)
+		}
+	}
+	waitFor(t, 60*time.Second, "a story.new event for every (rule, story)", func() bool {
+		n := 0
+		for _, e := range readStoryEvents(t, js) {
+			if strings.HasPrefix(e, "new ") {
+				n++
+			}
+		}
+		return n >= len(firsts)
+	})
+	news := map[string]int{}
+	for _, e := range readStoryEvents(t, js) {
+		if rest, ok := strings.CutPrefix(e, "new "); ok {
+			news[rest]++
+		}
+	}
+	for pair := range firsts {
+		if news[pair] != 1 {
+			t.Errorf("(rule, story) %s: %d story.new events, want 1", pair, news[pair])
+		}
+	}
+	if len(news) != len(firsts) {
+		t.Errorf("story.new events for %d (rule, story) pairs, want %d: %v", len(news), len(firsts), news)
+	}
+	t.Logf("%d items in %d (rule, story) pairs", len(byItem), len(firsts))
 }

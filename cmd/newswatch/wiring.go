@@ -60,8 +60,10 @@ func watcherConfig(l *loaded, n *notifier.Notifier, workers int, shutdownTimeout
 	}
 	if a := n.Archive(); a != nil {
 		wc.Archiver, wc.Archive, wc.Ledger = itemArchiver{a}, n, n.Ledger()
-		wc.Follower, wc.StoryPublisher = n, n.Stories()
-		wc.StoryWindow, wc.StoryLists = l.cfg.Stories.Window, l.cfg.Lists
+		if l.cfg.Stories.Enabled {
+			wc.Follower, wc.StoryPublisher = n, n.Stories()
+			wc.StoryWindow, wc.StoryLists = l.cfg.Stories.Window, l.cfg.Lists
+		}
 	}
 	return wc
 }

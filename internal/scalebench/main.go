@@ -59,7 +59,7 @@ type options struct {
 	baselineTimeout   time.Duration
 	logLevel, simArgs string
 	pprof             bool
-	archive           bool
+	archive, stories  bool
 	backfill          time.Duration
 }
 
@@ -83,6 +83,7 @@ func main() {
 	flag.BoolVar(&o.pprof, "pprof", false, "run the daemon in a test binary (cmd/newswatch, build tag scale) that writes Go CPU profiles of each phase and heap profiles at their ends; run from the repository's root")
 	flag.StringVar(&o.simArgs, "sim-args", "", "further flags for newswatch-feedsim, space-separated (e.g. --latency=20ms)")
 	flag.BoolVar(&o.archive, "archive", true, "keep the item archive (false: the configuration turns it off)")
+	flag.BoolVar(&o.stories, "stories", true, "give items their stories (false: the configuration turns them off)")
 	flag.DurationVar(&o.backfill, "backfill", 0, "at the start of the live phase, reload with a new rule that backfills this window of the archive (0: none)")
 	flag.Parse()
 	o.phases = strings.Split(phases, ",")
@@ -241,6 +242,9 @@ func (b *bench) startSim() error {
 		"--config", filepath.Join(b.o.dir, "newswatch.yaml"), "--store-dir", filepath.Join(b.o.dir, "nats")}
 	if !b.o.archive {
 		args = append(args, "--no-archive")
+	}
+	if !b.o.stories {
+		args = append(args, "--no-stories")
 	}
 	args = append(args, strings.Fields(b.o.simArgs)...)
 	cmd := exec.Command(filepath.Join(b.o.bin, "newswatch-feedsim"), args...)
