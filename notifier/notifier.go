@@ -110,13 +110,7 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 	n.alerts = &Alerts{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.alertStream, resource: alertStream,
 		store: n.store, published: m.published, duration: m.publishDuration}}
 	if !cfg.Archive.Disabled {
-		lkv, err := n.js.KeyValue(ctx, n.names.ledger)
-		if err != nil {
-			n.nc.Close()
-			n.shutdownServer()
-			return nil, fmt.Errorf("kv bucket %s: %w", n.names.ledger, err)
-		}
-		n.ledger = &Ledger{kv: lkv}
+		n.ledger = &Ledger{kv: n.store.ledgerKV}
 		n.stories = &Stories{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.storyStream, resource: storyStream,
 			store: n.store, published: m.stories, duration: m.storyDuration}}
 		n.archive = &Archive{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.itemStream, resource: itemStream,

@@ -161,6 +161,8 @@ type store struct {
 	names names
 	log   *zap.Logger
 
+	ledgerKV jetstream.KeyValue // set by provision when the archive is on
+
 	mu sync.Mutex // serialises re-creations, so that each is done and logged once
 
 	checkMu  sync.Mutex
@@ -210,7 +212,8 @@ func (s *store) stream(r resource) string {
 	}
 }
 
-// provision creates or updates the streams and the buckets, and returns the state bucket. NATS may not
+// provision creates or updates the streams and the buckets, and returns the state bucket; the
+// ledger bucket's handle is kept in s.ledgerKV. NATS may not
 // be reachable yet (the connection retries in the background), so attempts that fail for want
 // of an answer are repeated until ctx is done; an answer that refuses the configuration fails at
 // once.
@@ -229,8 +232,11 @@ func (s *store) provision(ctx context.Context) (jetstream.KeyValue, error) {
 			if err != nil {
 				return err
 			}
-			if r == stateBucket {
+			switch r {
+			case stateBucket:
 				kv = b
+			case ledgerBucket:
+				s.ledgerKV = b
 			}
 		}
 		return nil

@@ -26,8 +26,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer w.fetcher.close()
 
 	// The stories replay the archive's window before polls need them: a poll waits for the
-	// stories of its new items, up to storyWait.
-	storiesCtx, stopStories := context.WithCancel(ctx)
+	// stories of its new items, up to storyWait, so they stop only after the polls in flight.
+	storiesCtx, stopStories := context.WithCancel(context.WithoutCancel(ctx))
 	storied := make(chan struct{})
 	go func() {
 		defer close(storied)
