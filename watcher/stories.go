@@ -128,7 +128,7 @@ func (s *stories) add(a event.Archived) error {
 	if len(a.Content) > len(text) {
 		text = a.Content
 	}
-	st := s.a.Assign(story.Item{FeedID: a.FeedID, Key: a.Item.Key, Title: a.Item.Title, Text: text, Link: a.Item.Link, Time: a.FirstSeen})
+	st := s.a.Assign(story.Item{FeedID: a.FeedID, Key: a.Item.Key, Title: a.Item.Title, Text: text, Link: a.Item.Link, Time: storyTime(a)})
 	p := s.w.plan.Load()
 	mi := archivedItem(a)
 	matches := p.index.Match(&mi)
@@ -167,15 +167,29 @@ func (s *stories) add(a event.Archived) error {
 			o.pending = append(o.pending, src)
 		}
 	}
-	ref := itemRef{a.FeedID, a.Item.Key}
-	if _, ok := s.results[ref]; !ok {
-		s.order = append(s.order, ref)
+	// Only items that match some rule have alerts to wait for their story.
+	if len(matches) > 0 {
+		ref := itemRef{a.FeedID, a.Item.Key}
+		if _, ok := s.results[ref]; !ok {
+			s.order = append(s.order, ref)
+		}
+		s.results[ref] = res
 	}
-	s.results[ref] = res
 	s.prune(a.FirstSeen)
 	close(s.changed)
 	s.changed = make(chan struct{})
 	return nil
+}
+
+// storyTime is the time that places an archived item in the stories' window: when it was
+// published, when the feed says and that is earlier than when it was first seen, else when it
+// was first seen. An item published a week before its feed was first polled opens no story
+// that the window keeps.
+func storyTime(a event.Archived) time.Time {
+	if p := a.Item.Published; !p.IsZero() && p.Before(a.FirstSeen) {
+		return p
+	}
+	return a.FirstSeen
 }
 
 // storyUpdatePeriod is how long a period of story updates lasts: a story of a rule has at most

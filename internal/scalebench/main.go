@@ -200,6 +200,7 @@ func runBench(o options) error {
 	}
 	b.storeInfo()
 	b.nats.nc.Close()
+	b.nats.sub.Close()
 	t := time.Now()
 	b.daemon.stop(60 * time.Second)
 	b.printf("\nshutdown on SIGTERM: %s (%v)\n", time.Since(t).Round(time.Millisecond), b.daemon.cmd.ProcessState)

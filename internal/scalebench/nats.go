@@ -19,22 +19,34 @@ import (
 )
 
 type natsConn struct {
-	nc *nats.Conn
-	js jetstream.JetStream
+	nc  *nats.Conn // as the daemon: stream infos of every stream and bucket
+	js  jetstream.JetStream
+	sub *nats.Conn // as a subscriber: the alerts
 }
 
-// connectNATS connects to the embedded server's listener.
+// connectNATS connects to the embedded server's listener with the credentials the daemon wrote
+// into its store: its own, to read the state of every stream (with the inbox prefix its role
+// may receive on), and a subscriber's, to receive alerts.
 func (b *bench) connectNATS() error {
-	nc, err := nats.Connect("nats://"+b.natsAddr, nats.Name("scalebench"))
+	creds := filepath.Join(b.o.dir, "nats", "credentials")
+	nc, err := nats.Connect("nats://"+b.natsAddr, nats.Name("scalebench"),
+		nats.UserCredentials(filepath.Join(creds, "daemon.creds")), nats.CustomInboxPrefix("_INBOX_newswatch"))
 	if err != nil {
+		return err
+	}
+	sub, err := nats.Connect("nats://"+b.natsAddr, nats.Name("scalebench-subscriber"),
+		nats.UserCredentials(filepath.Join(creds, "subscriber.creds")))
+	if err != nil {
+		nc.Close()
 		return err
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
+		sub.Close()
 		return err
 	}
-	b.nats = &natsConn{nc: nc, js: js}
+	b.nats = &natsConn{nc: nc, js: js, sub: sub}
 	return nil
 }
 
@@ -131,7 +143,7 @@ type alertSeen struct {
 
 func (b *bench) timeAlerts() (*alertTimer, error) {
 	t := &alertTimer{seen: make(chan alertSeen, 1<<16), done: make(chan struct{})}
-	sub, err := b.nats.nc.Subscribe("newswatch.alert.>", func(m *nats.Msg) {
+	sub, err := b.nats.sub.Subscribe("newswatch.alert.>", func(m *nats.Msg) {
 		at := time.Now()
 		var ev struct {
 			Data struct {
