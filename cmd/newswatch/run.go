@@ -131,17 +131,18 @@ func (r runCmd) Run(e *env) error {
 	// The status API keeps a copy of every feed's state, watched in the bucket: only a daemon
 	// that serves it pays for that.
 	var apiMux http.Handler
+	var reloaded func(*loaded)
 	if l.cfg.HTTP.Listen != "" {
-		api, err := startStatusAPI(ctx, w, n, log.Named("console"))
+		api, err := startStatusAPI(ctx, w, n, l, log.Named("console"))
 		if err != nil {
 			log.Error("cannot start", zap.Error(err))
 			return exitError{1}
 		}
 		defer api.stop() // before NATS is closed
-		apiMux = api.mux
+		apiMux, reloaded = api.mux, api.backtester.configure
 	}
 	sd := sdNotifier{log: log}
-	rl := &reloader{path: r.Config, update: w.Update, log: log, sd: sd, metrics: reloads, now: time.Now}
+	rl := &reloader{path: r.Config, update: w.Update, reloaded: reloaded, log: log, sd: sd, metrics: reloads, now: time.Now}
 	live := liveness{lastTick: w.LastTick, started: time.Now(), bound: livenessBound}
 	up.Store(&running{n: n, rl: rl, live: live, api: apiMux})
 	wg.Go(func() { rl.onHangup(ctx, hup) })
@@ -210,6 +211,9 @@ type reloader struct {
 	metrics *reloadMetrics
 	now     func() time.Time
 	mu      sync.Mutex // one reload at a time
+
+	// reloaded is told each configuration reloaded; nil: nobody.
+	reloaded func(*loaded)
 }
 
 func (r *reloader) reload() error {
@@ -225,6 +229,9 @@ func (r *reloader) reload() error {
 	if err != nil {
 		r.log.Error("reload failed; the running configuration stays", zap.String("config", r.path), zap.Error(err))
 		return err
+	}
+	if r.reloaded != nil {
+		r.reloaded(l)
 	}
 	r.log.Info("configuration reloaded", zap.String("config", r.path),
 		zap.Int("feeds", len(l.cfg.Feeds)), zap.Int("rules", len(l.rules)))
