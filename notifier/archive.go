@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -141,10 +142,12 @@ func (a *Archive) Publish(ctx context.Context, items []event.Archived) error {
 	})
 }
 
-// ParseItemEvent decodes a message body into an archived item.
+// ParseItemEvent decodes a message body into an archived item. It decodes with go-json, which
+// reads these events four times as fast as encoding/json and as encoding/json does: decoding was
+// most of a backtest's time (BENCHMARKS.md).
 func ParseItemEvent(body []byte) (event.Archived, error) {
 	var ev ItemEvent
-	if err := json.Unmarshal(body, &ev); err != nil {
+	if err := gojson.Unmarshal(body, &ev); err != nil {
 		return event.Archived{}, fmt.Errorf("parse item event: %w", err)
 	}
 	if ev.Type != ItemEventType || ev.Data.Item.Key == "" {
