@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -78,6 +79,7 @@ func (c backtestCmd) Run(e *env) error {
 		return fail(err)
 	}
 	defer closeReader()
+	defer lessGC()()
 
 	out := matchPrinter{w: e.stdout, json: c.JSON, color: logging.IsTerminal(e.stdout)}
 	printed := 0
@@ -248,6 +250,21 @@ func (a archiveFlags) endpoint(cfg *config.Config) (url, creds string, err error
 		}
 	}
 	return url, creds, nil
+}
+
+// backtestGCPercent is the garbage collector's target while a command reads the archive: every
+// item decoded is garbage a moment later, and the heap is a few chunks, so collecting at 400 %
+// rather than 100 % takes a third less CPU per item at the cost of a few MiB (BENCHMARKS.md).
+const backtestGCPercent = 400
+
+// lessGC sets the collector's target to backtestGCPercent, unless $GOGC says otherwise, and
+// returns what restores it.
+func lessGC() func() {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	old := debug.SetGCPercent(backtestGCPercent)
+	return func() { debug.SetGCPercent(old) }
 }
 
 // archiveBacktest matches rules of a configuration against the item archive and counts what it
@@ -507,4 +524,3 @@ func printBacktestSummary(w io.Writer, s console.BacktestSummary) {
 	}
 	tw.Flush()
 }
-

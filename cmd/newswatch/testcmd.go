@@ -149,6 +149,7 @@ func (c testCmd) testArchive(ctx context.Context, l *loaded, out matchPrinter, s
 		return err
 	}
 	defer closeReader()
+	defer lessGC()()
 	s, err := bt.run(ctx, r, func(m console.BacktestMatch, it watcher.Item, hit matcher.Match) error {
 		sum.rules[m.Rule] = true
 		return out.print(archiveFound(m, it), hit)
