@@ -1,12 +1,14 @@
 package archivebench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -22,7 +24,10 @@ import (
 	"github.com/newswatch/newswatch/watcher"
 )
 
-var items = flag.Int("archive.items", 20000, "how many items BenchmarkArchive archives (BENCHMARKS.md: 1000000)")
+var (
+	items = flag.Int("archive.items", 20000, "how many items BenchmarkArchive archives (BENCHMARKS.md: 1000000)")
+	cli   = flag.String("archive.cli", "", "a newswatch binary: BenchmarkArchive also times `newswatch backtest --query` with it")
+)
 
 // kurskRule is the one rule of the one-rule backtest: the example configuration's, in the
 // corpus's scripts.
@@ -166,6 +171,43 @@ func BenchmarkArchive(b *testing.B) {
 			}
 		})
 	}
+	if *cli != "" {
+		// The command end to end: a process that connects, reads, decodes, matches, counts and
+		// prints, its start and its exit included.
+		b.Run("cli/rules=1", func(b *testing.B) {
+			reads := 0
+			for b.Loop() {
+				if scanned, _ := runCLI(b, *cli, nf.ClientURL(), nf.CredsFile(notifier.RoleSubscriber)); scanned != n {
+					b.Fatalf("newswatch backtest scanned %d items, want %d", scanned, n)
+				}
+				reads++
+			}
+			t := perItem(b, reads)
+			b.ReportMetric(1e9/t, "items/s")
+			if floor > 0 {
+				b.ReportMetric(t/floor, "x-floor")
+			}
+		})
+	}
+}
+
+// runCLI runs `newswatch backtest` of the one rule over the whole archive and returns what its
+// JSON summary says it read and found.
+func runCLI(b *testing.B, bin, url, creds string) (scanned, matches int) {
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(bin, "backtest", "--query", kurskRule, "-s", url, "--creds", creds, "--json")
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("newswatch backtest: %v\n%s", err, errOut.Bytes())
+	}
+	var sum struct {
+		ItemsScanned int `json:"items_scanned"`
+		Matches      int `json:"matches"`
+	}
+	if err := json.Unmarshal(errOut.Bytes(), &sum); err != nil {
+		b.Fatalf("newswatch backtest summary: %v\n%s", err, errOut.Bytes())
+	}
+	return sum.ItemsScanned, sum.Matches
 }
 
 // readRaw reads every message of the archive through an ordered consumer and does nothing with
