@@ -244,8 +244,13 @@ func (a archiveFlags) endpoint(cfg *config.Config) (url, creds string, err error
 		url = "nats://" + cfg.NATS.Embedded.Listen
 	}
 	if creds == "" {
-		creds = notifier.CredsFile(cfg.NATS.Embedded.StoreDir, notifier.RoleSubscriber)
-		if _, err := os.Stat(creds); err != nil {
+		// The daemon's own server needs them; a server named by -s may not.
+		path := notifier.CredsFile(cfg.NATS.Embedded.StoreDir, notifier.RoleSubscriber)
+		_, err := os.Stat(path)
+		switch {
+		case err == nil:
+			creds = path
+		case a.Server == "":
 			return "", "", fmt.Errorf("no credentials for the daemon's server: %w; give --creds FILE", err)
 		}
 	}
@@ -462,14 +467,18 @@ func printBacktestSummary(w io.Writer, s console.BacktestSummary) {
 	window := "the whole archive"
 	switch {
 	case s.From != nil && s.To != nil:
-		window = fmt.Sprintf("%s to %s", s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339))
+		window = fmt.Sprintf("the items first seen from %s to %s", s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339))
 	case s.From != nil:
-		window = "since " + s.From.UTC().Format(time.RFC3339)
+		window = "the items first seen since " + s.From.UTC().Format(time.RFC3339)
 	case s.To != nil:
-		window = "before " + s.To.UTC().Format(time.RFC3339)
+		window = "the items first seen before " + s.To.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(w, "newswatch: backtest of %d rules over %s: %d items scanned in %s (%.0f items/s); %d items matched, %d matches\n",
-		len(s.Rules), window, s.ItemsScanned, time.Duration(s.TookSeconds*float64(time.Second)).Round(time.Millisecond),
+	rules := "rules"
+	if len(s.Rules) == 1 {
+		rules = "rule"
+	}
+	fmt.Fprintf(w, "newswatch: backtest of %d %s over %s: %d items scanned in %s (%.0f items/s); %d items matched, %d matches\n",
+		len(s.Rules), rules, window, s.ItemsScanned, time.Duration(s.TookSeconds*float64(time.Second)).Round(time.Millisecond),
 		s.ItemsPerSec, s.ItemsMatched, s.Matches)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +18,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/newswatch/newswatch/config"
 	"github.com/newswatch/newswatch/console"
+	"github.com/newswatch/newswatch/notifier"
 )
 
 // runBinary runs the built newswatch with args and returns its exit status and output.
@@ -363,5 +367,53 @@ func waitForStream(t *testing.T, nc *nats.Conn, stream string, n uint64) {
 	})
 	if got != n {
 		t.Fatalf("%s holds %d messages, want %d", stream, got, n)
+	}
+}
+
+// TestArchiveEndpoint: backtest and test --archive connect where the configuration says, the
+// daemon's embedded server with its subscriber credentials or the external server with its
+// credentials file, unless -s and --creds say otherwise.
+func TestArchiveEndpoint(t *testing.T) {
+	store := t.TempDir()
+	subscriber := notifier.CredsFile(store, notifier.RoleSubscriber)
+	if err := os.MkdirAll(filepath.Dir(subscriber), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(subscriber, []byte("creds"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	embedded := fmt.Sprintf("nats: {embedded: {listen: '127.0.0.1:7422', store_dir: %q}}\n", store)
+	tests := []struct {
+		name, yaml        string
+		flags             archiveFlags
+		wantURL, wantCred string
+		wantErr           string
+	}{
+		{name: "embedded", yaml: embedded, wantURL: "nats://127.0.0.1:7422", wantCred: subscriber},
+		{name: "embedded, other server", yaml: embedded, flags: archiveFlags{Server: "nats://10.0.0.1:4222"}, wantURL: "nats://10.0.0.1:4222", wantCred: subscriber},
+		{name: "embedded, other creds", yaml: embedded, flags: archiveFlags{Creds: "/x.creds"}, wantURL: "nats://127.0.0.1:7422", wantCred: "/x.creds"},
+		{name: "embedded, in-process only", yaml: fmt.Sprintf("nats: {embedded: {listen: '', store_dir: %q}}\n", store), wantErr: "takes no connections"},
+		{name: "embedded, never started", yaml: "nats: {embedded: {listen: '127.0.0.1:7422', store_dir: /nonexistent}}\n", wantErr: "give --creds"},
+		{name: "never started, server given", yaml: "nats: {embedded: {listen: '127.0.0.1:7422', store_dir: /nonexistent}}\n", flags: archiveFlags{Server: "nats://h:4222"}, wantURL: "nats://h:4222"},
+		{name: "external", yaml: "nats: {url: 'nats://a:4222,nats://b:4222', creds_file: /etc/newswatch/reader.creds}\n", wantURL: "nats://a:4222,nats://b:4222", wantCred: "/etc/newswatch/reader.creds"},
+		{name: "external, flags", yaml: "nats: {url: 'nats://a:4222'}\n", flags: archiveFlags{Server: "nats://c:4222", Creds: "/c.creds"}, wantURL: "nats://c:4222", wantCred: "/c.creds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse("test.yaml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			url, creds, err := tt.flags.endpoint(cfg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %q, %q, %v; want an error with %q", url, creds, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || url != tt.wantURL || creds != tt.wantCred {
+				t.Errorf("got %q, %q, %v; want %q, %q", url, creds, err, tt.wantURL, tt.wantCred)
+			}
+		})
 	}
 }
