@@ -338,6 +338,20 @@ func TestBacktest(t *testing.T) {
 				t.Errorf("POST %s: %d %s, want 400 with %q", tt.body, code, body, tt.want)
 			}
 		}
+		// Like every POST, refused from another origin (a page of another site in a browser).
+		req, err := http.NewRequest(http.MethodPost, "http://"+httpAddr+"/api/v1/backtest", strings.NewReader(`{"all": true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST /api/v1/backtest from another origin: %d, want 403", resp.StatusCode)
+		}
 		// A bad query says where.
 		_, body = post(`{"query": "kursk OR (troops"}`)
 		var qe struct{ Column int }
