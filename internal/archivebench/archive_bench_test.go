@@ -121,6 +121,18 @@ func BenchmarkArchive(b *testing.B) {
 		floor = perItem(b, reads)
 		b.ReportMetric(1e9/floor, "items/s")
 	})
+	b.Run("read-floor-consume", func(b *testing.B) {
+		reads := 0
+		report := cpu(b)
+		for b.Loop() {
+			if got := readConsume(b, js, n); got != n {
+				b.Fatalf("read %d messages, want %d", got, n)
+			}
+			reads++
+		}
+		report(reads)
+		b.ReportMetric(1e9/perItem(b, reads), "items/s")
+	})
 	b.Run("read-decoded", func(b *testing.B) {
 		reads := 0
 		report := cpu(b)
@@ -230,6 +242,33 @@ func readRaw(b *testing.B, js jetstream.JetStream, n int) int {
 			b.Fatalf("after %d messages: %v", got, err)
 		}
 		got++
+	}
+	return got
+}
+
+// readConsume is readRaw with a callback (Consume) instead of the iterator's Next.
+func readConsume(b *testing.B, js jetstream.JetStream, n int) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, notifier.DefaultArchiveStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	got := 0
+	cc, err := cons.Consume(func(jetstream.Msg) {
+		if got++; got == n {
+			close(done)
+		}
+	}, jetstream.PullMaxMessages(2048))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cc.Stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		b.Fatalf("after %d messages: %v", got, ctx.Err())
 	}
 	return got
 }
