@@ -1,5 +1,6 @@
 // Package console is newswatch's HTTP face for people and tools: the feed status and control
-// API (/api/v1/feeds, /api/v1/alerts). It reads through small interfaces it declares, which the
+// API (/api/v1/feeds, /api/v1/alerts) and the backtest of rules against the item archive
+// (/api/v1/backtest). It reads through small interfaces it declares, which the
 // daemon wires to the watcher and the notifier, so that any replica answers for every feed from
 // the shared state. A Console is safe for concurrent use; it retries nothing: a failed request
 // is answered with an error for the client to retry.
@@ -72,6 +73,8 @@ type Config struct {
 	States States
 	Poller Poller
 	Alerts Alerts
+	// Backtester serves POST /api/v1/backtest; nil: the endpoint is not served.
+	Backtester Backtester
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -109,6 +112,9 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/feeds/{id}", c.getFeed)
 	mux.HandleFunc("POST /api/v1/feeds/{id}/poll", c.pollFeed)
 	mux.HandleFunc("GET /api/v1/alerts", c.listAlerts)
+	if c.cfg.Backtester != nil {
+		mux.HandleFunc("POST /api/v1/backtest", c.backtest)
+	}
 }
 
 // FeedPage is the answer of GET /api/v1/feeds. Next, when not empty, is the after= of the

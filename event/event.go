@@ -118,7 +118,16 @@ type Archived struct {
 	Item      Item
 	Content   string
 	FirstSeen time.Time
+	// Muted says why the poll that found the item alerted none of its matches: MutedBaseline
+	// or MutedFlood; "" when it matched it for alerts as usual.
+	Muted string
 }
+
+// The reasons an archived item was muted.
+const (
+	MutedBaseline = "baseline" // a first poll recorded it (first_poll)
+	MutedFlood    = "flood"    // the flood guard held it back
+)
 
 // ArchiveQuery selects archived items by when they were first seen and by feed.
 type ArchiveQuery struct {

@@ -10,18 +10,26 @@ import (
 	"github.com/newswatch/newswatch/event"
 )
 
-// archive archives the new items of a poll of f, alertBatch at a time, and returns when every
+// archive archives the new items of a poll of f (those its step holds), alertBatch at a time, and returns when every
 // one is stored. Items the archive refuses for good are logged and dropped, as alerts are, so
 // that they do not fail the feed's every poll from now on. Without an Archiver it does nothing.
 //
 // The archive keeps every field the matcher reads as the item was parsed (each at most
 // MaxFieldBytes), so that a backtest matches it as the live poll did; the identifiers and
 // names are cut as in an alert.
-func (w *Watcher) archive(ctx context.Context, f *feedPlan, feedTitle string, items []Item, now time.Time) error {
+func (w *Watcher) archive(ctx context.Context, f *feedPlan, s step, now time.Time) error {
+	items := s.fresh
 	if w.archiver == nil || len(items) == 0 {
 		return nil
 	}
-	feedURL, feedTitle := redactURL(f.URL), truncateUTF8(feedTitle, maxAlertTitle)
+	feedURL, feedTitle := redactURL(f.URL), truncateUTF8(s.title, maxAlertTitle)
+	var alerting map[string]bool // of a poll that mutes some items
+	if s.muted != "" {
+		alerting = make(map[string]bool, len(s.alerting))
+		for _, it := range s.alerting {
+			alerting[it.Key] = true
+		}
+	}
 	for start := 0; start < len(items); start += alertBatch {
 		chunk := items[start:min(start+alertBatch, len(items))]
 		batch := make([]event.Archived, len(chunk))
@@ -36,6 +44,9 @@ func (w *Watcher) archive(ctx context.Context, f *feedPlan, feedTitle string, it
 				Item:      item,
 				Content:   it.Content,
 				FirstSeen: now,
+			}
+			if alerting != nil && !alerting[it.Key] {
+				batch[i].Muted = s.muted
 			}
 		}
 		err := w.archiver.Archive(ctx, batch)

@@ -39,6 +39,7 @@ type step struct {
 	state    feedState
 	fresh    []Item // the new items, archived before the state commits
 	alerting []Item // the new items to match and alert
+	muted    string // why the fresh items not alerting are not: event.MutedBaseline, MutedFlood
 	title    string // the feed's title, for the alerts
 	alerts   alertTally
 	health   []FeedHealth
@@ -103,7 +104,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		// Every new item is archived, and every alert published, before the state that records
 		// the item is committed; they are built and published in batches, so that a poll holds
 		// one batch at a time.
-		if err := w.archive(ctx, f, next.title, next.fresh, now); err != nil {
+		if err := w.archive(ctx, f, next, now); err != nil {
 			return fmt.Errorf("poll %s: archive items: %w", feedID, err)
 		}
 		storiesOf := w.storiesOf(ctx, f, next.alerting)
@@ -270,8 +271,10 @@ func newItems(f *feedPlan, st feedState, next *feedState, doc Document, now time
 	switch {
 	case !st.Baselined:
 		alerting = firstPollItems(f.FirstPoll, fresh, now)
+		s.muted = event.MutedBaseline
 	case isFlood(f, st, fresh):
 		s.flood, alerting = len(fresh), nil
+		s.muted = event.MutedFlood
 	default:
 		// The flood guard learns from the polls it lets through.
 		const weight = 0.2

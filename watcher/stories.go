@@ -139,6 +139,10 @@ func (s *stories) add(a event.Archived) error {
 	src := event.StorySource{FeedID: a.FeedID, Key: a.Item.Key, Publisher: hostOf(a.Item.Link), Language: st.Language,
 		Title: a.Item.Title, Link: a.Item.Link, FirstSeen: a.FirstSeen}
 	res := &storyResult{story: st, at: a.FirstSeen}
+	if a.Muted != "" {
+		// The item made no alert: it opens the story for no rule, and tells nothing.
+		matches = nil
+	}
 	for _, m := range matches {
 		rules := s.opened[st.ID]
 		if rules == nil {

@@ -50,6 +50,10 @@ func TestBackfill(t *testing.T) {
 		{"id": "kursk", "query": "kursk OR курск", "backfill": "1h"},
 	}
 	writeConfig(t, path, cfg)
+	// A SIGHUP before the daemon takes it would end the process: both must be running.
+	for _, d := range []*daemon{a, b} {
+		waitFor(t, 60*time.Second, "both replicas running", func() bool { return strings.Contains(d.output(), `"msg":"running"`) })
+	}
 	hangup := func() {
 		t.Helper()
 		for _, d := range []*daemon{a, b} {
@@ -78,8 +82,9 @@ func TestBackfill(t *testing.T) {
 			t.Log(l)
 		}
 	}
+	var before string // the logs of replicas stopped
 	started := func() int {
-		return strings.Count(a.output(), `"backfill started"`) + strings.Count(b.output(), `"backfill started"`)
+		return strings.Count(before+a.output()+b.output(), `"backfill started"`)
 	}
 	if n := started(); n != 1 {
 		t.Errorf("backfills started by the two replicas: %d, want 1", n)
@@ -91,6 +96,7 @@ func TestBackfill(t *testing.T) {
 	waitFor(t, 30*time.Second, "the second reload", func() bool { return strings.Count(a.output(), "configuration reloaded") > reloads })
 	// And a restart of one replica.
 	a.stop(t, 30*time.Second)
+	before += a.output()
 	a = startDaemon(t, path)
 	waitFor(t, 60*time.Second, "the restarted replica's look at its rule versions", func() bool {
 		return strings.Contains(a.output(), `"rule versions recorded"`)

@@ -249,7 +249,7 @@ func TestTestQuery(t *testing.T) {
 			wantErr: "--query:10: unclosed parenthesis\n  kursk OR (\n           ^"},
 		{name: "rule and query", args: []string{"-c", "../../examples/newswatch.yaml", "--rule", "kursk", "--query", "x", "testdata/world.xml"}, wantCode: 2,
 			wantErr: "give one of them"},
-		{name: "neither configuration nor query", args: []string{"testdata/world.xml"}, wantCode: 2, wantErr: "test needs -c FILE, or --query"},
+		{name: "neither configuration nor query", args: []string{"testdata/world.xml"}, wantCode: 2, wantErr: "give -c FILE, or --query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

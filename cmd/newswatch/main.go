@@ -21,6 +21,7 @@ type cli struct {
 	Check       checkCmd       `cmd:"" help:"Validate the configuration, its schedules and its rules."`
 	Config      configCmd      `cmd:"" help:"Work with the configuration file: config schema."`
 	Test        testCmd        `cmd:"" help:"Dry run: match the items of feeds against the rules and print the matches."`
+	Backtest    backtestCmd    `cmd:"" help:"Match the daemon's item archive against rules (--rule, --query or --all) and count the matches by rule, day and feed; publishes nothing. The server, credentials and stream default to the configuration's."`
 	Tail        tailCmd        `cmd:"" help:"Print alerts as they arrive; --since replays stored ones first."`
 	Status      statusCmd      `cmd:"" help:"Print every feed's health from the daemon's HTTP API, problems first."`
 	Poll        pollCmd        `cmd:"" help:"Have the daemon poll feeds now, clearing their backoff."`

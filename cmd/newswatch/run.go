@@ -130,14 +130,15 @@ func (r runCmd) Run(e *env) error {
 	// The status API keeps a copy of every feed's state, watched in the bucket: only a daemon
 	// that serves it pays for that.
 	var apiMux http.Handler
+	var reloaded func(*loaded)
 	if l.cfg.HTTP.Listen != "" {
-		api, err := startStatusAPI(ctx, w, n, log.Named("console"))
+		api, err := startStatusAPI(ctx, w, n, l, log.Named("console"))
 		if err != nil {
 			log.Error("cannot start", zap.Error(err))
 			return exitError{1}
 		}
 		defer api.stop() // before NATS is closed
-		apiMux = api.mux
+		apiMux, reloaded = api.mux, api.backtester.configure
 	}
 	sd := sdNotifier{log: log}
 	rl := &reloader{path: r.Config, update: func(l *loaded) error {
@@ -145,6 +146,9 @@ func (r runCmd) Run(e *env) error {
 			return err
 		}
 		w.SetBackfills(backfills(l.cfg))
+		if reloaded != nil {
+			reloaded(l)
+		}
 		return nil
 	}, log: log, sd: sd, metrics: reloads, now: time.Now}
 	live := liveness{lastTick: w.LastTick, started: time.Now(), bound: livenessBound}
@@ -209,7 +213,9 @@ func (r runCmd) closeNotifier(n *notifier.Notifier, log *zap.Logger) {
 // or POST /-/reload. A file that does not validate whole changes nothing.
 type reloader struct {
 	path    string
-	update  func(*loaded) error // Watcher.Update and SetBackfills
+	// update applies a configuration loaded: Watcher.Update, SetBackfills, and the API's
+	// backtests' lists.
+	update  func(*loaded) error
 	log     *zap.Logger
 	sd      sdNotifier
 	metrics *reloadMetrics

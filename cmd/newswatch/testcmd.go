@@ -7,38 +7,39 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/newswatch/newswatch/config"
+	"github.com/newswatch/newswatch/console"
 	"github.com/newswatch/newswatch/internal/logging"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/watcher"
 )
 
 type testCmd struct {
-	Config       string            `short:"c" type:"path" help:"Configuration file; optional with --query."`
-	Rule         []string          `name:"rule" help:"Match only this rule (repeatable)."`
-	Query        string            `name:"query" help:"Match this query instead of the configuration's rules (as rule \"query\"), with the configuration's lists and those of --list."`
-	List         map[string]string `name:"list" mapsep:";" help:"A list for --query, NAME=term,term (repeatable); it replaces a list of the same name of the configuration."`
-	JSON         bool              `name:"json" help:"Print one JSON object a line for each (item, rule) match."`
-	Feed         string            `name:"feed" help:"Match items of URLs, files and stdin as items of this feed of the configuration (for rules scoped to feeds or tags)."`
-	AllowPrivate bool              `name:"allow-private" help:"Fetch URLs that resolve to loopback, private or link-local addresses (run refuses them unless the feed says allow_private)."`
-	Sources      []string          `arg:"" name:"source" help:"A feed id of the configuration, a feed URL, a feed file, or - for standard input."`
+	ruleFlags
+	JSON         bool   `name:"json" help:"Print one JSON object a line for each (item, rule) match."`
+	Feed         string `name:"feed" help:"Match items of URLs, files and stdin as items of this feed of the configuration (for rules scoped to feeds or tags); with --archive, only the archive's items of this feed."`
+	AllowPrivate bool   `name:"allow-private" help:"Fetch URLs that resolve to loopback, private or link-local addresses (run refuses them unless the feed says allow_private)."`
+	Archive      bool   `name:"archive" help:"Match the items of the daemon's item archive too (see --since, --from, --to), as source \"archive\"."`
+	archiveFlags
+	Sources []string `arg:"" optional:"" name:"source" help:"A feed id of the configuration, a feed URL, a feed file, or - for standard input."`
 }
 
-// queryRuleID is the id of the rule of --query.
-const queryRuleID = "query"
-
-// testMatch is one line of `newswatch test --json`.
+// testMatch is one line of `newswatch test --json` and `newswatch backtest --json`. An archived
+// item also says its feed, when it was first seen and the id of the alert event of the match.
 type testMatch struct {
-	Source string        `json:"source"`
-	Rule   string        `json:"rule"`
-	Item   testItem      `json:"item"`
-	Hits   []matcher.Hit `json:"hits"`
+	Source    string        `json:"source"`
+	Rule      string        `json:"rule"`
+	Item      testItem      `json:"item"`
+	Hits      []matcher.Hit `json:"hits"`
+	Feed      string        `json:"feed,omitempty"`
+	FirstSeen *time.Time    `json:"first_seen,omitempty"`
+	EventID   string        `json:"event_id,omitempty"`
 }
 
 type testItem struct {
@@ -59,11 +60,18 @@ func (c testCmd) Run(e *env) error {
 		fmt.Fprintf(e.stderr, "newswatch: no feed %q in %s\n", c.Feed, c.Config)
 		return exitError{2}
 	}
-	for _, id := range c.Rule {
-		if !slices.ContainsFunc(l.rules, func(r matcher.Rule) bool { return r.ID == id }) {
-			fmt.Fprintf(e.stderr, "newswatch: no rule %q in %s\n", id, c.Config)
-			return exitError{2}
-		}
+	if err := c.checkRules(l); err != nil {
+		fmt.Fprintf(e.stderr, "newswatch: %v\n", err)
+		return exitError{2}
+	}
+	windowed := c.Since != "" || c.From != "" || c.To != ""
+	switch {
+	case len(c.Sources) == 0 && !c.Archive:
+		fmt.Fprintln(e.stderr, "newswatch: test needs a source: a feed id, a URL, a file, - or --archive")
+		return exitError{2}
+	case windowed && !c.Archive:
+		fmt.Fprintln(e.stderr, "newswatch: --since, --from and --to select archived items: add --archive")
+		return exitError{2}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -99,7 +107,7 @@ func (c testCmd) Run(e *env) error {
 				itemMatched = true
 				sum.matches++
 				sum.rules[m.Rule] = true
-				if err := out.print(shown, it, m); err != nil {
+				if err := out.print(found{source: shown, item: it}, m); err != nil {
 					return err
 				}
 			}
@@ -108,7 +116,15 @@ func (c testCmd) Run(e *env) error {
 			}
 		}
 	}
-	fmt.Fprintf(e.stderr, "newswatch: %s\n", sum.String(len(c.Sources), c.ruleCount(l)))
+	given := len(c.Sources)
+	if c.Archive {
+		given++
+		if err := c.testArchive(ctx, l, out, &sum); err != nil {
+			fmt.Fprintf(e.stderr, "newswatch: %s: %v\n", archiveSource, err)
+			failed = true
+		}
+	}
+	fmt.Fprintf(e.stderr, "newswatch: %s\n", sum.String(given, c.ruleCount(l)))
 	switch {
 	case failed:
 		return exitError{2}
@@ -118,53 +134,34 @@ func (c testCmd) Run(e *env) error {
 	return nil
 }
 
-// load loads the configuration, or with --query and no configuration an empty one, and replaces
-// its rules with the query when one is given.
-func (c testCmd) load() (*loaded, error) {
-	var cfg *config.Config
-	if c.Query != "" && len(c.Rule) > 0 {
-		return nil, errors.New("--rule selects rules of the configuration; --query replaces them: give one of them")
+// testArchive matches the archive's items as one more source.
+func (c testCmd) testArchive(ctx context.Context, l *loaded, out matchPrinter, sum *testSummary) error {
+	var feeds []string
+	if c.Feed != "" {
+		feeds = []string{c.Feed}
 	}
-	switch {
-	case c.Config != "":
-		l, err := load(c.Config)
-		if err != nil || c.Query == "" {
-			return l, err
-		}
-		cfg = l.cfg
-	case c.Query == "":
-		return nil, errors.New("test needs -c FILE, or --query")
-	default:
-		var err error
-		if cfg, err = config.Parse("(no configuration)", nil); err != nil {
-			return nil, err
-		}
-	}
-	lists := maps.Clone(cfg.Lists)
-	for name, terms := range c.List {
-		lists[name] = strings.Split(terms, ",")
-	}
-	rules := []matcher.Rule{{ID: queryRuleID, Query: c.Query}}
-	ix, err := matcher.Compile(rules, lists)
+	bt, err := c.archiveFlags.backtest(l, c.Rule, feeds, time.Now())
 	if err != nil {
-		var qe *matcher.QueryError
-		if errors.As(err, &qe) {
-			if qe.List != "" {
-				return nil, fmt.Errorf("--list %s, term %d: %s", qe.List, qe.Term+1, qe.Msg)
-			}
-			return nil, fmt.Errorf("--query:%d: %s\n  %s\n  %s^", qe.Column, qe.Msg, c.Query, strings.Repeat(" ", qe.Column-1))
-		}
-		return nil, fmt.Errorf("--query: %w", err)
+		return err
 	}
-	return &loaded{cfg: cfg, rules: rules, index: ix}, nil
-}
-
-// ruleCount is how many rules test matched against.
-func (c testCmd) ruleCount(l *loaded) int {
-	if len(c.Rule) > 0 {
-		return len(c.Rule)
+	r, closeReader, err := c.archiveFlags.open(l.cfg)
+	if err != nil {
+		return err
 	}
-	return len(l.rules)
+	defer closeReader()
+	defer lessGC()()
+	s, err := bt.run(ctx, r, func(m console.BacktestMatch, it watcher.Item, hit matcher.Match) error {
+		sum.rules[m.Rule] = true
+		return out.print(archiveFound(m, it), hit)
+	})
+	if err != nil {
+		return err
+	}
+	sum.sources++
+	sum.items += s.ItemsScanned
+	sum.matched += s.ItemsMatched
+	sum.matches += s.Matches
+	return nil
 }
 
 // testSummary counts what test read and matched.
@@ -244,13 +241,28 @@ type matchPrinter struct {
 	color bool
 }
 
-func (p matchPrinter) print(src string, it watcher.Item, m matcher.Match) error {
+// found is where a matched item comes from, as test and backtest print it: a source, and for an
+// archived item its feed, when it was first seen and its event id.
+type found struct {
+	source    string
+	item      watcher.Item
+	feed      string
+	firstSeen time.Time
+	eventID   string
+}
+
+func (p matchPrinter) print(f found, m matcher.Match) error {
+	it := f.item
 	if p.json {
-		b, err := json.Marshal(testMatch{
-			Source: src, Rule: m.Rule,
+		tm := testMatch{
+			Source: f.source, Rule: m.Rule,
 			Item: testItem{GUID: it.GUID, Link: it.Link, Title: it.Title},
-			Hits: m.Hits,
-		})
+			Hits: m.Hits, Feed: f.feed, EventID: f.eventID,
+		}
+		if !f.firstSeen.IsZero() {
+			tm.FirstSeen = &f.firstSeen
+		}
+		b, err := json.Marshal(tm)
 		if err != nil {
 			return err
 		}
@@ -258,7 +270,13 @@ func (p matchPrinter) print(src string, it watcher.Item, m matcher.Match) error 
 		return err
 	}
 	fmt.Fprintf(p.w, "%s  %s\n", p.bold(m.Rule), it.Title)
-	fmt.Fprintf(p.w, "  %-8s %s\n", "source:", src)
+	fmt.Fprintf(p.w, "  %-8s %s\n", "source:", f.source)
+	if f.feed != "" {
+		fmt.Fprintf(p.w, "  %-8s %s\n", "feed:", f.feed)
+	}
+	if !f.firstSeen.IsZero() {
+		fmt.Fprintf(p.w, "  %-8s %s\n", "seen:", f.firstSeen.UTC().Format(time.RFC3339))
+	}
 	if it.Link != "" {
 		fmt.Fprintf(p.w, "  %-8s %s\n", "link:", it.Link)
 	}

@@ -1,0 +1,336 @@
+package archivebench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newswatch/newswatch/event"
+	"github.com/newswatch/newswatch/matcher"
+	"github.com/newswatch/newswatch/notifier"
+	"github.com/newswatch/newswatch/notifier/notifiertest"
+	"github.com/newswatch/newswatch/watcher"
+)
+
+var (
+	items = flag.Int("archive.items", 20000, "how many items BenchmarkArchive archives (BENCHMARKS.md: 1000000)")
+	cli   = flag.String("archive.cli", "", "a newswatch binary: BenchmarkArchive also times `newswatch backtest --query` with it")
+)
+
+// kurskRule is the one rule of the one-rule backtest: the example configuration's, in the
+// corpus's scripts.
+const kurskRule = "kursk* OR курск* OR Κουρσκ OR 쿠르스크 OR 库尔斯克 OR クルスク"
+
+// BenchmarkArchive archives -archive.items items in an embedded server's archive (S2, as the
+// daemon makes it), then reads them all, one op being one read of the whole archive:
+//   - read-floor: an ordered consumer that takes every message and does nothing (the floor);
+//   - read-decoded: ReadArchive with work that does nothing (reading and decoding);
+//   - backtest/rules=1 and rules=10000: watcher.Backtest, as `newswatch backtest` runs it.
+//
+// Each reports items/s; the backtests also their time per item over the floor's
+// (x-floor) and over read-decoded's (x-decoded), measured in the same run.
+func BenchmarkArchive(b *testing.B) {
+	n := *items
+	cfg := notifiertest.Config(b)
+	nf := notifiertest.Open(b, cfg)
+	c := newCorpus(time.Now().Add(-time.Duration(n)*time.Millisecond - time.Hour).UTC())
+	ctx := context.Background()
+
+	start := time.Now()
+	var jsonBytes int64
+	batch := make([]event.Archived, 0, 1000)
+	publish := func() {
+		if err := nf.Archive().Publish(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		batch = batch[:0]
+	}
+	for i := range n {
+		it := c.item(i)
+		ev, err := notifier.NewItemEvent(it)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, err := json.Marshal(ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		jsonBytes += int64(len(body))
+		if batch = append(batch, it); len(batch) == cap(batch) {
+			publish()
+		}
+	}
+	if len(batch) > 0 {
+		publish()
+	}
+	took := time.Since(start)
+
+	nc := notifiertest.Connect(b, nf, notifier.RoleSubscriber)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := js.Stream(ctx, notifier.DefaultArchiveStream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	state := st.CachedInfo().State
+	if state.Msgs != uint64(n) {
+		b.Fatalf("the archive holds %d items, want %d", state.Msgs, n)
+	}
+	disk := diskUsage(b, cfg.Embedded.StoreDir, notifier.DefaultArchiveStream)
+	b.Logf("archived %d items in %s (%.0f items/s, generation included); item JSON %.0f bytes on average; stream state %.0f bytes/item; on disk %.0f bytes/item (%.2f of the JSON)",
+		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), float64(jsonBytes)/float64(n),
+		float64(state.Bytes)/float64(n), float64(disk)/float64(n), float64(disk)/float64(jsonBytes))
+
+	r := notifier.ArchiveReader{JS: js, Prefix: cfg.SubjectPrefix, Stream: notifier.DefaultArchiveStream}
+	var floor, decoded float64 // ns per item
+	perItem := func(b *testing.B, reads int) float64 {
+		return float64(b.Elapsed().Nanoseconds()) / float64(reads*n)
+	}
+	// cpu reports the CPU time (user and system, of the client and the embedded server alike)
+	// per item of what runs after it is called, when the returned function is called.
+	cpu := func(b *testing.B) func(reads int) {
+		start := cpuTime(b)
+		return func(reads int) {
+			b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/float64(reads*n)/1000, "cpu-µs/item")
+		}
+	}
+	b.Run("read-floor", func(b *testing.B) {
+		reads := 0
+		report := cpu(b)
+		for b.Loop() {
+			if got := readRaw(b, js, n); got != n {
+				b.Fatalf("read %d messages, want %d", got, n)
+			}
+			reads++
+		}
+		report(reads)
+		floor = perItem(b, reads)
+		b.ReportMetric(1e9/floor, "items/s")
+	})
+	b.Run("read-floor-consume", func(b *testing.B) {
+		reads := 0
+		report := cpu(b)
+		for b.Loop() {
+			if got := readConsume(b, js, n); got != n {
+				b.Fatalf("read %d messages, want %d", got, n)
+			}
+			reads++
+		}
+		report(reads)
+		b.ReportMetric(1e9/perItem(b, reads), "items/s")
+	})
+	b.Run("read-decoded", func(b *testing.B) {
+		reads := 0
+		report := cpu(b)
+		for b.Loop() {
+			got := 0
+			err := r.ReadArchive(ctx, event.ArchiveQuery{}, func(items []event.Archived) func() error {
+				k := len(items)
+				return func() error { got += k; return nil }
+			})
+			if err != nil || got != n {
+				b.Fatalf("read %d items, %v; want %d", got, err, n)
+			}
+			reads++
+		}
+		report(reads)
+		decoded = perItem(b, reads)
+		b.ReportMetric(1e9/decoded, "items/s")
+	})
+	for _, rules := range []int{1, 10000} {
+		b.Run(fmt.Sprintf("backtest/rules=%d", rules), func(b *testing.B) {
+			rs := []matcher.Rule{{ID: "kursk", Query: kurskRule}}
+			if rules > 1 {
+				rs = c.rules(rules)
+			}
+			ix, err := matcher.Compile(rs, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			reads, matches := 0, 0
+			report := cpu(b)
+			for b.Loop() {
+				st, err := watcher.Backtest(ctx, r, watcher.BacktestQuery{Index: ix}, func(watcher.BacktestFound) error { return nil })
+				if err != nil || st.Items != n {
+					b.Fatalf("backtest read %d items, %v; want %d", st.Items, err, n)
+				}
+				matches += st.Matches
+				reads++
+			}
+			report(reads)
+			t := perItem(b, reads)
+			b.ReportMetric(1e9/t, "items/s")
+			b.ReportMetric(float64(matches)/float64(reads*n), "matches/item")
+			if floor > 0 {
+				b.ReportMetric(t/floor, "x-floor")
+			}
+			if decoded > 0 {
+				b.ReportMetric(t/decoded, "x-decoded")
+			}
+		})
+	}
+	if *cli != "" {
+		// The command end to end: a process that connects, reads, decodes, matches, counts and
+		// prints, its start and its exit included.
+		b.Run("cli/rules=1", func(b *testing.B) {
+			reads := 0
+			for b.Loop() {
+				if scanned, _ := runCLI(b, *cli, nf.ClientURL(), nf.CredsFile(notifier.RoleSubscriber)); scanned != n {
+					b.Fatalf("newswatch backtest scanned %d items, want %d", scanned, n)
+				}
+				reads++
+			}
+			t := perItem(b, reads)
+			b.ReportMetric(1e9/t, "items/s")
+			if floor > 0 {
+				b.ReportMetric(t/floor, "x-floor")
+			}
+		})
+	}
+}
+
+// runCLI runs `newswatch backtest` of the one rule over the whole archive and returns what its
+// JSON summary says it read and found.
+func runCLI(b *testing.B, bin, url, creds string) (scanned, matches int) {
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(bin, "backtest", "--query", kurskRule, "-s", url, "--creds", creds, "--json")
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("newswatch backtest: %v\n%s", err, errOut.Bytes())
+	}
+	var sum struct {
+		ItemsScanned int `json:"items_scanned"`
+		Matches      int `json:"matches"`
+	}
+	if err := json.Unmarshal(errOut.Bytes(), &sum); err != nil {
+		b.Fatalf("newswatch backtest summary: %v\n%s", err, errOut.Bytes())
+	}
+	return sum.ItemsScanned, sum.Matches
+}
+
+// readRaw reads every message of the archive through an ordered consumer and does nothing with
+// them: the floor of any read.
+func readRaw(b *testing.B, js jetstream.JetStream, n int) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, notifier.DefaultArchiveStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(2048))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer it.Stop()
+	got := 0
+	for got < n {
+		if _, err := it.Next(); err != nil {
+			b.Fatalf("after %d messages: %v", got, err)
+		}
+		got++
+	}
+	return got
+}
+
+// readConsume is readRaw with a callback (Consume) instead of the iterator's Next.
+func readConsume(b *testing.B, js jetstream.JetStream, n int) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, notifier.DefaultArchiveStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	got := 0
+	cc, err := cons.Consume(func(jetstream.Msg) {
+		if got++; got == n {
+			close(done)
+		}
+	}, jetstream.PullMaxMessages(2048))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cc.Stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		b.Fatalf("after %d messages: %v", got, ctx.Err())
+	}
+	return got
+}
+
+// diskUsage is the space the stream's files take on disk under dir (blocks allocated, not
+// lengths).
+func diskUsage(b *testing.B, dir, stream string) int64 {
+	var total int64
+	found := false
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(path, string(filepath.Separator)+stream+string(filepath.Separator)) {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st, ok := info.Sys().(*syscall.Stat_t)
+		if !ok {
+			return errors.New("no block count on this system")
+		}
+		found = true
+		total += st.Blocks * 512
+		return nil
+	})
+	if err != nil || !found {
+		b.Fatalf("disk usage of stream %s under %s: %v (found: %v)", stream, dir, err, found)
+	}
+	return total
+}
+
+// cpuTime is the CPU time the process has taken so far, user and system.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkParseItemEvent decodes archived item events of the corpus, one op being one item.
+func BenchmarkParseItemEvent(b *testing.B) {
+	c := newCorpus(time.Now().UTC())
+	bodies := make([][]byte, 1000)
+	size := 0
+	for i := range bodies {
+		ev, err := notifier.NewItemEvent(c.item(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if bodies[i], err = json.Marshal(ev); err != nil {
+			b.Fatal(err)
+		}
+		size += len(bodies[i])
+	}
+	b.SetBytes(int64(size / len(bodies)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := notifier.ParseItemEvent(bodies[i%len(bodies)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
