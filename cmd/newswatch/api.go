@@ -39,6 +39,7 @@ func (a alertReader) RecentAlerts(ctx context.Context, q console.AlertQuery) ([]
 // of the state bucket that keeps the console's snapshot of the states current.
 type statusAPI struct {
 	mux    *http.ServeMux
+	snap   *console.Snapshot
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -50,7 +51,7 @@ func startStatusAPI(ctx context.Context, w *watcher.Watcher, n *notifier.Notifie
 	if err != nil {
 		return nil, err
 	}
-	a := &statusAPI{mux: http.NewServeMux()}
+	a := &statusAPI{mux: http.NewServeMux(), snap: snap}
 	c.Register(a.mux)
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.wg.Go(func() {

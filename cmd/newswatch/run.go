@@ -71,6 +71,7 @@ func (r runCmd) Run(e *env) error {
 		log.Warn(w.Msg, zap.String("config", w.File), zap.Int("line", w.Line))
 	}
 
+	started := time.Now()
 	registry := newRegistry()
 	reloads := newReloadMetrics(registry)
 	reloads.record(true, time.Now())
@@ -130,6 +131,8 @@ func (r runCmd) Run(e *env) error {
 	// The status API keeps a copy of every feed's state, watched in the bucket: only a daemon
 	// that serves it pays for that.
 	var apiMux http.Handler
+	rules := new(consoleRules)
+	rules.set(l)
 	if l.cfg.HTTP.Listen != "" {
 		api, err := startStatusAPI(ctx, w, n, log.Named("console"))
 		if err != nil {
@@ -137,6 +140,13 @@ func (r runCmd) Run(e *env) error {
 			return exitError{1}
 		}
 		defer api.stop() // before NATS is closed
+		if l.cfg.HTTP.Console {
+			st := daemonStatus{n: n, embedded: l.cfg.NATS.URL == "", started: started, registry: registry}
+			if err := registerWebConsole(api, w, n, rules, st, log.Named("console")); err != nil {
+				log.Error("cannot start", zap.Error(err))
+				return exitError{1}
+			}
+		}
 		apiMux = api.mux
 	}
 	sd := sdNotifier{log: log}
@@ -145,6 +155,7 @@ func (r runCmd) Run(e *env) error {
 			return err
 		}
 		w.SetBackfills(backfills(l.cfg))
+		rules.set(l)
 		return nil
 	}, log: log, sd: sd, metrics: reloads, now: time.Now}
 	live := liveness{lastTick: w.LastTick, started: time.Now(), bound: livenessBound}
