@@ -125,6 +125,7 @@ var funcs = template.FuncMap{
 	"lower": strings.ToLower,
 	"add":   func(a, b int) int { return a + b },
 	"at":    func(now, t time.Time) when { return when{now, t} },
+	"dur":   func(d time.Duration) time.Duration { return d.Round(time.Millisecond / 10) },
 	"u64":   func(n int64) uint64 { return uint64(max(n, 0)) },
 	"card":  func(now time.Time, s story) storyCard { return storyCard{now, s} },
 }
