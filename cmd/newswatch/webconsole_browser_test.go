@@ -305,7 +305,29 @@ func TestWebConsoleBrowser(t *testing.T) {
 		waitFor(t, 60*time.Second, "broken polled after poll now (it backs off for an hour)", func() bool {
 			return brokenHits.Load() > before
 		})
-		// Without JavaScript the form posts and comes back to the list.
+		// Without JavaScript the form posts and comes back to the list; a GET changes nothing, and
+		// a POST from another site is refused.
+		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noRedirect.PostForm(base+"/feeds/broken/poll", map[string][]string{"back": {"/feeds?q=bro"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/feeds?polled=broken&q=bro" {
+			t.Errorf("a poll posted without JavaScript answers %d to %q, want 303 to /feeds?polled=broken&q=bro", resp.StatusCode, loc)
+		}
+		if resp, err := http.Get(base + "/feeds/broken/poll"); err != nil {
+			t.Fatal(err)
+		} else if resp.Body.Close(); resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET of poll now answers %d, want 405", resp.StatusCode)
+		}
+		req, _ := http.NewRequest(http.MethodPost, base+"/feeds/broken/poll", nil)
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		if resp, err := http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		} else if resp.Body.Close(); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a cross-site POST of poll now answers %d, want 403", resp.StatusCode)
+		}
 		b.open("/feeds?q=wire")
 		if got := b.text("table.feeds tbody"); !strings.Contains(got, "wire") || strings.Contains(got, "world") {
 			t.Errorf("the list filtered by wire reads %q", got)
@@ -410,6 +432,37 @@ func TestWebConsoleBrowser(t *testing.T) {
 		b.open("/feeds")
 		b.screenshot("feeds-phone")
 	})
+}
+
+// TestWebConsoleOff: with http.console false, / is not served and the status API still is.
+func TestWebConsoleOff(t *testing.T) {
+	dir := t.TempDir()
+	world := newFeedServer(t, feedItem{GUID: "w1", Title: "Markets close higher"})
+	cfg, _ := testConfigMap(t, dir, []map[string]any{{"id": "world", "url": world.URL}})
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg["http"] = map[string]any{"listen": httpAddr, "console": false}
+	path := filepath.Join(dir, "newswatch.yaml")
+	writeConfig(t, path, cfg)
+	startDaemon(t, path)
+	base := "http://" + httpAddr
+	waitFor(t, 60*time.Second, "the status API answering", func() bool {
+		resp, err := http.Get(base + "/api/v1/feeds")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	for _, p := range []string{"/", "/feeds", "/static/htmx.min.js"} {
+		resp, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s answers %d with the console off, want 404", p, resp.StatusCode)
+		}
+	}
 }
 
 func containsFold(list []string, s string) bool {
