@@ -23,7 +23,8 @@ const FeedsPerPage = 100
 // built once per configuration (FeedIDs returns a new slice after a reload), so that a filter
 // is a walk of slices and the states are read from the snapshot alone.
 type feedIndex struct {
-	ids  []string   // the FeedIDs slice it was built from
+	ids  []string // the FeedIDs slice it was built from
+	pos  map[string]int32
 	text []string   // lower case id and redacted URL
 	tags [][]string // each feed's tags
 	all  []string   // every tag, sorted
@@ -37,9 +38,10 @@ func (c *Console) feedIndex(now time.Time) *feedIndex {
 	if ix := c.index; ix != nil && len(ix.ids) == len(ids) && (len(ids) == 0 || &ix.ids[0] == &ids[0]) {
 		return ix
 	}
-	ix := &feedIndex{ids: ids, text: make([]string, len(ids)), tags: make([][]string, len(ids))}
+	ix := &feedIndex{ids: ids, pos: make(map[string]int32, len(ids)), text: make([]string, len(ids)), tags: make([][]string, len(ids))}
 	seen := map[string]bool{}
 	for i, id := range ids {
+		ix.pos[id] = int32(i)
 		s, _ := c.cfg.Feeds.Status(id, watcher.FeedStatus{}, now)
 		ix.text[i] = strings.ToLower(id + " " + s.URL)
 		ix.tags[i] = s.Tags
@@ -82,28 +84,48 @@ type feedList struct {
 	Polled, PollErr string
 }
 
-var healthyPool = sync.Pool{New: func() any { s := make([]int32, 0, 1024); return &s }}
+// scratch is a list's working memory, reused: at 100,000 feeds it is 500 KB.
+type scratch struct {
+	rank    []int8 // 1 + the problem's rank of each feed; 0 for a healthy one
+	healthy []int32
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // listFeeds selects the page of feeds that q (a substring of id or URL) and tag filter, the
 // problems first (failing, backing off, gone, stale; each in configuration order), then the
-// rest in configuration order.
+// rest in configuration order. It reads the state of the feeds that may be problems and of the
+// page's feeds alone: a walk of every feed's state would cost a map lookup each.
 func (c *Console) listFeeds(q, tag string, pageN int, now time.Time) feedList {
 	ix := c.feedIndex(now)
 	q = strings.ToLower(strings.TrimSpace(q))
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	if cap(sc.rank) < len(ix.ids) {
+		sc.rank = make([]int8, len(ix.ids))
+	}
+	rank := sc.rank[:len(ix.ids)]
+	clear(rank)
+	for _, id := range c.cfg.States.MayBeProblems(now) {
+		i, ok := ix.pos[id]
+		if !ok {
+			continue // a feed no longer configured
+		}
+		st, _ := c.cfg.States.Get(id)
+		if s, ok := c.cfg.Feeds.Status(id, st, now); ok && s.Problem != "" {
+			rank[i] = int8(1 + problemRank[s.Problem])
+		}
+	}
 	var problems [4][]int32
-	hp := healthyPool.Get().(*[]int32)
-	healthy := (*hp)[:0]
-	defer func() { *hp = healthy[:0]; healthyPool.Put(hp) }()
-	for i, id := range ix.ids {
+	healthy := sc.healthy[:0]
+	defer func() { sc.healthy = healthy[:0] }()
+	for i := range ix.ids {
 		if tag != "" && !slices.Contains(ix.tags[i], tag) || q != "" && !strings.Contains(ix.text[i], q) {
 			continue
 		}
-		if st, _ := c.cfg.States.Get(id); st.MayBeProblem(now) {
-			if s, ok := c.cfg.Feeds.Status(id, st, now); ok && s.Problem != "" {
-				r := problemRank[s.Problem]
-				problems[r] = append(problems[r], int32(i))
-				continue
-			}
+		if r := rank[i]; r > 0 {
+			problems[r-1] = append(problems[r-1], int32(i))
+			continue
 		}
 		healthy = append(healthy, int32(i))
 	}

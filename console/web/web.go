@@ -44,10 +44,18 @@ type Rules interface {
 	Rules() ([]matcher.Rule, map[string][]string)
 }
 
+// States is the feeds' decoded states, as console.Snapshot keeps them.
+type States interface {
+	console.States
+	// MayBeProblems returns the ids of the feeds whose state may be a problem at now, as
+	// watcher.FeedStatus.MayBeProblem tells, in no order.
+	MayBeProblems(now time.Time) []string
+}
+
 // Config is what a Console reads; all are required but Now.
 type Config struct {
 	Feeds    console.Feeds
-	States   console.States
+	States   States
 	Poller   console.Poller
 	Alerts   console.Alerts
 	Backtest Backtester
