@@ -63,10 +63,22 @@ var problemRank = map[string]int{"failing": 0, "backing_off": 1, "gone": 2, "sta
 // healthLabel is what the list calls a problem.
 var healthLabel = map[string]string{"": "ok", "failing": "failing", "backing_off": "backing off", "gone": "gone", "stale": "stale"}
 
-// feedRow is one feed of the list.
+// feedRow is one feed of the list, its times told in words already: a template's function
+// calls cost a reflective call each, and a page has hundreds.
 type feedRow struct {
 	watcher.FeedStatus
-	Health string
+	Health                      string
+	LastPollAt, LastNewAt, Next told
+}
+
+// told is a time as the page shows it; a zero told is never.
+type told struct{ Stamp, Ago string }
+
+func tell(now, t time.Time) told {
+	if t.IsZero() {
+		return told{}
+	}
+	return told{stamp(t), ago(now, t)}
 }
 
 // feedList is the feed page's data.
@@ -149,7 +161,8 @@ func (c *Console) listFeeds(q, tag string, pageN int, now time.Time) feedList {
 		if !ok {
 			continue // left the configuration since FeedIDs
 		}
-		l.Rows = append(l.Rows, feedRow{FeedStatus: s, Health: healthLabel[s.Problem]})
+		l.Rows = append(l.Rows, feedRow{FeedStatus: s, Health: healthLabel[s.Problem],
+			LastPollAt: tell(now, s.LastPoll), LastNewAt: tell(now, s.LastNewItem), Next: tell(now, s.NextPoll)})
 	}
 	if len(l.Rows) > 0 {
 		l.First, l.Last = start+1, start+len(l.Rows)
