@@ -226,7 +226,7 @@ func (c *Console) pollNow(w http.ResponseWriter, r *http.Request) {
 		code, note = http.StatusServiceUnavailable, "poll failed: "+err.Error()
 	}
 	if r.Header.Get("HX-Request") == "true" {
-		// htmx swaps only 2xx answers by default; the note says what happened either way.
+		// htmx swaps only 2xx answers: the note, with a 200, says what happened either way.
 		c.render(w, "feeds", "poll-note", map[string]any{"OK": code == http.StatusAccepted, "Note": note})
 		return
 	}
