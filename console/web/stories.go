@@ -55,18 +55,41 @@ type alertEvent struct {
 			Start int    `json:"start"`
 			End   int    `json:"end"`
 		} `json:"hits"`
-		// Story, when the daemon groups items into stories, names the item's story.
-		Story *struct {
-			ID string `json:"id"`
-		} `json:"story"`
+		// Story, when the daemon groups items into stories, names the item's story; read by
+		// readStory, leniently, so that a story of another shape never hides the alert.
+		Story json.RawMessage `json:"story"`
 	} `json:"data"`
+
+	storyID   string
+	languages []string
+}
+
+// readStory reads the story's id and languages, when the alert has a story.
+func (e *alertEvent) readStory() {
+	if len(e.Data.Story) == 0 {
+		return
+	}
+	var s struct {
+		ID        json.RawMessage `json:"id"`
+		Languages json.RawMessage `json:"languages"`
+	}
+	if json.Unmarshal(e.Data.Story, &s) != nil {
+		return
+	}
+	if json.Unmarshal(s.ID, &e.storyID) != nil {
+		var n json.Number
+		if json.Unmarshal(s.ID, &n) == nil {
+			e.storyID = n.String()
+		}
+	}
+	_ = json.Unmarshal(s.Languages, &e.languages)
 }
 
 // group is the story an alert belongs to: its story id when it has one, else its item's key,
 // so that the same item in several feeds or under several rules shows once.
 func (e *alertEvent) group() string {
-	if s := e.Data.Story; s != nil && s.ID != "" {
-		return s.ID
+	if e.storyID != "" {
+		return e.storyID
 	}
 	sum := sha256.Sum256([]byte(e.Data.Item.Key))
 	return "item-" + hex.EncodeToString(sum[:8])
@@ -93,13 +116,14 @@ type source struct {
 
 // story is alerts grouped, newest first.
 type story struct {
-	ID      string
-	Title   template.HTML
-	Summary template.HTML
-	Link    string
-	Latest  time.Time
-	Rules   []string
-	Sources []source
+	ID        string
+	Title     template.HTML
+	Summary   template.HTML
+	Link      string
+	Latest    time.Time
+	Rules     []string
+	Languages []string
+	Sources   []source
 }
 
 // ruleStories is a rule's latest stories.
@@ -136,6 +160,7 @@ func (c *Console) decodeAlerts(alerts []console.Alert) []*alertEvent {
 			c.log.Debug("an alert does not decode", zap.String("subject", alerts[i].Subject), zap.Error(err))
 			continue
 		}
+		e.readStory()
 		out = append(out, e)
 	}
 	return out
@@ -156,6 +181,11 @@ func groupStories(events []*alertEvent) []*story {
 		}
 		if !slices.Contains(s.Rules, e.Data.Rule.ID) {
 			s.Rules = append(s.Rules, e.Data.Rule.ID)
+		}
+		for _, l := range e.languages {
+			if !slices.Contains(s.Languages, l) {
+				s.Languages = append(s.Languages, l)
+			}
 		}
 		s.Sources = append(s.Sources, newSource(e))
 	}
