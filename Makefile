@@ -17,7 +17,7 @@ check: ## formatting, vet, staticcheck
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-test: api/node_modules/.package-lock.json examples/consumers/node/node_modules/.package-lock.json ## every test, with the race detector
+test: api/node_modules/.package-lock.json examples/consumers/node/node_modules/.package-lock.json console/web/axe/node_modules/.package-lock.json ## every test, with the race detector
 	$(GO) test -race -timeout 20m ./...
 
 # The AsyncAPI specification the contract test validates api/asyncapi.yaml against (npm, pinned).
@@ -27,6 +27,10 @@ api/node_modules/.package-lock.json: api/package.json api/package-lock.json
 # The packages of the Node example consumer, which a test runs (npm, pinned).
 examples/consumers/node/node_modules/.package-lock.json: examples/consumers/node/package.json examples/consumers/node/package-lock.json
 	npm ci --prefix examples/consumers/node --no-audit --no-fund
+
+# axe-core, which the web console's browser tests run in each page (npm, pinned).
+console/web/axe/node_modules/.package-lock.json: console/web/axe/package.json console/web/axe/package-lock.json
+	npm ci --prefix console/web/axe --no-audit --no-fund
 
 test-packaging: ## the systemd unit, checked by systemd-analyze (Debian's package systemd)
 	$(GO) test -tags packaging -run '^TestSystemdUnit$$' ./cmd/newswatch/

@@ -68,6 +68,8 @@ type HTTP struct {
 	// WebConfigFile is a web configuration in the Prometheus exporter-toolkit format (TLS,
 	// basic auth); "" serves plain HTTP without authentication.
 	WebConfigFile string
+	// Console serves the web console under /; false leaves only the endpoints and the API.
+	Console bool
 }
 
 // Archive is the archive section: the stream that keeps every new item once, for backtests

@@ -18,7 +18,7 @@ func (d *decoder) config(root ast.Node) *Config {
 			AlertMaxBytes:   DefaultAlertMaxBytes,
 			AckWait:         DefaultAckWait,
 		},
-		HTTP:    HTTP{Listen: DefaultHTTPListen},
+		HTTP:    HTTP{Listen: DefaultHTTPListen, Console: true},
 		Archive: Archive{Enabled: true, Stream: DefaultArchiveStream, MaxAge: DefaultArchiveMaxAge, MaxBytes: DefaultArchiveMaxBytes},
 		Stories: Stories{Enabled: true, Window: DefaultStoryWindow},
 		Defaults: Defaults{

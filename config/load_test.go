@@ -50,7 +50,7 @@ func TestParseDefaults(t *testing.T) {
 			AlertMaxBytes:   1 << 30,
 			AckWait:         time.Minute,
 		},
-		HTTP:    HTTP{Listen: "127.0.0.1:9780"},
+		HTTP:    HTTP{Listen: "127.0.0.1:9780", Console: true},
 		Archive: Archive{Enabled: true, Stream: "NEWSWATCH_ITEMS", MaxAge: 30 * 24 * time.Hour, MaxBytes: 10 << 30},
 		Stories: Stories{Enabled: true, Window: 48 * time.Hour},
 		Defaults: Defaults{

@@ -174,6 +174,11 @@ func httpSchema() obj {
 		"listen": with(str("host:port of the endpoints; empty turns them off."),
 			"default", DefaultHTTPListen, "pattern", listenRegexp),
 		"web_config_file": text("A web configuration in the Prometheus exporter-toolkit format: TLS and basic auth (bcrypt hashes) of every endpoint."),
+		"console": obj{
+			"description": "Serve the web console under /; false turns it off (the endpoints and the status API stay).",
+			"type":        []string{"boolean", "null"},
+			"default":     true,
+		},
 	})
 }
 

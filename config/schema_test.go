@@ -90,6 +90,7 @@ nats:
 http:
   listen: ":9000"
   web_config_file: /etc/newswatch/web.yml
+  console: true
 archive:
   enabled: false
   stream: ITEMS

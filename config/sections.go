@@ -126,6 +126,8 @@ func (d *decoder) http(v value, h *HTTP) {
 			d.stringField(e, &h.Listen, optionalListen("http.listen"))
 		case "web_config_file":
 			d.stringField(e, &h.WebConfigFile, nil)
+		case "console":
+			d.boolField(e, &h.Console)
 		default:
 			d.unknownKey(e, "http")
 		}

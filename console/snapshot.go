@@ -2,6 +2,7 @@ package console
 
 import (
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -16,6 +17,8 @@ type Snapshot struct {
 	log    *zap.Logger
 	mu     sync.RWMutex
 	states map[string]watcher.PackedStatus
+	// maybe is the feeds whose state may be a problem at some time (see MayBeProblems).
+	maybe  map[string]struct{}
 	loaded bool
 }
 
@@ -24,7 +27,7 @@ func NewSnapshot(log *zap.Logger) *Snapshot {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Snapshot{log: log, states: make(map[string]watcher.PackedStatus)}
+	return &Snapshot{log: log, states: make(map[string]watcher.PackedStatus), maybe: make(map[string]struct{})}
 }
 
 // Apply records the stored state of a feed; nil is a state deleted.
@@ -32,6 +35,7 @@ func (s *Snapshot) Apply(id string, value []byte) {
 	if value == nil {
 		s.mu.Lock()
 		delete(s.states, id)
+		delete(s.maybe, id)
 		s.mu.Unlock()
 		return
 	}
@@ -42,8 +46,15 @@ func (s *Snapshot) Apply(id string, value []byte) {
 		st = watcher.FeedStatus{}
 	}
 	p := st.Pack()
+	// At the zero time any backoff is still to come: a problem now or later.
+	maybe := st.MayBeProblem(time.Time{})
 	s.mu.Lock()
 	s.states[id] = p
+	if maybe {
+		s.maybe[id] = struct{}{}
+	} else {
+		delete(s.maybe, id)
+	}
 	s.mu.Unlock()
 }
 

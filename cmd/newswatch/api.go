@@ -87,6 +87,7 @@ func (a alertReader) RecentAlerts(ctx context.Context, q console.AlertQuery) ([]
 // of the state bucket that keeps the console's snapshot of the states current.
 type statusAPI struct {
 	mux        *http.ServeMux
+	snap       *console.Snapshot
 	backtester *backtester // configured again on every reload
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
@@ -102,7 +103,7 @@ func startStatusAPI(ctx context.Context, w *watcher.Watcher, n *notifier.Notifie
 	if err != nil {
 		return nil, err
 	}
-	a := &statusAPI{mux: http.NewServeMux(), backtester: bt}
+	a := &statusAPI{mux: http.NewServeMux(), snap: snap, backtester: bt}
 	c.Register(a.mux)
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.wg.Go(func() {

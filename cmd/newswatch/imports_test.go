@@ -28,6 +28,7 @@ func TestImportDirection(t *testing.T) {
 		{pkg: "internal/redact"},
 		{pkg: "event"},
 		{pkg: "console", allowOurs: []string{"watcher", "event", "matcher", "story", "internal/redact"}},
+		{pkg: "console/web", allowOurs: []string{"console", "watcher", "event", "matcher", "story", "internal/redact"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

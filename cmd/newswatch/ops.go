@@ -152,6 +152,18 @@ func listenOps(hc config.HTTP, h opsHandlers, log *zap.Logger) (*opsServer, erro
 		}
 		api.ServeHTTP(w, r)
 	})
+	// The web console (package console/web) under every other path, when http.console is on;
+	// the status API's mux answers 404 for them when it is off. Its POSTs are refused from
+	// another origin as the API's are.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		api := h.api()
+		if api == nil {
+			w.Header().Set("Retry-After", "2")
+			http.Error(w, "starting: waiting for nats", http.StatusServiceUnavailable)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 	srv, err := webserve.Listen(webserve.Config{Listen: hc.Listen, WebConfigFile: hc.WebConfigFile, Handler: mux}, log)
 	if err != nil {
 		return nil, err

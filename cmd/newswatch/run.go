@@ -71,6 +71,7 @@ func (r runCmd) Run(e *env) error {
 		log.Warn(w.Msg, zap.String("config", w.File), zap.Int("line", w.Line))
 	}
 
+	started := time.Now()
 	registry := newRegistry()
 	reloads := newReloadMetrics(registry)
 	reloads.record(true, time.Now())
@@ -131,6 +132,8 @@ func (r runCmd) Run(e *env) error {
 	// that serves it pays for that.
 	var apiMux http.Handler
 	var reloaded func(*loaded)
+	rules := new(consoleRules)
+	rules.set(l)
 	if l.cfg.HTTP.Listen != "" {
 		api, err := startStatusAPI(ctx, w, n, l, log.Named("console"))
 		if err != nil {
@@ -138,6 +141,13 @@ func (r runCmd) Run(e *env) error {
 			return exitError{1}
 		}
 		defer api.stop() // before NATS is closed
+		if l.cfg.HTTP.Console {
+			st := daemonStatus{n: n, embedded: l.cfg.NATS.URL == "", started: started, registry: registry}
+			if err := registerWebConsole(api, w, n, rules, st, log.Named("console")); err != nil {
+				log.Error("cannot start", zap.Error(err))
+				return exitError{1}
+			}
+		}
 		apiMux, reloaded = api.mux, api.backtester.configure
 	}
 	sd := sdNotifier{log: log}
@@ -149,6 +159,7 @@ func (r runCmd) Run(e *env) error {
 		if reloaded != nil {
 			reloaded(l)
 		}
+		rules.set(l)
 		return nil
 	}, log: log, sd: sd, metrics: reloads, now: time.Now}
 	live := liveness{lastTick: w.LastTick, started: time.Now(), bound: livenessBound}

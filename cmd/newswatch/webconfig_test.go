@@ -169,6 +169,8 @@ func TestWebConfigBasicAuth(t *testing.T) {
 		{"healthz", webRequest{url: "/healthz", user: webUser, pass: webPassword}, http.StatusOK},
 		{"readyz without credentials", webRequest{url: "/readyz"}, http.StatusUnauthorized},
 		{"reload without credentials", webRequest{method: http.MethodPost, url: "/-/reload"}, http.StatusUnauthorized},
+		{"web console without credentials", webRequest{url: "/feeds"}, http.StatusUnauthorized},
+		{"poll now without credentials", webRequest{method: http.MethodPost, url: "/feeds/world/poll"}, http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
