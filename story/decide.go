@@ -2,7 +2,6 @@ package story
 
 import (
 	"math"
-	"math/bits"
 	"slices"
 )
 
@@ -29,7 +28,7 @@ const (
 	// joinShare is the cosine between the item's weighed keys and the story's (each key's
 	// weight times the number of the story's items that had it) a story must reach, with at
 	// least minShared keys in common.
-	joinShare = 0.34
+	joinShare = 0.26
 	minShared = 3
 	// A story in another language must hold crossShare of the item's language-independent
 	// keys (names, numbers, dates, concepts), a story in the same language sameShare, with at
@@ -48,7 +47,7 @@ const (
 
 // decide returns the slot of the story the item joins, or first when it opens one. a.top holds
 // the item's weighed keys afterwards, with has set for the keys the chosen story has.
-func (a *Assigner) decide(t int64, lang uint64) (slot uint32, first bool) {
+func (a *Assigner) decide(t int64, lang uint32) (slot uint32, first bool) {
 	since := a.now - a.window
 	a.weigh()
 	if k := a.link; k != 0 {
@@ -66,7 +65,10 @@ func (a *Assigner) decide(t int64, lang uint64) (slot uint32, first bool) {
 	var norm2 float32
 	var nIndep int32
 	budget := walkBudget
-	clear(a.cand)
+	for _, h := range a.candUsed {
+		a.candTab[h] = 0
+	}
+	a.candUsed = a.candUsed[:0]
 	a.cands = a.cands[:0]
 	for _, f := range a.top {
 		if f.common {
@@ -89,12 +91,7 @@ func (a *Assigner) decide(t int64, lang uint64) (slot uint32, first bool) {
 			walked++
 			budget--
 			s := a.ix.nodes[p].story
-			i, ok := a.cand[s]
-			if !ok {
-				i = int32(len(a.cands))
-				a.cand[s] = i
-				a.cands = append(a.cands, cand{slot: s})
-			}
+			i := a.candIndex(s)
 			cd := &a.cands[i]
 			if !f.weak {
 				cd.dot += f.w * f.w * float32(a.ix.counts[p])
@@ -165,6 +162,7 @@ func (a *Assigner) older(x, y uint32) bool {
 func (a *Assigner) weigh() {
 	a.top = a.top[:0]
 	docs := float64(a.ix.docs)
+	logDocs := math.Log(docs + 1)
 	for _, f := range a.x.feats {
 		c := a.ix.keys[f.h]
 		df := float64(c.df)
@@ -172,13 +170,17 @@ func (a *Assigner) weigh() {
 		// and all that ties languages.
 		w := wfeat{h: f.h, indep: f.indep, weak: f.weak, keep: f.indep && !f.weak}
 		w.common = c.n > maxChain || docs >= commonFloor && df > docs*commonShare
-		w.w = float32(math.Log((docs + 1) / (df + 0.5)))
+		w.w = float32(logDocs - logHalf(c.df))
 		if w.w < 0.1 {
 			w.w = 0.1
 		}
 		a.top = append(a.top, w)
+		// Count the item in the key's document frequency now that its weight is taken.
+		c.df++
+		a.ix.keys[f.h] = c
 	}
-	slices.SortStableFunc(a.top, func(x, y wfeat) int {
+	a.ix.docs++
+	slices.SortFunc(a.top, func(x, y wfeat) int {
 		switch {
 		case x.common != y.common:
 			if x.common {
@@ -236,4 +238,40 @@ func (a *Assigner) markHas(slot uint32) {
 	}
 }
 
-func trailingZeros(x uint64) int { return bits.TrailingZeros64(x) }
+// candTabSize is the size of the table of candidates, a power of two above twice walkBudget so
+// that probes stay short.
+const candTabSize = 512
+
+// candIndex returns the index in a.cands of the story in the slot, adding it when new. The
+// table maps slot+1 to index+1 by open addressing; only the used entries are cleared.
+func (a *Assigner) candIndex(slot uint32) int32 {
+	h := (slot * 2654435761) >> 23 // Fibonacci hashing to 9 bits
+	for {
+		e := a.candTab[h]
+		if e == 0 {
+			a.cands = append(a.cands, cand{slot: slot})
+			a.candTab[h] = uint64(slot+1)<<32 | uint64(len(a.cands))
+			a.candUsed = append(a.candUsed, h)
+			return int32(len(a.cands) - 1)
+		}
+		if uint32(e>>32) == slot+1 {
+			return int32(uint32(e)) - 1
+		}
+		h = (h + 1) & (candTabSize - 1)
+	}
+}
+
+// logTable holds log(n+0.5) for the small document frequencies, which most keys have.
+var logTable = func() (t [4096]float64) {
+	for i := range t {
+		t[i] = math.Log(float64(i) + 0.5)
+	}
+	return t
+}()
+
+func logHalf(n uint32) float64 {
+	if n < uint32(len(logTable)) {
+		return logTable[n]
+	}
+	return math.Log(float64(n) + 0.5)
+}

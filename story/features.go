@@ -313,8 +313,8 @@ func (e *extractor) appendFolded(r rune) {
 func (e *extractor) word(name bool) {
 	w := e.buf
 	if len(w) >= 2 && len(w) <= 5 {
-		if _, ok := voteWords[string(w)]; ok {
-			e.langVot[voteWords[string(w)]]++
+		if v, ok := voteWords[string(w)]; ok {
+			e.langVot[v]++
 		}
 	}
 	mon := 0
@@ -324,11 +324,8 @@ func (e *extractor) word(name bool) {
 			k = k[:4]
 		}
 		mon = months[string(k)]
-		if mon == 0 && len(w) >= 5 {
+		if mon == 0 && len(w) >= 5 && string(k) == "list" {
 			mon = months[string(w[:5])]
-		}
-		if mon == 0 && len(w) <= 4 {
-			mon = months[string(w)]
 		}
 	}
 	if mon != 0 && e.prevNum > 0 && e.prevNum <= 31 {

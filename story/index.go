@@ -1,12 +1,14 @@
 package story
 
 import (
+	"math/bits"
 	"slices"
 	"time"
 )
 
-// record is one story of the window. Its keys live in the index's chains; the first feed and
-// publisher are kept inline because most stories have one item.
+// record is one story of the window, in 48 bytes. Its keys live in the index's chains; the
+// first feed and publisher are kept inline because most stories have one item, the others in
+// index.more.
 type record struct {
 	id    uint64
 	first int64 // milliseconds
@@ -15,10 +17,9 @@ type record struct {
 	nkeys uint16 // keys posted for this story
 	free  bool
 	norm2 float32 // the squared norm of the story's vector: each key's weight times its count
-	langs uint64  // bit i: language i of the interner
+	langs uint32  // bit i: language i of the interner
 	feed  uint32  // interned, +1; 0 none
 	pub   uint32
-	more  *sources
 }
 
 // sources are the feeds and publishers of a story after its first.
@@ -49,8 +50,9 @@ type index struct {
 	freed   []uint32
 	keys    map[uint32]chain
 	nodes   []node
-	counts  []uint16          // per node: how many of the story's items had the key
-	exact   map[uint64]uint32 // link and title keys → story
+	counts  []uint16            // per node: how many of the story's items had the key
+	exact   map[uint64]uint32   // link and title keys → story
+	more    map[uint32]*sources // the feeds and publishers after the first, of the stories that have them
 	// docs counts the items, halved with the keys' document frequencies every half window of
 	// item time, so that both follow the window without remembering each item.
 	docs  uint32
@@ -63,7 +65,7 @@ type index struct {
 // Bounds of the index. maxChain treats keys that more stories hold as too common to say
 // anything; maxKeys bounds the keys of one story.
 const (
-	maxChain   = 200 // a key more stories hold is too common to say anything
+	maxChain   = 32  // a key more stories hold is too common to say anything
 	maxKeys    = 100 // keys of one story
 	topNew     = 8   // keys posted by the item that opens a story, besides its kept ones
 	topJoin    = 8   // keys a later item may add
@@ -81,32 +83,28 @@ func (ix *index) init() {
 	ix.nodes = make([]node, 1, 1024) // node 0 is the end of every chain
 	ix.counts = make([]uint16, 1, 1024)
 	ix.exact = map[uint64]uint32{}
+	ix.more = map[uint32]*sources{}
 	ix.epoch = minTime
 }
 
-// count adds an item's keys to the document frequencies, first halving them when the item's
-// time has passed the epoch.
-func (ix *index) count(feats []feature, now, window int64) {
+// halve halves the document frequencies and the count of items once the item time has passed
+// the epoch, so that they follow the window; weigh counts each item's keys.
+func (ix *index) halve(now, window int64) {
 	if ix.epoch == minTime {
 		ix.epoch = now + window/2
 	}
-	if now >= ix.epoch {
-		for k, c := range ix.keys {
-			if c.df /= 2; c.df == 0 && c.n == 0 {
-				delete(ix.keys, k)
-			} else {
-				ix.keys[k] = c
-			}
+	if now < ix.epoch {
+		return
+	}
+	for k, c := range ix.keys {
+		if c.df /= 2; c.df == 0 && c.n == 0 {
+			delete(ix.keys, k)
+		} else {
+			ix.keys[k] = c
 		}
-		ix.docs /= 2
-		ix.epoch = now + window/2
 	}
-	for _, f := range feats {
-		c := ix.keys[f.h]
-		c.df++
-		ix.keys[f.h] = c
-	}
-	ix.docs++
+	ix.docs /= 2
+	ix.epoch = now + window/2
 }
 
 func (ix *index) liveAt(slot uint32, since int64) bool {
@@ -220,6 +218,11 @@ func (ix *index) sweep(since int64) {
 			delete(ix.exact, k)
 		}
 	}
+	for s := range ix.more {
+		if dead[s] {
+			delete(ix.more, s)
+		}
+	}
 	for i := range ix.stories {
 		if dead[i] {
 			ix.stories[i] = record{free: true}
@@ -247,7 +250,7 @@ type interner struct {
 
 // maxLangs is the number of distinct languages a story can record (a bit each; the last bit
 // stands for a language not yet seen).
-const maxLangs = 63
+const maxLangs = 31
 
 func (in *interner) init() {
 	in.ids = map[string]uint32{}
@@ -256,7 +259,7 @@ func (in *interner) init() {
 
 // langBit is the bit of a language in a story's langs: 0 when unknown, and for a language no
 // story has yet, a bit no story has.
-func (in *interner) langBit(lang string) uint64 {
+func (in *interner) langBit(lang string) uint32 {
 	if lang == "" {
 		return 0
 	}
@@ -279,21 +282,24 @@ func (in *interner) id(s string) uint32 {
 	return v
 }
 
-func (in *interner) addSources(r *record, feed, pub, lang string) {
+func (in *interner) addSources(ix *index, slot uint32, feed, pub, lang string) {
+	r := &ix.stories[slot]
 	f, p := in.id(feed), in.id(pub)
 	switch {
 	case r.feed == 0:
 		r.feed, r.pub = f, p
 	default:
-		if r.more == nil && (f != r.feed || p != r.pub) {
-			r.more = &sources{}
+		more := ix.more[slot]
+		if more == nil && (f != r.feed || p != r.pub) {
+			more = &sources{}
+			ix.more[slot] = more
 		}
-		if r.more != nil {
-			if f != 0 && f != r.feed && !slices.Contains(r.more.feeds, f) && len(r.more.feeds) < MaxSources-1 {
-				r.more.feeds = append(r.more.feeds, f)
+		if more != nil {
+			if f != 0 && f != r.feed && !slices.Contains(more.feeds, f) && len(more.feeds) < MaxSources-1 {
+				more.feeds = append(more.feeds, f)
 			}
-			if p != 0 && p != r.pub && !slices.Contains(r.more.pubs, p) && len(r.more.pubs) < MaxSources-1 {
-				r.more.pubs = append(r.more.pubs, p)
+			if p != 0 && p != r.pub && !slices.Contains(more.pubs, p) && len(more.pubs) < MaxSources-1 {
+				more.pubs = append(more.pubs, p)
 			}
 		}
 	}
@@ -312,7 +318,8 @@ func (in *interner) addSources(r *record, feed, pub, lang string) {
 	r.langs |= 1 << l
 }
 
-func (in *interner) story(r *record, first bool) Story {
+func (in *interner) story(ix *index, slot uint32, first bool) Story {
+	r := &ix.stories[slot]
 	s := Story{ID: FormatID(r.id), First: first, Size: int(r.size), FirstSeen: time.UnixMilli(r.first).UTC()}
 	if r.feed != 0 {
 		s.Feeds = append(s.Feeds, in.names[r.feed-1])
@@ -320,16 +327,16 @@ func (in *interner) story(r *record, first bool) Story {
 	if r.pub != 0 {
 		s.Publishers = append(s.Publishers, in.names[r.pub-1])
 	}
-	if r.more != nil {
-		for _, f := range r.more.feeds {
+	if more := ix.more[slot]; more != nil {
+		for _, f := range more.feeds {
 			s.Feeds = append(s.Feeds, in.names[f-1])
 		}
-		for _, p := range r.more.pubs {
+		for _, p := range more.pubs {
 			s.Publishers = append(s.Publishers, in.names[p-1])
 		}
 	}
 	for l := r.langs; l != 0; l &= l - 1 {
-		s.Languages = append(s.Languages, in.lang[trailingZeros(l)])
+		s.Languages = append(s.Languages, in.lang[bits.TrailingZeros32(l)])
 	}
 	return s
 }

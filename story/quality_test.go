@@ -377,8 +377,8 @@ func measure(t testing.TB, items []labelled, lists map[string][]string) quality 
 }
 
 // TestQuality measures story assignment against labelled corpora and holds: BCubed precision
-// at least 0.95 and recall at least 1.3 times the baseline's at its 0.95-precision threshold on
-// the news-aggregator sample (the goal, twice, is not reached); precision at least 0.95 and,
+// at least 0.95 and recall at least 1.95 times the baseline's at its 0.95-precision threshold on
+// the news-aggregator sample (the goal is twice; it reaches 1.98); precision at least 0.95 and,
 // for the stories reported in four or more languages, recall at least 0.6 on the multilingual
 // set.
 // Run with -v to print the figures; -uci=path measures another copy of the data set.
@@ -387,25 +387,25 @@ func TestQuality(t *testing.T) {
 		items := interleave(loadUCI(t, *uciPath), 1)
 		q := measure(t, items, nil)
 		t.Logf("UCI News Aggregator (%s): %d items, %d stories; found %d", *uciPath, q.items, q.stories, q.found)
-		t.Logf("story:    BCubed precision %.3f recall %.3f", q.p, q.r)
-		t.Logf("baseline: BCubed precision %.3f recall %.3f at cosine >= %.2f", q.baseP, q.baseR, q.baseTh)
+		t.Logf("story:    BCubed precision %.4f recall %.4f", q.p, q.r)
+		t.Logf("baseline: BCubed precision %.4f recall %.4f at cosine >= %.2f", q.baseP, q.baseR, q.baseTh)
 		t.Logf("recall ratio %.2f", q.r/q.baseR)
 		if q.p < 0.95 {
-			t.Errorf("precision %.3f, want >= 0.95", q.p)
+			t.Errorf("precision %.4f, want >= 0.95", q.p)
 		}
-		// The goal is twice the baseline's recall; the method reaches 1.4 times at this
-		// precision (BENCHMARKS.md), and this guard holds what it reaches.
-		if q.r < 1.3*q.baseR {
-			t.Errorf("recall %.3f, want >= 1.3 x baseline %.3f = %.3f", q.r, q.baseR, 1.3*q.baseR)
+		// The goal is twice the baseline's recall; the method reaches 1.98 times on this
+		// sample at this precision (BENCHMARKS.md), and the guard holds what it reaches.
+		if q.r < 1.95*q.baseR {
+			t.Errorf("recall %.4f, want >= 1.95 x baseline %.4f = %.4f", q.r, q.baseR, 1.95*q.baseR)
 		}
 	})
 	t.Run("multilingual", func(t *testing.T) {
 		items := loadMultilingual(t)
 		q := measure(t, items, testLists)
 		t.Logf("multilingual: %d items, %d stories; found %d", q.items, q.stories, q.found)
-		t.Logf("story:    BCubed precision %.3f recall %.3f", q.p, q.r)
+		t.Logf("story:    BCubed precision %.4f recall %.4f", q.p, q.r)
 		t.Logf("stories in >= 4 languages (%d, %d items): precision %.3f recall %.3f", q.wideSt, q.wideN, q.wP, q.wR)
-		t.Logf("baseline: BCubed precision %.3f recall %.3f at cosine >= %.2f", q.baseP, q.baseR, q.baseTh)
+		t.Logf("baseline: BCubed precision %.4f recall %.4f at cosine >= %.2f", q.baseP, q.baseR, q.baseTh)
 		if testing.Verbose() {
 			got := assignAll(t, items, testLists)
 			for i, it := range items {
@@ -413,7 +413,7 @@ func TestQuality(t *testing.T) {
 			}
 		}
 		if q.p < 0.95 {
-			t.Errorf("precision %.3f, want >= 0.95", q.p)
+			t.Errorf("precision %.4f, want >= 0.95", q.p)
 		}
 		if q.wR < 0.6 {
 			t.Errorf("recall of stories in >= 4 languages %.3f, want >= 0.6", q.wR)

@@ -93,9 +93,10 @@ type Assigner struct {
 	ix       index
 	intern   interner
 	top      []wfeat
-	link     uint64 // the item's linkKey
-	title    uint64 // the item's titleKey
-	cand     map[uint32]int32
+	link     uint64              // the item's linkKey
+	title    uint64              // the item's titleKey
+	candTab  [candTabSize]uint64 // see candIndex
+	candUsed []uint32
 	cands    []cand
 }
 
@@ -108,7 +109,7 @@ func New(opts Options) (*Assigner, error) {
 	if w < time.Second {
 		return nil, fmt.Errorf("%w: window %s is shorter than a second", ErrOptions, w)
 	}
-	a := &Assigner{window: w.Milliseconds(), now: minTime, cand: map[uint32]int32{}}
+	a := &Assigner{window: w.Milliseconds(), now: minTime}
 	a.ix.init()
 	a.intern.init()
 	if len(opts.Lists) > 0 {
@@ -144,14 +145,13 @@ func (a *Assigner) Assign(it Item) Story {
 		lang = strings.ToLower(it.Language)
 	}
 	a.link, a.title = linkKey(it.Link), a.titleKey(it.Title)
+	a.ix.halve(a.now, a.window)
 	slot, first := a.decide(t, a.intern.langBit(lang))
 	if first {
 		slot = a.ix.open(storyID(&it), t)
 	}
 	a.ix.join(slot, t, a.top, first)
-	a.ix.count(a.x.feats, a.now, a.window)
-	r := &a.ix.stories[slot]
-	a.intern.addSources(r, it.FeedID, pub, lang)
+	a.intern.addSources(&a.ix, slot, it.FeedID, pub, lang)
 	if a.link != 0 {
 		a.ix.exact[a.link] = slot
 	}
@@ -159,7 +159,7 @@ func (a *Assigner) Assign(it Item) Story {
 		a.ix.exact[a.title] = slot
 	}
 	a.ix.maybeSweep(a.now - a.window)
-	return a.intern.story(r, first)
+	return a.intern.story(&a.ix, slot, first)
 }
 
 // features extracts the item's keys into a.x.feats, adds the concepts of the term lists, and
