@@ -1,7 +1,6 @@
 package story
 
 import (
-	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -73,6 +72,8 @@ const maxText = 1200
 // are reused from item to item.
 type extractor struct {
 	feats   []feature
+	seen    [dedupSize]uint32 // see dedup
+	used    []uint32
 	buf     []byte
 	counts  [scriptOther + 1]int
 	langVot [4]int // en, de, fr, es
@@ -111,22 +112,41 @@ func (e *extractor) extract(fields ...string) string {
 		budget -= len(f)
 		e.field(f)
 	}
-	slices.SortFunc(e.feats, func(a, b feature) int {
-		switch {
-		case a.h < b.h:
-			return -1
-		case a.h > b.h:
-			return 1
-		case a.indep && !b.indep:
-			return -1
-		case !a.indep && b.indep:
-			return 1
-		}
-		return 0
-	})
-	// Keep one of each hash, independent if any occurrence was (sorted first).
-	e.feats = slices.CompactFunc(e.feats, func(a, b feature) bool { return a.h == b.h })
+	e.dedup()
 	return e.guess()
+}
+
+// dedupSize is the size of the table that finds repeated keys: a power of two above the most
+// keys maxText bytes can make (a key needs a byte and a separator, or a CJK character).
+const dedupSize = 1024
+
+// dedup keeps one of each key, in the order of first occurrence, language-independent if any
+// occurrence was.
+func (e *extractor) dedup() {
+	for _, h := range e.used {
+		e.seen[h] = 0
+	}
+	e.used = e.used[:0]
+	n := 0
+	for _, f := range e.feats {
+		h := (f.h * 2654435761) >> 22 // Fibonacci hashing to 10 bits
+		for {
+			v := e.seen[h]
+			if v == 0 {
+				e.feats[n] = f
+				n++
+				e.seen[h] = uint32(n)
+				e.used = append(e.used, h)
+				break
+			}
+			if g := &e.feats[v-1]; g.h == f.h {
+				g.indep = g.indep || f.indep
+				break
+			}
+			h = (h + 1) & (dedupSize - 1)
+		}
+	}
+	e.feats = e.feats[:n]
 }
 
 func (e *extractor) guess() string {
