@@ -215,7 +215,7 @@ func assignAll(t testing.TB, items []labelled, lists map[string][]string) []stri
 }
 
 // baseline is the reference method: TF-IDF cosine of the titles' words, single link between
-// every two items within the window at or above a threshold. It returns the recall at the
+// every two items within the window at or above a threshold. The items must be in time order. It returns the recall at the
 // lowest threshold (of steps of 0.01) whose BCubed precision is at least minPrecision, and
 // that threshold and precision. The IDF is computed over the whole corpus, which favours the
 // baseline.
@@ -259,7 +259,12 @@ func baseline(items []labelled, window time.Duration, minPrecision float64) (thr
 	for i, tf := range docs {
 		touched = touched[:0]
 		for w, v := range tf {
-			for _, j := range post[w] {
+			p := post[w]
+			// The items are in time order: skip those that left the window before item i.
+			lo, _ := slices.BinarySearchFunc(p, items[i].Time.Add(-window), func(j int32, t time.Time) int {
+				return items[j].Time.Compare(t)
+			})
+			for _, j := range p[lo:] {
 				if int(j) >= i {
 					break
 				}
