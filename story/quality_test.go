@@ -298,8 +298,7 @@ func baseline(items []labelled, window time.Duration, minPrecision float64) (thr
 	for i := range parent {
 		parent[i] = int32(i)
 	}
-	var find func(int32) int32
-	find = func(x int32) int32 {
+	find := func(x int32) int32 {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
 			x = parent[x]
@@ -336,11 +335,11 @@ func baseline(items []labelled, window time.Duration, minPrecision float64) (thr
 
 // quality is one corpus's figures.
 type quality struct {
-	items, stories, found       int
-	p, r                        float64
-	baseTh, baseP, baseR        float64
-	wideP, wideR, wideN, wideSt int // stories in four or more languages: their items and count
-	wP, wR                      float64
+	items, stories, found int
+	p, r                  float64
+	baseTh, baseP, baseR  float64
+	wideN, wideSt         int     // stories in four or more languages: their items and count
+	wP, wR                float64 // and their precision and recall
 }
 
 func measure(t testing.TB, items []labelled, lists map[string][]string) quality {
