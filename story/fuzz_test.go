@@ -24,6 +24,10 @@ func FuzzAssign(f *testing.F) {
 			{FeedID: feed + "2", Key: key, Language: lang2, Title: title2, Text: title, Link: link, Time: time.UnixMilli(ms2)},
 			{FeedID: feed, Key: key + "3", Language: lang, Title: title, Text: text, Time: time.UnixMilli(ms1)},
 		}
+		// Restore takes any story id without panicking, and an id it made.
+		if err := a.Restore(items[2], Story{ID: key, FirstSeen: time.UnixMilli(ms2)}); err == nil && !idPattern.MatchString(key) {
+			t.Fatalf("Restore accepted story id %q", key)
+		}
 		for i, it := range items {
 			s := a.Assign(it)
 			if !idPattern.MatchString(s.ID) {

@@ -8,18 +8,21 @@
 // in the same order, two Assigners give every item the same story, so replicas and a replay of
 // the item archive agree.
 //
-// How an item finds its story: its title and text become a few dozen keys (the first five
-// letters of each word after folding case and marks and transliterating Cyrillic and Greek into
-// Latin, numbers, day-and-month dates in several languages, pairs of Han or Kana characters, the
-// start of Hangul words, and the configuration's term lists the item matches, which name one
-// concept in every language). The rarest keys are weighed by how few live stories have them and
-// looked up in an index of the stories of the window. An item joins at once the story of an
-// item with the same canonical link or the same normalised title; otherwise it joins the story
-// that holds the largest weighed share of its keys, when that share, lowered with the time since
-// the story's last item, passes a threshold, or the story that holds most of its
-// language-independent keys (names, numbers, dates, concepts) when the item is in another
-// language. Anything else opens a new story. The thresholds favour precision: merging two events
-// hides an alert, splitting one only repeats it.
+// How an item finds its story: its title and text become keys (the first five letters of each
+// word after folding case and marks and transliterating Cyrillic and Greek into Latin, numbers,
+// day-and-month dates in several languages, pairs of Han or Kana characters, the start of Hangul
+// words, and the configuration's term lists the item matches, each one concept in every
+// language). A key weighs more the fewer items of the window had it (document frequencies halved
+// every half window). An item joins at once the story of an item with the same canonical link or
+// the same normalised title; otherwise the story whose keys, counted over its items, are closest
+// to the item's rarest keys by cosine, or, across languages, the story that holds most of its
+// language-independent keys (names, numbers, dates, concepts); the score falls with the time
+// since the story's last item. Anything else opens a new story. The thresholds favour
+// precision: merging two events hides an alert, splitting one only repeats it.
+//
+// The state is bounded by the window (stories that leave it are swept, their slots reused) and
+// is not serialised: it is a function of the items in their order. Restore rebuilds it from
+// recorded assignments, so a restarted process keeps the story ids it published.
 package story
 
 import (
@@ -57,8 +60,8 @@ type Story struct {
 	ID    string // 16 hex digits derived from the feed id and key of the story's first item
 	First bool   // this item opened the story
 	Size  int    // the story's items so far, this one included
-	// Feeds, Publishers and Languages are the distinct sources in order of arrival, at most
-	// MaxSources of each.
+	// Feeds and Publishers are the distinct sources in order of arrival, at most MaxSources of
+	// each; Languages in the order the Assigner first saw them, at most 31 in all.
 	Feeds      []string
 	Publishers []string
 	Languages  []string
@@ -97,7 +100,9 @@ type Assigner struct {
 	title    uint64              // the item's titleKey
 	candTab  [candTabSize]uint64 // see candIndex
 	candUsed []uint32
-	cands    []cand
+	// restoring maps the ids of the stories Restore made to their slots, until the next Assign.
+	restoring map[uint64]uint32
+	cands     []cand
 }
 
 // New validates the options and returns an empty Assigner.
@@ -132,6 +137,7 @@ const minTime = -1 << 62
 // updates the window. Items should come in the order they were first seen; an item older than
 // the latest seen is assigned all the same, against the stories still in the window.
 func (a *Assigner) Assign(it Item) Story {
+	a.restoring = nil
 	t := it.Time.UnixMilli()
 	if t > a.now {
 		a.now = t
@@ -272,4 +278,60 @@ func (a *Assigner) Stats() Stats {
 	s.Keys = len(a.ix.keys)
 	s.Postings = len(a.ix.nodes) - 1
 	return s
+}
+
+// ErrStoryID is the sentinel of a story id that Restore cannot read.
+var ErrStoryID = errors.New("story: invalid story id")
+
+// Restore puts an item into the story an earlier Assign gave it, instead of deciding again, so
+// that a restarted process can rebuild its window from the items of the archive with their
+// recorded stories and keep every story id it published. Items must come in their original
+// order, the window's worth before the first new item; the first item restored into a story
+// that opened before them recreates the story with the recorded id and first_seen. Restoring the
+// whole history gives the Assigner the state it had; restoring a window's worth gives nearly
+// that (the keys posted by older items are missing).
+func (a *Assigner) Restore(it Item, s Story) error {
+	id, err := strconv.ParseUint(s.ID, 16, 64)
+	if err != nil || len(s.ID) != 16 {
+		return fmt.Errorf("%w: %q", ErrStoryID, s.ID)
+	}
+	if a.restoring == nil {
+		a.restoring = map[uint64]uint32{}
+	}
+	t := it.Time.UnixMilli()
+	if t > a.now {
+		a.now = t
+	}
+	pub := it.Publisher
+	if pub == "" {
+		pub = hostOf(it.Link)
+	}
+	lang := a.features(&it)
+	if it.Language != "" {
+		lang = strings.ToLower(it.Language)
+	}
+	a.link, a.title = linkKey(it.Link), a.titleKey(it.Title)
+	a.ix.halve(a.now, a.window)
+	a.weigh()
+	slot, ok := a.restoring[id]
+	first := !ok || a.ix.stories[slot].id != id || !a.ix.liveAt(slot, a.now-a.window)
+	if first {
+		slot = a.ix.open(id, t)
+		if !s.FirstSeen.IsZero() {
+			a.ix.stories[slot].first = s.FirstSeen.UnixMilli()
+		}
+		a.restoring[id] = slot
+	} else {
+		a.markHas(slot)
+	}
+	a.ix.join(slot, t, a.top, first)
+	a.intern.addSources(&a.ix, slot, it.FeedID, pub, lang)
+	if a.link != 0 {
+		a.ix.exact[a.link] = slot
+	}
+	if a.title != 0 {
+		a.ix.exact[a.title] = slot
+	}
+	a.ix.maybeSweep(a.now - a.window)
+	return nil
 }

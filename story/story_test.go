@@ -255,3 +255,33 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRestore records the stories of the first half of a stream, restores them into a new
+// Assigner, and wants the second half to get the same stories from both.
+func TestRestore(t *testing.T) {
+	items := loadMultilingual(t)
+	a, err := New(Options{Lists: testLists})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Options{Lists: testLists})
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(items) / 2
+	for _, it := range items[:half] {
+		if err := b.Restore(it.Item, a.Assign(it.Item)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, it := range items[half:] {
+		sa, sb := a.Assign(it.Item), b.Assign(it.Item)
+		if sa.ID != sb.ID || sa.Size != sb.Size || sa.First != sb.First || !sa.FirstSeen.Equal(sb.FirstSeen) ||
+			!slices.Equal(sa.Feeds, sb.Feeds) || !slices.Equal(sa.Languages, sb.Languages) {
+			t.Errorf("item %d: assigned %+v, after restore %+v", half+i, sa, sb)
+		}
+	}
+	if err := b.Restore(items[0].Item, Story{ID: "not-an-id"}); !errors.Is(err, ErrStoryID) {
+		t.Errorf("got %v, want ErrStoryID", err)
+	}
+}
