@@ -111,7 +111,10 @@ func (s *stories) run(ctx context.Context) {
 		}
 	}()
 	defer func() { <-flushed }()
-	from := s.now().Add(-s.window)
+	// Two windows back: a story open now opened at most a window before its latest item, and so
+	// a replay that starts two windows back sees the first item of every story still open but
+	// those that have run without a pause for more than a window.
+	from := s.now().Add(-2 * s.window)
 	err := s.follower.FollowArchive(ctx, from, s.add, func() {
 		s.ready.Store(true)
 		s.w.log.Info("stories caught up with the archive", zap.Time("from", from))

@@ -1,0 +1,277 @@
+package story
+
+import (
+	"math"
+	"slices"
+)
+
+// wfeat is a key of the item being assigned, with its weight in the window.
+type wfeat struct {
+	h      uint32
+	w      float32
+	indep  bool
+	weak   bool
+	keep   bool   // posted even beyond the item's quota of keys
+	common bool   // more than maxChain stories have it: neither scored nor posted
+	has    uint32 // the chosen story's posting of this key, 0 when it has none
+}
+
+// cand is a story that shares keys with the item being assigned.
+type cand struct {
+	slot      uint32
+	dot       float32 // the dot product of the item's and the story's weighed keys
+	n, nIndep int32   // the keys in common, and the language-independent ones among them
+}
+
+// The decision's thresholds, chosen on the development corpora (BENCHMARKS.md, "Stories").
+const (
+	// joinShare is the cosine between the item's weighed keys and the story's (each key's
+	// weight times the number of the story's items that had it) a story must reach, with at
+	// least minShared keys in common.
+	joinShare = 0.26
+	minShared = 3
+	// A story in another language must hold crossShare of the item's language-independent
+	// keys (names, numbers, dates, concepts), a story in the same language sameShare, with at
+	// least two in common and three in the item.
+	crossShare   = 0.35
+	sameShare    = 0.8
+	minIndep     = 2
+	minItemIndep = 3
+	// decay is the share of its score a story loses over one window since its latest item.
+	decay = 0.3
+	// commonShare: a key in more than this share of the window's items says too little to be
+	// weighed (once the window holds commonFloor items).
+	commonShare = 0.05
+	commonFloor = 100
+)
+
+// decide returns the slot of the story the item joins, or first when it opens one. a.top holds
+// the item's weighed keys afterwards, with has set for the keys the chosen story has.
+func (a *Assigner) decide(t int64, lang uint32) (slot uint32, first bool) {
+	since := a.now - a.window
+	a.weigh()
+	if k := a.link; k != 0 {
+		if s, ok := a.ix.exact[k]; ok && a.ix.liveAt(s, since) {
+			a.markHas(s)
+			return s, false
+		}
+	}
+	if k := a.title; k != 0 {
+		if s, ok := a.ix.exact[k]; ok && a.ix.liveAt(s, since) {
+			a.markHas(s)
+			return s, false
+		}
+	}
+	var norm2 float32
+	var nIndep int32
+	budget := walkBudget
+	for _, h := range a.candUsed {
+		a.candTab[h] = 0
+	}
+	a.candUsed = a.candUsed[:0]
+	a.cands = a.cands[:0]
+	for _, f := range a.top {
+		if f.common {
+			continue
+		}
+		if !f.weak {
+			norm2 += f.w * f.w
+		}
+		if f.indep {
+			nIndep++
+		}
+		c, ok := a.ix.keys[f.h]
+		if !ok {
+			continue
+		}
+		// Walk the newest postings only: a key that many stories share says little, and the
+		// recent stories are the likely ones. Liveness is checked once per candidate below.
+		walked := 0
+		for p := c.head; p != 0 && walked < maxWalk && budget > 0; p = a.ix.nodes[p].next {
+			walked++
+			budget--
+			s := a.ix.nodes[p].story
+			i := a.candIndex(s)
+			cd := &a.cands[i]
+			if !f.weak {
+				cd.dot += f.w * f.w * float32(a.ix.counts[p])
+				cd.n++
+			}
+			if f.indep {
+				cd.nIndep++
+			}
+		}
+	}
+	best, bestScore := -1, float32(0)
+	for i := range a.cands {
+		cd := &a.cands[i]
+		if !a.ix.liveAt(cd.slot, since) {
+			continue
+		}
+		r := &a.ix.stories[cd.slot]
+		gap := float32(t-r.last) / float32(a.window)
+		if gap < 0 {
+			gap = 0
+		}
+		d := 1 - decay*min(gap, 1)
+		score := float32(0)
+		if cd.n >= minShared && norm2 > 0 {
+			s := d * cd.dot / float32(math.Sqrt(float64(norm2)*float64(max(r.norm2, 0.01))))
+			if s >= joinShare {
+				score = s
+			}
+		}
+		// Words of one language rarely meet another's: across languages, the
+		// language-independent keys decide.
+		need := float32(sameShare)
+		if lang != 0 && r.langs != 0 && lang&r.langs == 0 {
+			need = crossShare
+		}
+		if cd.nIndep >= minIndep && nIndep >= minItemIndep {
+			if s := d * float32(cd.nIndep) / float32(nIndep); s >= need && s > score {
+				score = s
+			}
+		}
+		if score == 0 {
+			continue
+		}
+		if best < 0 || score > bestScore || score == bestScore && a.older(cd.slot, a.cands[best].slot) {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		return 0, true
+	}
+	s := a.cands[best].slot
+	a.markHas(s)
+	return s, false
+}
+
+// older breaks ties between stories deterministically: the older story, then the smaller id.
+func (a *Assigner) older(x, y uint32) bool {
+	rx, ry := &a.ix.stories[x], &a.ix.stories[y]
+	if rx.first != ry.first {
+		return rx.first < ry.first
+	}
+	return rx.id < ry.id
+}
+
+// weigh fills a.top with the item's keys, rarest first, at most topScoring of them. A key's
+// weight is its inverse document frequency over the stories of the window; a key no story has
+// weighs most.
+func (a *Assigner) weigh() {
+	a.top = a.top[:0]
+	docs := float64(a.ix.docs)
+	logDocs := math.Log(docs + 1)
+	for _, f := range a.x.feats {
+		c := a.ix.keys[f.h]
+		df := float64(c.df)
+		// A story keeps its language-independent keys whatever their rank: they are few,
+		// and all that ties languages.
+		w := wfeat{h: f.h, indep: f.indep, weak: f.weak, keep: f.indep && !f.weak}
+		w.common = c.n > maxChain || docs >= commonFloor && df > docs*commonShare
+		w.w = float32(logDocs - logHalf(c.df))
+		if w.w < 0.1 {
+			w.w = 0.1
+		}
+		a.top = append(a.top, w)
+		// Count the item in the key's document frequency now that its weight is taken.
+		c.df++
+		a.ix.keys[f.h] = c
+	}
+	a.ix.docs++
+	slices.SortFunc(a.top, func(x, y wfeat) int {
+		switch {
+		case x.common != y.common:
+			if x.common {
+				return 1
+			}
+			return -1
+		case x.w > y.w:
+			return -1
+		case x.w < y.w:
+			return 1
+		case x.h < y.h:
+			return -1
+		case x.h > y.h:
+			return 1
+		}
+		return 0
+	})
+	// Keep the rarest topScoring keys, and the language-independent keys (up to topIndep more)
+	// whatever their weight: concepts are common on a busy day but are all that ties languages.
+	n, extra := 0, 0
+	for _, f := range a.top {
+		if f.common {
+			break
+		}
+		switch {
+		case n < topScoring && !f.weak:
+			n++
+		case f.indep && extra < topIndep:
+			extra++
+		default:
+			continue
+		}
+		a.top[n+extra-1] = f
+	}
+	a.top = a.top[:n+extra]
+}
+
+// markHas sets has on the keys the story already has, so join posts only the others.
+func (a *Assigner) markHas(slot uint32) {
+	for i := range a.top {
+		f := &a.top[i]
+		if f.common {
+			continue
+		}
+		c, ok := a.ix.keys[f.h]
+		if !ok {
+			continue
+		}
+		for p := c.head; p != 0; p = a.ix.nodes[p].next {
+			if a.ix.nodes[p].story == slot {
+				f.has = p
+				break
+			}
+		}
+	}
+}
+
+// candTabSize is the size of the table of candidates, a power of two above twice walkBudget so
+// that probes stay short.
+const candTabSize = 512
+
+// candIndex returns the index in a.cands of the story in the slot, adding it when new. The
+// table maps slot+1 to index+1 by open addressing; only the used entries are cleared.
+func (a *Assigner) candIndex(slot uint32) int32 {
+	h := (slot * 2654435761) >> 23 // Fibonacci hashing to 9 bits
+	for {
+		e := a.candTab[h]
+		if e == 0 {
+			a.cands = append(a.cands, cand{slot: slot})
+			a.candTab[h] = uint64(slot+1)<<32 | uint64(len(a.cands))
+			a.candUsed = append(a.candUsed, h)
+			return int32(len(a.cands) - 1)
+		}
+		if uint32(e>>32) == slot+1 {
+			return int32(uint32(e)) - 1
+		}
+		h = (h + 1) & (candTabSize - 1)
+	}
+}
+
+// logTable holds log(n+0.5) for the small document frequencies, which most keys have.
+var logTable = func() (t [4096]float64) {
+	for i := range t {
+		t[i] = math.Log(float64(i) + 0.5)
+	}
+	return t
+}()
+
+func logHalf(n uint32) float64 {
+	if n < uint32(len(logTable)) {
+		return logTable[n]
+	}
+	return math.Log(float64(n) + 0.5)
+}

@@ -1,0 +1,342 @@
+package story
+
+import (
+	"math/bits"
+	"slices"
+	"time"
+)
+
+// record is one story of the window, in 48 bytes. Its keys live in the index's chains; the
+// first feed and publisher are kept inline because most stories have one item, the others in
+// index.more.
+type record struct {
+	id    uint64
+	first int64 // milliseconds
+	last  int64 // milliseconds; the story is live while now-last <= window
+	size  int32
+	nkeys uint16 // keys posted for this story
+	free  bool
+	norm2 float32 // the squared norm of the story's vector: each key's weight times its count
+	langs uint32  // bit i: language i of the interner
+	feed  uint32  // interned, +1; 0 none
+	pub   uint32
+}
+
+// sources are the feeds and publishers of a story after its first.
+type sources struct {
+	feeds, pubs []uint32
+}
+
+// node is one posting: a story that has a key, and the next posting of that key.
+type node struct {
+	story uint32
+	next  uint32 // index into nodes; 0 ends the chain
+}
+
+// chain is the newest posting of a key, the number of postings (live or not yet swept), and
+// the key's document frequency: the items of the window that had it, halved every half window.
+type chain struct {
+	head uint32
+	n    uint32
+	df   uint32
+}
+
+// index holds the stories of the window and, for each key, the stories that have it. Postings
+// of stories that left the window stay until the next sweep, which rebuilds the chains without
+// them and frees the stories' slots; lookups skip them meanwhile, so when a sweep runs changes
+// nothing that Assign returns.
+type index struct {
+	stories []record
+	freed   []uint32
+	keys    map[uint32]chain
+	nodes   []node
+	counts  []uint16            // per node: how many of the story's items had the key
+	exact   map[uint64]uint32   // link and title keys → story
+	more    map[uint32]*sources // the feeds and publishers after the first, of the stories that have them
+	// docs counts the items, halved with the keys' document frequencies every half window of
+	// item time, so that both follow the window without remembering each item.
+	docs  uint32
+	epoch int64 // the item time of the next halving
+	live  int   // stories not freed
+	added int   // postings since the last sweep
+	swept int   // postings after the last sweep
+}
+
+// Bounds of the index. maxChain treats keys that more stories hold as too common to say
+// anything; maxKeys bounds the keys of one story.
+const (
+	maxChain   = 32  // a key more stories hold is too common to say anything
+	maxKeys    = 100 // keys of one story
+	topNew     = 8   // keys posted by the item that opens a story, besides its kept ones
+	topJoin    = 8   // keys a later item may add
+	topScoring = 12  // the rarest keys of an item that are scored
+	topIndep   = 8   // the language-independent keys scored besides
+	maxWalk    = 32  // postings of a key looked at, newest first
+	walkBudget = 160 // postings of all the item's keys looked at
+)
+
+const minSweep = 1 << 14
+
+func (ix *index) init() {
+	ix.stories = make([]record, 0, 1024)
+	ix.keys = map[uint32]chain{}
+	ix.nodes = make([]node, 1, 1024) // node 0 is the end of every chain
+	ix.counts = make([]uint16, 1, 1024)
+	ix.exact = map[uint64]uint32{}
+	ix.more = map[uint32]*sources{}
+	ix.epoch = minTime
+}
+
+// halve halves the document frequencies and the count of items once the item time has passed
+// the epoch, so that they follow the window; weigh counts each item's keys.
+func (ix *index) halve(now, window int64) {
+	if ix.epoch == minTime {
+		ix.epoch = now + window/2
+	}
+	if now < ix.epoch {
+		return
+	}
+	for k, c := range ix.keys {
+		if c.df /= 2; c.df == 0 && c.n == 0 {
+			delete(ix.keys, k)
+		} else {
+			ix.keys[k] = c
+		}
+	}
+	ix.docs /= 2
+	ix.epoch = now + window/2
+}
+
+func (ix *index) liveAt(slot uint32, since int64) bool {
+	r := &ix.stories[slot]
+	return !r.free && r.last >= since
+}
+
+// open makes a new story and returns its slot.
+func (ix *index) open(id uint64, t int64) uint32 {
+	r := record{id: id, first: t, last: t}
+	ix.live++
+	if n := len(ix.freed); n > 0 {
+		slot := ix.freed[n-1]
+		ix.freed = ix.freed[:n-1]
+		ix.stories[slot] = r
+		return slot
+	}
+	ix.stories = append(ix.stories, r)
+	return uint32(len(ix.stories) - 1)
+}
+
+// join counts the item in the story and posts its keys that the story lacks: up to topNew for a
+// new story, topJoin for a later item, maxKeys in all.
+func (ix *index) join(slot uint32, t int64, top []wfeat, first bool) {
+	r := &ix.stories[slot]
+	r.size++
+	if t > r.last {
+		r.last = t
+	}
+	limit := topJoin
+	if first {
+		limit = topNew
+	}
+	for _, f := range top {
+		if f.common {
+			continue
+		}
+		if f.has != 0 {
+			if c := ix.counts[f.has]; c < 1<<16-1 {
+				ix.counts[f.has] = c + 1
+				r.norm2 += f.w * f.w * float32(2*c+1) // (c+1)² - c²
+			}
+			continue
+		}
+		if !f.keep && limit == 0 || r.nkeys >= maxKeys {
+			continue
+		}
+		c := ix.keys[f.h]
+		ix.nodes = append(ix.nodes, node{story: slot, next: c.head})
+		ix.counts = append(ix.counts, 1)
+		c.head = uint32(len(ix.nodes) - 1)
+		c.n++
+		ix.keys[f.h] = c
+		r.nkeys++
+		r.norm2 += f.w * f.w
+		ix.added++
+		if !f.keep {
+			limit--
+		}
+	}
+}
+
+// maybeSweep rebuilds the chains without the stories that left the window once the postings
+// added since the last sweep outnumber those it kept, so the work is amortised over the items
+// and the memory stays within twice the live postings.
+func (ix *index) maybeSweep(since int64) {
+	if ix.added < minSweep || ix.added < ix.swept {
+		return
+	}
+	ix.sweep(since)
+}
+
+func (ix *index) sweep(since int64) {
+	dead := make([]bool, len(ix.stories))
+	for i := range ix.stories {
+		r := &ix.stories[i]
+		if !r.free && r.last < since {
+			dead[i] = true
+		}
+	}
+	nodes := make([]node, 1, len(ix.nodes)/2+1024)
+	counts := make([]uint16, 1, len(ix.nodes)/2+1024)
+	var buf, cbuf []uint32
+	for k, c := range ix.keys {
+		buf, cbuf = buf[:0], cbuf[:0]
+		for p := c.head; p != 0; p = ix.nodes[p].next {
+			if s := ix.nodes[p].story; !dead[s] && !ix.stories[s].free {
+				buf = append(buf, s)
+				cbuf = append(cbuf, uint32(ix.counts[p]))
+			}
+		}
+		if len(buf) == 0 {
+			if c.df == 0 {
+				delete(ix.keys, k)
+			} else {
+				ix.keys[k] = chain{df: c.df}
+			}
+			continue
+		}
+		// Rebuild the chain in the same order, newest first.
+		head := uint32(0)
+		for i := len(buf) - 1; i >= 0; i-- {
+			nodes = append(nodes, node{story: buf[i], next: head})
+			counts = append(counts, uint16(cbuf[i]))
+			head = uint32(len(nodes) - 1)
+		}
+		ix.keys[k] = chain{head: head, n: uint32(len(buf)), df: c.df}
+	}
+	for k, s := range ix.exact {
+		if dead[s] || ix.stories[s].free {
+			delete(ix.exact, k)
+		}
+	}
+	for s := range ix.more {
+		if dead[s] {
+			delete(ix.more, s)
+		}
+	}
+	for i := range ix.stories {
+		if dead[i] {
+			ix.stories[i] = record{free: true}
+			ix.freed = append(ix.freed, uint32(i))
+			ix.live--
+		}
+	}
+	// Reuse the lowest slots first, so the order of slots does not depend on when sweeps ran
+	// more than it must; slots only break ties between stories of equal score and age.
+	slices.SortFunc(ix.freed, func(a, b uint32) int { return int(b) - int(a) })
+	ix.nodes = slices.Clip(nodes)
+	ix.counts = slices.Clip(counts)
+	ix.swept = len(nodes) - 1
+	ix.added = 0
+}
+
+// interner maps feed ids, publishers and languages to small numbers, so a story's sources cost
+// four bytes each.
+type interner struct {
+	ids   map[string]uint32
+	names []string
+	langs map[string]uint8
+	lang  []string
+}
+
+// maxLangs is the number of distinct languages a story can record (a bit each; the last bit
+// stands for a language not yet seen).
+const maxLangs = 31
+
+func (in *interner) init() {
+	in.ids = map[string]uint32{}
+	in.langs = map[string]uint8{}
+}
+
+// langBit is the bit of a language in a story's langs: 0 when unknown, and for a language no
+// story has yet, a bit no story has.
+func (in *interner) langBit(lang string) uint32 {
+	if lang == "" {
+		return 0
+	}
+	if l, ok := in.langs[lang]; ok {
+		return 1 << l
+	}
+	return 1 << maxLangs
+}
+
+func (in *interner) id(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if v, ok := in.ids[s]; ok {
+		return v
+	}
+	in.names = append(in.names, s)
+	v := uint32(len(in.names))
+	in.ids[s] = v
+	return v
+}
+
+func (in *interner) addSources(ix *index, slot uint32, feed, pub, lang string) {
+	r := &ix.stories[slot]
+	f, p := in.id(feed), in.id(pub)
+	switch {
+	case r.feed == 0:
+		r.feed, r.pub = f, p
+	default:
+		more := ix.more[slot]
+		if more == nil && (f != r.feed || p != r.pub) {
+			more = &sources{}
+			ix.more[slot] = more
+		}
+		if more != nil {
+			if f != 0 && f != r.feed && !slices.Contains(more.feeds, f) && len(more.feeds) < MaxSources-1 {
+				more.feeds = append(more.feeds, f)
+			}
+			if p != 0 && p != r.pub && !slices.Contains(more.pubs, p) && len(more.pubs) < MaxSources-1 {
+				more.pubs = append(more.pubs, p)
+			}
+		}
+	}
+	if lang == "" {
+		return
+	}
+	l, ok := in.langs[lang]
+	if !ok {
+		if len(in.lang) >= maxLangs {
+			return
+		}
+		l = uint8(len(in.lang))
+		in.lang = append(in.lang, lang)
+		in.langs[lang] = l
+	}
+	r.langs |= 1 << l
+}
+
+func (in *interner) story(ix *index, slot uint32, first bool) Story {
+	r := &ix.stories[slot]
+	s := Story{ID: FormatID(r.id), First: first, Size: int(r.size), FirstSeen: time.UnixMilli(r.first).UTC()}
+	if r.feed != 0 {
+		s.Feeds = append(s.Feeds, in.names[r.feed-1])
+	}
+	if r.pub != 0 {
+		s.Publishers = append(s.Publishers, in.names[r.pub-1])
+	}
+	if more := ix.more[slot]; more != nil {
+		for _, f := range more.feeds {
+			s.Feeds = append(s.Feeds, in.names[f-1])
+		}
+		for _, p := range more.pubs {
+			s.Publishers = append(s.Publishers, in.names[p-1])
+		}
+	}
+	for l := r.langs; l != 0; l &= l - 1 {
+		s.Languages = append(s.Languages, in.lang[bits.TrailingZeros32(l)])
+	}
+	return s
+}

@@ -1,0 +1,342 @@
+// Package story groups news items into stories: the items of all feeds that report one event
+// within a window of time, whatever their language.
+//
+// It is pure: no I/O, no clock, no logger, no retries, no goroutines. Time comes from the items:
+// each carries the time it was first seen, and a story leaves the window when its latest item is
+// older than the window before the latest time the Assigner has seen. An *Assigner is one
+// goroutine's state and is not safe for concurrent use; given the same options and the same items
+// in the same order, two Assigners give every item the same story, so replicas and a replay of
+// the item archive agree.
+//
+// How an item finds its story: its title and text become keys (the first five letters of each
+// word after folding case and marks and transliterating Cyrillic and Greek into Latin, numbers,
+// day-and-month dates in several languages, pairs of Han or Kana characters, the start of Hangul
+// words, and the configuration's term lists the item matches, each one concept in every
+// language). A key weighs more the fewer items of the window had it (document frequencies halved
+// every half window). An item joins at once the story of an item with the same canonical link or
+// the same normalised title; otherwise the story whose keys, counted over its items, are closest
+// to the item's rarest keys by cosine, or, across languages, the story that holds most of its
+// language-independent keys (names, numbers, dates, concepts); the score falls with the time
+// since the story's last item. Anything else opens a new story. The thresholds favour
+// precision: merging two events hides an alert, splitting one only repeats it.
+//
+// The state is bounded by the window (stories that leave it are swept, their slots reused) and
+// is not serialised: it is a function of the items in their order. Restore rebuilds it from
+// recorded assignments, so a restarted process keeps the story ids it published.
+package story
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/newswatch/newswatch/matcher"
+)
+
+// Item is one feed item as story assignment sees it.
+type Item struct {
+	FeedID string
+	// Key identifies the item within its feed (its guid or link); with FeedID it names the
+	// story the item opens.
+	Key string
+	// Publisher is the host that published the item; when empty, the host of Link.
+	Publisher string
+	// Language is the item's language when the feed or item states it (BCP 47); when empty, it
+	// is guessed from the script and function words of the text, or left empty.
+	Language string
+	Title    string
+	Text     string // the summary or content as plain text
+	Link     string // the canonical link
+	// Time is when the item was first seen (or published); it orders the window.
+	Time time.Time
+}
+
+// Story is the story of an item, as it stands after the item joined it.
+type Story struct {
+	ID    string // 16 hex digits derived from the feed id and key of the story's first item
+	First bool   // this item opened the story
+	Size  int    // the story's items so far, this one included
+	// Feeds and Publishers are the distinct sources in order of arrival, at most MaxSources of
+	// each; Languages in the order the Assigner first saw them, at most 31 in all.
+	Feeds      []string
+	Publishers []string
+	Languages  []string
+	FirstSeen  time.Time // the time of the story's first item, to the millisecond
+	// Language is this item's language: as its Item states it, else as guessed from its text,
+	// else "".
+	Language string
+}
+
+// MaxSources bounds the feeds and publishers a story lists, and so its memory.
+const MaxSources = 64
+
+// DefaultWindow is the window when Options.Window is zero.
+const DefaultWindow = 48 * time.Hour
+
+// Options configure an Assigner.
+type Options struct {
+	// Window is how long a story stays open after its latest item; zero means DefaultWindow.
+	Window time.Duration
+	// Lists are the configuration's term lists, in the rule language. Each list is one concept:
+	// two items that match the same list share a key whatever their languages.
+	Lists map[string][]string
+}
+
+// ErrOptions is the sentinel of invalid options.
+var ErrOptions = errors.New("story: invalid options")
+
+// Assigner gives each item its story. See the package comment.
+type Assigner struct {
+	window   int64 // milliseconds
+	now      int64 // the latest item time seen, milliseconds
+	concepts *matcher.Matcher
+	mitem    matcher.Item
+	x        extractor
+	ix       index
+	intern   interner
+	top      []wfeat
+	link     uint64              // the item's linkKey
+	title    uint64              // the item's titleKey
+	candTab  [candTabSize]uint64 // see candIndex
+	candUsed []uint32
+	// restoring maps the ids of the stories Restore made to their slots, until the next Assign.
+	restoring map[uint64]uint32
+	cands     []cand
+}
+
+// New validates the options and returns an empty Assigner.
+func New(opts Options) (*Assigner, error) {
+	w := opts.Window
+	if w == 0 {
+		w = DefaultWindow
+	}
+	if w < time.Second {
+		return nil, fmt.Errorf("%w: window %s is shorter than a second", ErrOptions, w)
+	}
+	a := &Assigner{window: w.Milliseconds(), now: minTime}
+	a.ix.init()
+	a.intern.init()
+	if len(opts.Lists) > 0 {
+		rules := make([]matcher.Rule, 0, len(opts.Lists))
+		for name := range opts.Lists {
+			rules = append(rules, matcher.Rule{ID: name, Query: "@" + name})
+		}
+		ix, err := matcher.Compile(rules, opts.Lists)
+		if err != nil {
+			return nil, fmt.Errorf("%w: lists: %w", ErrOptions, err)
+		}
+		a.concepts = ix.NewMatcher()
+	}
+	return a, nil
+}
+
+const minTime = -1 << 62
+
+// Assign gives the item its story, opening one when no live story holds the item, and
+// updates the window. Items should come in the order they were first seen; an item older than
+// the latest seen is assigned all the same, against the stories still in the window.
+func (a *Assigner) Assign(it Item) Story {
+	a.restoring = nil
+	t := it.Time.UnixMilli()
+	if t > a.now {
+		a.now = t
+	}
+	pub := it.Publisher
+	if pub == "" {
+		pub = hostOf(it.Link)
+	}
+	lang := a.features(&it)
+	if it.Language != "" {
+		lang = strings.ToLower(it.Language)
+	}
+	a.link, a.title = linkKey(it.Link), a.titleKey(it.Title)
+	a.ix.halve(a.now, a.window)
+	slot, first := a.decide(t, a.intern.langBit(lang))
+	if first {
+		slot = a.ix.open(storyID(&it), t)
+	}
+	a.ix.join(slot, t, a.top, first)
+	a.intern.addSources(&a.ix, slot, it.FeedID, pub, lang)
+	if a.link != 0 {
+		a.ix.exact[a.link] = slot
+	}
+	if a.title != 0 {
+		a.ix.exact[a.title] = slot
+	}
+	a.ix.maybeSweep(a.now - a.window)
+	st := a.intern.story(&a.ix, slot, first)
+	st.Language = lang
+	return st
+}
+
+// features extracts the item's keys into a.x.feats, adds the concepts of the term lists, and
+// returns the guessed language.
+func (a *Assigner) features(it *Item) string {
+	lang := a.x.extract(it.Title, it.Text)
+	if a.concepts != nil {
+		a.mitem = matcher.Item{FeedID: it.FeedID, Title: it.Title, Summary: it.Text}
+		for _, m := range a.concepts.Match(&a.mitem) {
+			a.x.feats = append(a.x.feats, feature{h: hash32(kindConcept, m.Rule), indep: true})
+		}
+	}
+	return lang
+}
+
+// storyID derives the id of the story an item opens.
+func storyID(it *Item) uint64 {
+	key := it.Key
+	if key == "" {
+		key = it.Link
+	}
+	if key == "" {
+		key = it.Title
+	}
+	return hash64(it.FeedID, key)
+}
+
+func hostOf(link string) string {
+	u, err := url.Parse(link)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+}
+
+// linkKey is the hash of the link without scheme, "www.", fragment and trailing slash, or 0.
+func linkKey(link string) uint64 {
+	l := strings.TrimSpace(link)
+	if l == "" {
+		return 0
+	}
+	if i := strings.IndexByte(l, '#'); i >= 0 {
+		l = l[:i]
+	}
+	if i := strings.Index(l, "://"); i >= 0 {
+		l = l[i+3:]
+	}
+	l = strings.TrimPrefix(l, "www.")
+	l = strings.TrimRight(l, "/")
+	if l == "" {
+		return 0
+	}
+	return hash64("link", l) | 1
+}
+
+// titleKey is the hash of the title's words, folded as keys are, or 0 for a title of fewer
+// than four words ("Update", "Breaking news" are not copies of each other).
+func (a *Assigner) titleKey(title string) uint64 {
+	h := uint64(14695981039346656037)
+	words, in := 0, false
+	for _, r := range title {
+		if r < 0x80 && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') ||
+			r >= 0x80 && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
+			in = false
+			continue
+		}
+		if !in {
+			words++
+			in = true
+			h ^= ' '
+			h *= 1099511628211
+		}
+		a.x.buf = a.x.buf[:0]
+		a.x.appendFolded(r)
+		for _, c := range a.x.buf {
+			h ^= uint64(c)
+			h *= 1099511628211
+		}
+	}
+	if words < 4 {
+		return 0
+	}
+	return h &^ 1
+}
+
+// FormatID formats a story id as Story.ID does.
+func FormatID(id uint64) string {
+	s := strconv.FormatUint(id, 16)
+	return strings.Repeat("0", 16-len(s)) + s
+}
+
+// Stats describe the window of an Assigner.
+type Stats struct {
+	Stories  int // stories in the window
+	Items    int // items of those stories
+	Keys     int // distinct keys with postings, live or not yet swept
+	Postings int // postings, live or not yet swept
+}
+
+// Stats counts the stories and items in the window; it walks every story.
+func (a *Assigner) Stats() Stats {
+	var s Stats
+	since := a.now - a.window
+	for i := range a.ix.stories {
+		if a.ix.liveAt(uint32(i), since) {
+			s.Stories++
+			s.Items += int(a.ix.stories[i].size)
+		}
+	}
+	s.Keys = len(a.ix.keys)
+	s.Postings = len(a.ix.nodes) - 1
+	return s
+}
+
+// ErrStoryID is the sentinel of a story id that Restore cannot read.
+var ErrStoryID = errors.New("story: invalid story id")
+
+// Restore puts an item into the story an earlier Assign gave it, instead of deciding again, so
+// that a restarted process can rebuild its window from the items of the archive with their
+// recorded stories and keep every story id it published. Items must come in their original
+// order, the window's worth before the first new item; the first item restored into a story
+// that opened before them recreates the story with the recorded id and first_seen. Restoring the
+// whole history gives the Assigner the state it had; restoring a window's worth gives nearly
+// that (the keys posted by older items are missing).
+func (a *Assigner) Restore(it Item, s Story) error {
+	id, err := strconv.ParseUint(s.ID, 16, 64)
+	if err != nil || len(s.ID) != 16 {
+		return fmt.Errorf("%w: %q", ErrStoryID, s.ID)
+	}
+	if a.restoring == nil {
+		a.restoring = map[uint64]uint32{}
+	}
+	t := it.Time.UnixMilli()
+	if t > a.now {
+		a.now = t
+	}
+	pub := it.Publisher
+	if pub == "" {
+		pub = hostOf(it.Link)
+	}
+	lang := a.features(&it)
+	if it.Language != "" {
+		lang = strings.ToLower(it.Language)
+	}
+	a.link, a.title = linkKey(it.Link), a.titleKey(it.Title)
+	a.ix.halve(a.now, a.window)
+	a.weigh()
+	slot, ok := a.restoring[id]
+	first := !ok || a.ix.stories[slot].id != id || !a.ix.liveAt(slot, a.now-a.window)
+	if first {
+		slot = a.ix.open(id, t)
+		if !s.FirstSeen.IsZero() {
+			a.ix.stories[slot].first = s.FirstSeen.UnixMilli()
+		}
+		a.restoring[id] = slot
+	} else {
+		a.markHas(slot)
+	}
+	a.ix.join(slot, t, a.top, first)
+	a.intern.addSources(&a.ix, slot, it.FeedID, pub, lang)
+	if a.link != 0 {
+		a.ix.exact[a.link] = slot
+	}
+	if a.title != 0 {
+		a.ix.exact[a.title] = slot
+	}
+	a.ix.maybeSweep(a.now - a.window)
+	return nil
+}
