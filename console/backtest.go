@@ -60,6 +60,19 @@ type BacktestMatch struct {
 	EventID   string        `json:"event_id"`
 	Item      BacktestItem  `json:"item"`
 	Hits      []matcher.Hit `json:"hits"`
+	// Story is the item's story among the items read, in the shape of an alert's.
+	Story *BacktestStory `json:"story,omitempty"`
+}
+
+// BacktestStory is the story of a match: as the daemon would have given it over the items read,
+// first when the match opened it for its rule.
+type BacktestStory struct {
+	ID        string    `json:"id"`
+	First     bool      `json:"first"`
+	Size      int       `json:"size"`
+	Feeds     []string  `json:"feeds"`
+	Languages []string  `json:"languages"`
+	FirstSeen time.Time `json:"first_seen"`
 }
 
 // BacktestItem is the item of a match.

@@ -279,6 +279,7 @@ type archiveBacktest struct {
 	only  []string // rules kept; empty: every rule of index
 	tried []string // the ids of the rules tried, in configuration order
 	query event.ArchiveQuery
+	l     *loaded // for the stories: their window and lists
 }
 
 func newArchiveBacktest(l *loaded, only []string, q event.ArchiveQuery) archiveBacktest {
@@ -289,17 +290,22 @@ func newArchiveBacktest(l *loaded, only []string, q event.ArchiveQuery) archiveB
 			tried[i] = r.ID
 		}
 	}
-	return archiveBacktest{index: l.index, only: only, tried: tried, query: q}
+	return archiveBacktest{index: l.index, only: only, tried: tried, query: q, l: l}
 }
 
 // run reads the archive through r and calls found with every match, in the archive's order,
 // on the caller's goroutine. It never publishes.
 func (b archiveBacktest) run(ctx context.Context, r watcher.ArchiveReader, found func(console.BacktestMatch, watcher.Item, matcher.Match) error) (console.BacktestSummary, error) {
 	t := newTally(b.tried)
-	st, err := watcher.Backtest(ctx, countingReader{r, t}, watcher.BacktestQuery{Archive: b.query, Index: b.index, Rules: b.only},
+	stories, err := newStoryTeller(b.l)
+	if err != nil {
+		return console.BacktestSummary{}, fmt.Errorf("stories: %w", err)
+	}
+	st, err := watcher.Backtest(ctx, storyReader{countingReader{r, t}, stories}, watcher.BacktestQuery{Archive: b.query, Index: b.index, Rules: b.only},
 		func(f watcher.BacktestFound) error {
 			a := f.Item
 			it := watcher.Item{Item: a.Item, Content: a.Content}
+			story, told := stories.latest[itemRef{a.FeedID, a.Item.Key}]
 			for _, m := range f.Matches {
 				t.match(a, m.Rule)
 				bm := console.BacktestMatch{
@@ -307,6 +313,9 @@ func (b archiveBacktest) run(ctx context.Context, r watcher.ArchiveReader, found
 					EventID: notifier.EventID(m.Rule, a.FeedID, a.Item.Key),
 					Item:    console.BacktestItem{GUID: a.Item.GUID, Link: a.Item.Link, Title: a.Item.Title},
 					Hits:    m.Hits,
+				}
+				if told {
+					bm.Story = stories.ref(story, m.Rule)
 				}
 				if err := found(bm, it, m); err != nil {
 					return err
@@ -332,7 +341,7 @@ func (b archiveBacktest) run(ctx context.Context, r watcher.ArchiveReader, found
 
 // archiveFound is a match of the archive as test and backtest print it.
 func archiveFound(m console.BacktestMatch, it watcher.Item) found {
-	return found{source: archiveSource, item: it, feed: m.Feed, firstSeen: m.FirstSeen, eventID: m.EventID}
+	return found{source: archiveSource, item: it, feed: m.Feed, firstSeen: m.FirstSeen, eventID: m.EventID, story: m.Story}
 }
 
 // countingReader counts the items of every day and feed that its reader passes on: in the

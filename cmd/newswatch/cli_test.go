@@ -323,3 +323,52 @@ func TestHighlight(t *testing.T) {
 		t.Errorf("long text: got %q, want about 160 bytes around [Kursk] with ellipses", got)
 	}
 }
+
+// TestTestStories: test --json gives each match its item's story, told over the items in the
+// order they were published: the reports of the troops in English, Russian and a wire rewrite
+// share one story, opened for each rule by the earliest of them (the wire's); the drone strike of
+// the same day in the same place is another.
+func TestTestStories(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "test", "-c", "../../examples/newswatch.yaml", "--json", "testdata/stories.xml")
+	if code != 0 {
+		t.Fatalf("test --json: exit %d, want 0\n%s%s", code, out, errOut)
+	}
+	type line struct {
+		Rule string `json:"rule"`
+		Item struct {
+			GUID string `json:"guid"`
+		} `json:"item"`
+		Story *struct {
+			ID    string `json:"id"`
+			First bool   `json:"first"`
+			Size  int    `json:"size"`
+		} `json:"story"`
+	}
+	story := map[string]string{}
+	first := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m line
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %q is not JSON: %v", l, err)
+		}
+		if m.Story == nil || m.Story.ID == "" {
+			t.Fatalf("match %s/%s has no story: %s", m.Item.GUID, m.Rule, l)
+		}
+		story[m.Item.GUID] = m.Story.ID
+		first[m.Item.GUID+"/"+m.Rule] = m.Story.First
+	}
+	if story["troops-en"] != story["troops-ru"] || story["troops-en"] != story["troops-wire"] {
+		t.Errorf("the troops reports in several stories: %v", story)
+	}
+	if story["drone-en"] == story["troops-en"] {
+		t.Errorf("the drone strike shares the troops' story: %v", story)
+	}
+	for k, want := range map[string]bool{
+		"troops-wire/kursk": true, "troops-en/kursk": false, "troops-ru/kursk": false, "drone-en/kursk": true,
+		"troops-wire/dprk-troops": true, "troops-en/dprk-troops": false,
+	} {
+		if first[k] != want {
+			t.Errorf("%s: first %v, want %v (all: %v)", k, first[k], want, first)
+		}
+	}
+}

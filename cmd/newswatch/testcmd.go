@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,6 +41,8 @@ type testMatch struct {
 	Feed      string        `json:"feed,omitempty"`
 	FirstSeen *time.Time    `json:"first_seen,omitempty"`
 	EventID   string        `json:"event_id,omitempty"`
+	// Story is the item's story over the items read, as an alert carries it.
+	Story *console.BacktestStory `json:"story,omitempty"`
 }
 
 type testItem struct {
@@ -78,7 +81,13 @@ func (c testCmd) Run(e *env) error {
 
 	out := matchPrinter{w: e.stdout, json: c.JSON, color: logging.IsTerminal(e.stdout)}
 	sum := testSummary{rules: map[string]bool{}}
+	stories, err := newStoryTeller(l)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "newswatch: stories: %v\n", err)
+		return exitError{2}
+	}
 	failed := false
+	var read []sourceItem
 	for _, src := range c.Sources {
 		feedID, tags, items, err := c.readSource(ctx, e, l, src)
 		shown := src
@@ -97,23 +106,22 @@ func (c testCmd) Run(e *env) error {
 		sum.sources++
 		sum.items += len(items)
 		for _, it := range items {
-			mi := it.MatcherItem(feedID, tags)
-			itemMatched := false
-			for _, m := range l.index.Match(&mi) {
-				if len(c.Rule) > 0 && !slices.Contains(c.Rule, m.Rule) {
-					continue
-				}
-				matcher.Units(m.Hits, &mi)
-				itemMatched = true
-				sum.matches++
-				sum.rules[m.Rule] = true
-				if err := out.print(found{source: shown, item: it}, m); err != nil {
-					return err
-				}
+			read = append(read, sourceItem{source: shown, feed: feedID, tags: tags, item: it})
+		}
+	}
+	// Every item gets its story over the items of every source in the order they were
+	// published, as the daemon would have given them; the matches print in the sources' order.
+	c.matchAndTell(l, read, stories)
+	for _, r := range read {
+		for i, m := range r.matches {
+			sum.matches++
+			sum.rules[m.Rule] = true
+			if err := out.print(found{source: r.source, item: r.item, story: r.stories[i]}, m); err != nil {
+				return err
 			}
-			if itemMatched {
-				sum.matched++
-			}
+		}
+		if len(r.matches) > 0 {
+			sum.matched++
 		}
 	}
 	given := len(c.Sources)
@@ -132,6 +140,60 @@ func (c testCmd) Run(e *env) error {
 		return exitError{1}
 	}
 	return nil
+}
+
+// sourceItem is an item test read from a source, with its matches and their stories.
+type sourceItem struct {
+	source, feed string
+	tags         []string
+	item         watcher.Item
+	matches      []matcher.Match
+	stories      []*console.BacktestStory // of each match
+}
+
+// matchAndTell matches the items read, keeping the rules asked for, and gives each match its
+// story, telling the stories over the items in the order they were published (those without a
+// date in the order read, after the dated ones).
+func (c testCmd) matchAndTell(l *loaded, read []sourceItem, stories *storyTeller) {
+	order := make([]int, len(read))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		pa, pb := read[a].item.Published, read[b].item.Published
+		switch {
+		case pa.IsZero() || pb.IsZero():
+			return cmp.Compare(btoi(pa.IsZero()), btoi(pb.IsZero()))
+		default:
+			return pa.Compare(pb)
+		}
+	})
+	now := time.Now()
+	for _, i := range order {
+		r := &read[i]
+		mi := r.item.MatcherItem(r.feed, r.tags)
+		at := r.item.Published
+		if at.IsZero() || at.After(now) {
+			at = now
+		}
+		st := stories.assign(r.feed, r.item, at)
+		for _, m := range l.index.Match(&mi) {
+			if len(c.Rule) > 0 && !slices.Contains(c.Rule, m.Rule) {
+				continue
+			}
+			matcher.Units(m.Hits, &mi)
+			r.matches = append(r.matches, m)
+			r.stories = append(r.stories, stories.ref(st, m.Rule))
+		}
+	}
+}
+
+// btoi is 1 for true.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // testArchive matches the archive's items as one more source.
@@ -249,6 +311,7 @@ type found struct {
 	feed      string
 	firstSeen time.Time
 	eventID   string
+	story     *console.BacktestStory
 }
 
 func (p matchPrinter) print(f found, m matcher.Match) error {
@@ -257,7 +320,7 @@ func (p matchPrinter) print(f found, m matcher.Match) error {
 		tm := testMatch{
 			Source: f.source, Rule: m.Rule,
 			Item: testItem{GUID: it.GUID, Link: it.Link, Title: it.Title},
-			Hits: m.Hits, Feed: f.feed, EventID: f.eventID,
+			Hits: m.Hits, Feed: f.feed, EventID: f.eventID, Story: f.story,
 		}
 		if !f.firstSeen.IsZero() {
 			tm.FirstSeen = &f.firstSeen
@@ -279,6 +342,14 @@ func (p matchPrinter) print(f found, m matcher.Match) error {
 	}
 	if it.Link != "" {
 		fmt.Fprintf(p.w, "  %-8s %s\n", "link:", it.Link)
+	}
+	if st := f.story; st != nil {
+		opened := ""
+		if st.First {
+			opened = ", opened here for the rule"
+		}
+		fmt.Fprintf(p.w, "  %-8s %s (%d items, feeds %s, languages %s%s)\n", "story:", st.ID, st.Size,
+			strings.Join(st.Feeds, " "), strings.Join(st.Languages, " "), opened)
 	}
 	mi := it.MatcherItem("", nil)
 	for _, field := range hitFields(m.Hits) {
