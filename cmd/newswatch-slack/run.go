@@ -39,7 +39,7 @@ type runCmd struct {
 
 	Route          []string `name:"route" sep:" " placeholder:"RULE[/FEED]=CHANNEL[,CHANNEL]" help:"Route the alerts of matching rules and feeds (ids or * globs) to channels; repeatable, or space-separated."`
 	DefaultChannel string   `name:"default-channel" help:"Channel for the alerts that no route matches."`
-	Group          string   `name:"group" default:"stories" enum:"stories,items" help:"One message per story and channel (stories: later alerts of the story update it) or per item and channel (items)."`
+	Group          string   `name:"group" default:"stories" help:"One message per story and channel (stories: later alerts of the story update it) or per item and channel (items)."`
 	Threads        bool     `name:"threads" help:"With --group stories, also post each later source of a story as a reply in its message's thread."`
 
 	Rate              float64       `name:"rate" default:"1" help:"Messages per second to one channel."`

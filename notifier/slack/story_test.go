@@ -1,16 +1,21 @@
 package slack_test
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/newswatch/newswatch/event"
+	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack"
 	"github.com/newswatch/newswatch/notifier/slack/fakeslack"
@@ -282,5 +287,126 @@ func TestBridgeStoryGroupings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// FindReply reads a thread through every page and knows a reply by the item in its metadata,
+// never by the thread's parent; the channel's history does not show the replies, so a story's
+// message is found there by its story id and not mistaken for a reply.
+func TestBotPosterFindReply(t *testing.T) {
+	s := fake(t, time.Nanosecond)
+	p := botPoster(t, s).(*slack.BotPoster)
+	ctx := testContext(t)
+	parent, err := p.Post(ctx, "C0NEWS", slack.Message{Text: "story", EventID: "e0", Feed: "world", ItemKey: "k0", Story: "s1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var target slack.Receipt
+	for i := range 450 { // more than two pages
+		r, err := p.Post(ctx, "C0NEWS", slack.Message{Text: "reply", EventID: fmt.Sprint("e", i+1), Feed: "tass", ItemKey: fmt.Sprint("k", i+1),
+			Story: "s1", ThreadTS: parent.TS})
+		if err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+		if i == 420 {
+			target = r
+		}
+	}
+	tests := []struct {
+		name  string
+		key   slack.MessageKey
+		found bool
+		want  slack.Receipt
+	}{
+		{"by item, three pages in", slack.MessageKey{Feed: "tass", ItemKey: "k421"}, true, target},
+		{"the parent is no reply", slack.MessageKey{Feed: "world", ItemKey: "k0"}, false, slack.Receipt{}},
+		{"another feed's item", slack.MessageKey{Feed: "world", ItemKey: "k421"}, false, slack.Receipt{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, found, err := p.FindReply(ctx, parent, tt.key)
+			if err != nil || found != tt.found || got != tt.want {
+				t.Errorf("FindReply: got %+v, %v, %v; want %+v, %v", got, found, err, tt.want, tt.found)
+			}
+		})
+	}
+	got, found, err := p.FindMessage(ctx, "C0NEWS", slack.MessageKey{Story: "s1"}, time.Now().Add(-time.Minute))
+	if err != nil || !found || got != parent {
+		t.Errorf("FindMessage by story: got %+v, %v, %v; want the parent %+v", got, found, err, parent)
+	}
+	if _, found, _ := p.FindMessage(ctx, "C0NEWS", slack.MessageKey{Feed: "tass", ItemKey: "k421"}, time.Now().Add(-time.Minute)); found {
+		t.Errorf("FindMessage found a thread reply in the channel's history")
+	}
+	if _, err := p.Post(ctx, "C0NEWS", slack.Message{Text: "orphan", ThreadTS: "1.000001"}); !errors.Is(err, slack.ErrPermanent) {
+		t.Errorf("a reply to no message: got %v, want a permanent refusal", err)
+	}
+}
+
+// A bridge killed between Slack accepting a thread reply and recording it leaves the reply
+// announced in the story's record; the next bridge finds the reply in the thread by its item,
+// records it, and updates the story's message: the reply is not posted twice.
+func TestBridgeFindsTheThreadReplyOfADeadBridge(t *testing.T) {
+	n := notifiertest.Open(t, notifiertest.Config(t))
+	s := fake(t, time.Nanosecond)
+	nc := connect(t, n)
+	p := botPoster(t, s)
+	cfg := baseConfig(nc, p)
+	cfg.Rate, cfg.Burst = 100, 10
+	cfg.Threads = true
+	cfg.DefaultChannel = "C0NEWS"
+	const story = "a1b2c3d4e5f60718"
+	alerts := storyAlerts(story, 1, []source{
+		{"world", "en", []string{"kursk"}}, {"tass", "ru", []string{"kursk"}}, {"yonhap", "ko", []string{"kursk"}},
+	})
+	ctx := testContext(t)
+	first, err := notifier.NewEvent(alerts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := notifier.NewEvent(alerts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, err := p.Post(ctx, "C0NEWS", slack.Message{Text: "story", EventID: first.ID, Feed: "world", ItemKey: alerts[0].Item.Key, Story: story})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Post(ctx, "C0NEWS", slack.Message{Text: "reply", EventID: second.ID, Feed: "tass", ItemKey: alerts[1].Item.Key,
+		Story: story, ThreadTS: parent.TS}); err != nil { // Slack took it; the bridge died
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "newswatch_slack_posted", History: 1, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := json.Marshal(map[string]any{"story": story, "channel": "C0NEWS", "state": "posted", "event_id": first.ID, "first": first,
+		"rules": []string{"kursk"}, "sources": []string{slack.SourceKey("world", alerts[0].Item.Key)}, "size": 1, "feeds": 1,
+		"languages": []string{"en"}, "channel_id": parent.Channel, "ts": parent.TS,
+		"reply": map[string]any{"source": slack.SourceKey("tass", alerts[1].Item.Key), "feed": "tass", "item_key": alerts[1].Item.Key,
+			"event_id": second.ID, "owner": "dead-bridge", "begun": time.Now().Add(-time.Minute)}})
+	if _, err := kv.Create(ctx, slack.StoryLedgerKey(story, "C0NEWS"), v); err != nil {
+		t.Fatal(err)
+	}
+
+	publish(t, n, alerts...)
+	runBridge(t, cfg, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
+	consumerIdle(t, nc, "newswatch_slack")
+	top, replies := parents(s.Posts(), "C0NEWS")
+	if len(top) != 1 {
+		t.Fatalf("messages: got %d, want the one the dead bridge posted", len(top))
+	}
+	var keys []string
+	for _, r := range replies[parent.TS] {
+		keys = append(keys, r.Payload["item_key"].(string))
+	}
+	if want := []string{alerts[1].Item.Key, alerts[2].Item.Key}; !slices.Equal(keys, want) {
+		t.Errorf("replies: got %v, want %v (the dead bridge's once, then the next item's)", keys, want)
+	}
+	if b := string(top[0].Blocks); !strings.Contains(b, "+2 sources in 3 languages") || !strings.Contains(b, "2 sources routed here are in the thread") {
+		t.Errorf("message: got %s, want it to count 2 sources in 3 languages, 2 in the thread", b)
 	}
 }
