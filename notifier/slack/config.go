@@ -47,7 +47,8 @@ type Config struct {
 	// an item (GroupItems). Alerts without a story have one message per item either way.
 	Group Group
 	// Threads, with GroupStories, posts each later source of a story as a reply in the thread
-	// of the story's message, besides counting it in the message.
+	// of the story's message, besides counting it in the message. A webhook cannot reply in a
+	// thread: with one, Threads changes nothing.
 	Threads bool
 	// Routes send alerts to channels; every matching route fires.
 	Routes []Route

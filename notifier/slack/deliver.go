@@ -128,7 +128,11 @@ func (b *Bridge) handle(stop, ctx context.Context, j job) {
 		case postReplied:
 			log.Info("posted a thread reply under the story's message", zap.String("channel", o.channel), zap.String("ts", o.ts))
 		case postCovered:
-			log.Info("the item's message is in slack already; not posted again", zap.String("channel", o.channel), zap.String("ts", o.ts))
+			if b.byStory(ev) {
+				log.Info("the story's message shows the alert already; nothing sent", zap.String("channel", o.channel), zap.String("ts", o.ts))
+			} else {
+				log.Info("the item's message is in slack already; not posted again", zap.String("channel", o.channel), zap.String("ts", o.ts))
+			}
 		case postRecovered:
 			log.Info("slack had the message already; not posted again", zap.String("channel", o.channel), zap.String("ts", o.ts))
 		}

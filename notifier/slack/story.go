@@ -140,7 +140,7 @@ func (b *Bridge) joinStory(ctx context.Context, l *ledger, msg jetstream.Msg, ev
 	o := outcome{channel: channel, ts: st.rec.TS}
 	d := ev.Data
 	src := sourceKey(d.Feed.ID, d.Item.Key)
-	_, canUpdate := b.cfg.Poster.(Updater)
+	u, canUpdate := b.cfg.Poster.(Updater)
 	canUpdate = canUpdate && st.rec.TS != "" && st.rec.ChannelID != ""
 
 	if st.rec.Reply != nil {
@@ -198,7 +198,7 @@ func (b *Bridge) joinStory(ctx context.Context, l *ledger, msg jetstream.Msg, ev
 	}
 	uctx, cancel := context.WithTimeoutCause(ctx, b.cfg.PostTimeout, fmt.Errorf("update in %s took more than %s", channel, b.cfg.PostTimeout))
 	start := time.Now()
-	err := b.cfg.Poster.(Updater).Update(uctx, rec.receipt(), formatStory(rec, b.cfg.Threads))
+	err := u.Update(uctx, rec.receipt(), formatStory(rec, b.cfg.Threads))
 	b.metrics.duration.Observe(time.Since(start).Seconds())
 	cancel()
 
