@@ -430,16 +430,21 @@ func (b *Bridge) lookPending(ctx context.Context, channel, owner string, begun t
 }
 
 // postInFlight returns errPostInFlight, and how long to wait, for a post that another bridge
-// instance began less than PostTimeout ago: it may be in flight still.
+// instance began less than PostTimeout ago: it may be in flight still. The wait is at most
+// inFlightRecheck, so that a post the other bridge records soon is seen soon.
 func (b *Bridge) postInFlight(owner string, begun time.Time) (time.Duration, error) {
 	if owner == b.instance {
 		return 0, nil
 	}
 	if age := b.now().Sub(begun); age < b.cfg.PostTimeout+pendingGrace {
-		return b.cfg.PostTimeout + pendingGrace - age, fmt.Errorf("pending since %s: %w", begun.Format(time.RFC3339Nano), errPostInFlight)
+		return min(b.cfg.PostTimeout+pendingGrace-age, inFlightRecheck), fmt.Errorf("pending since %s: %w", begun.Format(time.RFC3339Nano), errPostInFlight)
 	}
 	return 0, nil
 }
+
+// inFlightRecheck bounds the wait before the ledger is read again while another bridge's post
+// may be in flight.
+const inFlightRecheck = time.Second
 
 // dropItem drops the pending record of a message Slack refused. Should that fail, the record
 // stays and the next attempt asks Slack, which does not have the message.

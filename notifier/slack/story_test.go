@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -409,4 +410,97 @@ func TestBridgeFindsTheThreadReplyOfADeadBridge(t *testing.T) {
 	if b := string(top[0].Blocks); !strings.Contains(b, "+2 sources in 3 languages") || !strings.Contains(b, "2 sources routed here are in the thread") {
 		t.Errorf("message: got %s, want it to count 2 sources in 3 languages, 2 in the thread", b)
 	}
+}
+
+// Two replicas sharing the consumer and the ledger split a story's alerts between them, and
+// still give each story one message per channel and each later item one reply: they write the
+// story's record by compare-and-set, and wait for a post or a reply the other has begun.
+func TestReplicasPostOneMessagePerStory(t *testing.T) {
+	n := notifiertest.Open(t, notifiertest.Config(t))
+	s := fake(t, time.Microsecond)
+	cfg := baseConfig(nil, botPoster(t, s))
+	cfg.Rate, cfg.Burst = 1000, 100
+	cfg.Threads = true
+	cfg.PostTimeout = time.Second
+	cfg.RetryMin, cfg.RetryMax = 20*time.Millisecond, 200*time.Millisecond
+	cfg.Routes = []slack.Route{{Rule: "*", Channels: []string{"#newsroom", "#dprk"}}}
+	var alerts []event.Alert
+	for i := range 4 {
+		alerts = append(alerts, storyAlerts(fmt.Sprintf("%016x", uint64(0xa1b2c3d4e5f60000)+uint64(i)), 100*i, []source{
+			{"world", "en", []string{"kursk", "dprk-troops"}}, {"tass", "ru", []string{"kursk"}}, {"yonhap", "ko", []string{"dprk-troops"}},
+			{"nhk", "ja", []string{"kursk"}}, {"ukrinform", "uk", []string{"kursk", "dprk-troops"}},
+		})...)
+	}
+	publish(t, n, alerts...)
+	cfg.MaxInFlight = 4 // the consumer hands out 4 at a time, to either replica
+	var regs []*prometheus.Registry
+	for range 2 {
+		c := cfg
+		c.Conn = connect(t, n)
+		reg := prometheus.NewRegistry()
+		c.Registerer, regs = reg, append(regs, reg)
+		runBridge(t, c, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
+	}
+	// Each wait for a post the other replica began lasts up to PostTimeout and 5s: allow for
+	// several in a row on a loaded machine.
+	for range 3 {
+		if idle(t, connect(t, n), "newswatch_slack") {
+			break
+		}
+	}
+	consumerIdle(t, connect(t, n), "newswatch_slack")
+	for i, reg := range regs {
+		sent := 0.0
+		for _, r := range []string{"posted", "replied", "updated"} {
+			sent += metricValue(t, reg, "newswatch_slack_posts_total", r)
+		}
+		if sent == 0 {
+			t.Errorf("replica %d sent nothing; the test proves nothing", i)
+		}
+		t.Logf("replica %d: %v messages, replies and updates", i, sent)
+	}
+
+	posts := s.Posts()
+	for _, ch := range []string{"C0NEWS", "C0DPRK"} {
+		top, replies := parents(posts, ch)
+		if len(top) != 4 {
+			t.Errorf("messages in %s: got %d, want 4 (one a story)", ch, len(top))
+		}
+		for _, p := range top {
+			var keys []string
+			for _, r := range replies[p.TS] {
+				keys = append(keys, r.Payload["item_key"].(string))
+			}
+			slices.Sort(keys)
+			if len(keys) != 4 || len(slices.Compact(slices.Clone(keys))) != 4 {
+				t.Errorf("replies under story %v in %s: got %v, want the 4 later items once each", p.Payload["story"], ch, keys)
+			}
+			if b := string(p.Blocks); !strings.Contains(b, "+4 sources in 5 languages") || !strings.Contains(b, "`kursk`") || !strings.Contains(b, "`dprk-troops`") {
+				t.Errorf("message of story %v in %s: got %s, want +4 sources in 5 languages and both rules", p.Payload["story"], ch, b)
+			}
+		}
+	}
+	if got, want := len(posts), 2*4*5; got != want {
+		t.Errorf("messages and replies: got %d, want %d", got, want)
+	}
+}
+
+// idle reports whether the consumer has nothing pending and nothing unacknowledged, waiting for
+// it at most waitTimeout.
+func idle(t *testing.T, nc *nats.Conn, durable string) bool {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		if c, err := js.Consumer(testContext(t), "NEWSWATCH_ALERTS", durable); err == nil {
+			if info, err := c.Info(testContext(t)); err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.NumRedelivered == 0 {
+				return true
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
 }
