@@ -32,7 +32,7 @@ func TestHelpNamesEveryEnvironmentTwin(t *testing.T) {
 		"$NEWSWATCH_SLACK_SERVER", "$NATS_URL", "$NATS_CREDS", "$NEWSWATCH_SLACK_TOKEN_FILE", "$NEWSWATCH_SLACK_WEBHOOK_URL_FILE",
 		"$NEWSWATCH_SLACK_API_URL", "$NEWSWATCH_SLACK_ROUTE", "$NEWSWATCH_SLACK_DEFAULT_CHANNEL",
 		"$NEWSWATCH_SLACK_RATE", "$NEWSWATCH_SLACK_HTTP_LISTEN", "$NEWSWATCH_SLACK_START",
-		"$NEWSWATCH_SLACK_WEB_CONFIG_FILE",
+		"$NEWSWATCH_SLACK_WEB_CONFIG_FILE", "$NEWSWATCH_SLACK_GROUP", "$NEWSWATCH_SLACK_THREADS",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help: got\n%s\nwant it to name %s", out.String(), want)
@@ -70,6 +70,7 @@ func TestBadInvocationsFail(t *testing.T) {
 		{"both transports", []string{"run", "--token-file", token, "--webhook-url-file", token, "--default-channel", "#x", "--http-listen", ""}, "exclude each other"},
 		{"bad route", []string{"run", "--token-file", token, "--route", "dprk", "--http-listen", ""}, `route \"dprk\"`},
 		{"bad start", []string{"run", "--token-file", token, "--default-channel", "#x", "--start", "yesterday", "--http-listen", ""}, `start \"yesterday\"`},
+		{"bad group", []string{"run", "--token-file", token, "--default-channel", "#x", "--group", "feeds", "--http-listen", ""}, `group \"feeds\": want stories or items`},
 		{"no route", []string{"run", "--token-file", token, "--http-listen", ""}, "no --route and no --default-channel: nothing would be posted"},
 		{"bad rate", []string{"run", "--token-file", token, "--default-channel", "#x", "--rate=-1", "--http-listen", ""}, "--rate: must be positive, got -1"},
 		{"bad default channel", []string{"run", "--token-file", token, "--default-channel", "#a b", "--http-listen", ""}, "--default-channel: "},

@@ -39,6 +39,8 @@ type runCmd struct {
 
 	Route          []string `name:"route" sep:" " placeholder:"RULE[/FEED]=CHANNEL[,CHANNEL]" help:"Route the alerts of matching rules and feeds (ids or * globs) to channels; repeatable, or space-separated."`
 	DefaultChannel string   `name:"default-channel" help:"Channel for the alerts that no route matches."`
+	Group          string   `name:"group" default:"stories" help:"One message per story and channel (stories: later alerts of the story update it) or per item and channel (items)."`
+	Threads        bool     `name:"threads" help:"With --group stories, also post each later source of a story as a reply in its message's thread."`
 
 	Rate              float64       `name:"rate" default:"1" help:"Messages per second to one channel."`
 	Burst             int           `name:"burst" default:"3" help:"Messages one channel may get at once after a quiet spell."`
@@ -70,6 +72,10 @@ func (r runCmd) Run(e *env) error {
 		return fail(err)
 	}
 	start, err := slack.ParseStart(r.Start)
+	if err != nil {
+		return fail(err)
+	}
+	group, err := slack.ParseGroup(r.Group)
 	if err != nil {
 		return fail(err)
 	}
@@ -109,6 +115,8 @@ func (r runCmd) Run(e *env) error {
 		Poster:            poster,
 		Routes:            routes,
 		DefaultChannel:    r.DefaultChannel,
+		Group:             group,
+		Threads:           r.Threads,
 		Rate:              r.Rate,
 		Burst:             r.Burst,
 		MaxInFlight:       r.MaxInFlight,
@@ -135,7 +143,7 @@ func (r runCmd) Run(e *env) error {
 
 	ver, _ := buildinfo.Version()
 	log.Info("starting", zap.String("version", ver), zap.String("nats", notifier.RedactURL(r.Server)),
-		zap.Int("routes", len(routes)), zap.String("default_channel", r.DefaultChannel))
+		zap.Int("routes", len(routes)), zap.String("default_channel", r.DefaultChannel), zap.Stringer("group", group), zap.Bool("threads", r.Threads))
 	if err := b.Run(ctx); err != nil {
 		log.Error("bridge stopped", zap.Error(err))
 		return exitError{1}
@@ -265,6 +273,7 @@ var flags = map[string]string{
 	"DeadLetterStream":  "--dead-letter-subject", // derived from it
 	"DefaultChannel":    "--default-channel",
 	"Start":             "--start",
+	"Group":             "--group",
 	"Rate":              "--rate",
 	"Burst":             "--burst",
 	"MaxInFlight":       "--max-in-flight",

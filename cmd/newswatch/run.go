@@ -223,7 +223,7 @@ func (r runCmd) closeNotifier(n *notifier.Notifier, log *zap.Logger) {
 // reloader replaces the running feeds and rules with those of the configuration file, on SIGHUP
 // or POST /-/reload. A file that does not validate whole changes nothing.
 type reloader struct {
-	path    string
+	path string
 	// update applies a configuration loaded: Watcher.Update, SetBackfills, and the API's
 	// backtests' lists.
 	update  func(*loaded) error

@@ -64,9 +64,9 @@ func NewBotPoster(cfg BotConfig) (*BotPoster, error) {
 	}, nil
 }
 
-// Post sends m to channel (an id or a #name). The message carries the event id, the feed id
-// and the item key as metadata of type newswatch_alert, so that it can be found again in the
-// channel's history.
+// Post sends m to channel (an id or a #name), in the thread of m.ThreadTS when it is set. The
+// message carries the event id, the feed id, the item key and the story id as metadata of type
+// newswatch_alert, so that it can be found again in the channel's history or the thread.
 func (p *BotPoster) Post(ctx context.Context, channel string, m Message) (Receipt, error) {
 	ch, ts, err := p.client.PostMessageContext(ctx, channel, messageOptions(m)...)
 	if err != nil {
@@ -99,10 +99,16 @@ func messageOptions(m Message) []slackapi.MsgOption {
 		slackapi.MsgOptionBlocks(m.Blocks...),
 		slackapi.MsgOptionDisableLinkUnfurl(),
 	}
+	if m.ThreadTS != "" {
+		opts = append(opts, slackapi.MsgOptionTS(m.ThreadTS))
+	}
 	if m.EventID != "" {
 		payload := map[string]any{"event_id": m.EventID}
 		if m.ItemKey != "" {
 			payload["feed"], payload["item_key"] = m.Feed, m.ItemKey
+		}
+		if m.Story != "" {
+			payload["story"] = m.Story
 		}
 		opts = append(opts, slackapi.MsgOptionMetadata(slackapi.SlackMetadata{
 			EventType:    metadataEventType,

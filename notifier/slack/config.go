@@ -43,6 +43,13 @@ type Config struct {
 	DeadLetterStream string
 	// Poster posts messages: a *BotPoster or a *WebhookPoster.
 	Poster Poster
+	// Group says what has one message in a channel: a story (GroupStories, the zero value) or
+	// an item (GroupItems). Alerts without a story have one message per item either way.
+	Group Group
+	// Threads, with GroupStories, posts each later source of a story as a reply in the thread
+	// of the story's message, besides counting it in the message. A webhook cannot reply in a
+	// thread: with one, Threads changes nothing.
+	Threads bool
 	// Routes send alerts to channels; every matching route fires.
 	Routes []Route
 	// DefaultChannel gets the alerts that no route matches; optional when Routes is not empty.
@@ -186,6 +193,8 @@ func (cfg Config) validate() error {
 		return bad("DrainTimeout", "must be positive, got %s", cfg.DrainTimeout)
 	case len(cfg.Routes) == 0 && cfg.DefaultChannel == "":
 		return bad("Routes", "none, and no default channel: nothing would be posted")
+	case cfg.Group != GroupStories && cfg.Group != GroupItems:
+		return bad("Group", "unknown grouping %d", cfg.Group)
 	case cfg.Start.Mode == StartSince && cfg.Start.Since <= 0:
 		return bad("Start", "a start time must be a positive duration, got %s", cfg.Start.Since)
 	}
@@ -200,6 +209,33 @@ func (cfg Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// Group is what has one message in a channel.
+type Group int
+
+// The groupings; the zero value is GroupStories.
+const (
+	GroupStories Group = iota // one message per story: later alerts of the story update it
+	GroupItems                // one message per item: later alerts of the item update it
+)
+
+// ParseGroup reads "stories" or "items".
+func ParseGroup(s string) (Group, error) {
+	switch s {
+	case "", "stories":
+		return GroupStories, nil
+	case "items":
+		return GroupItems, nil
+	}
+	return 0, fmt.Errorf("group %q: want stories or items", s)
+}
+
+func (g Group) String() string {
+	if g == GroupItems {
+		return "items"
+	}
+	return "stories"
 }
 
 // StartMode is where a new consumer starts reading the alert stream.

@@ -84,6 +84,9 @@ func (b *Bridge) handle(stop, ctx context.Context, j job) {
 	}
 	ev := j.ev
 	log = log.With(zap.String("event_id", ev.ID), zap.String("rule", ev.Data.Rule.ID), zap.String("feed", ev.Data.Feed.ID))
+	if b.byStory(ev) {
+		log = log.With(zap.String("story", ev.Data.Story.ID))
+	}
 
 	if !j.claimed {
 		// The same alert is being handled now (published twice, or delivered again): try later.
@@ -117,9 +120,19 @@ func (b *Bridge) handle(stop, ctx context.Context, j job) {
 		case postPosted:
 			log.Info("posted to slack", zap.String("channel", o.channel), zap.String("ts", o.ts))
 		case postUpdated:
-			log.Info("updated the item's message in slack to name the rule", zap.String("channel", o.channel), zap.String("ts", o.ts))
+			if b.byStory(ev) {
+				log.Info("updated the story's message in slack", zap.String("channel", o.channel), zap.String("ts", o.ts))
+			} else {
+				log.Info("updated the item's message in slack to name the rule", zap.String("channel", o.channel), zap.String("ts", o.ts))
+			}
+		case postReplied:
+			log.Info("posted a thread reply under the story's message", zap.String("channel", o.channel), zap.String("ts", o.ts))
 		case postCovered:
-			log.Info("the item's message is in slack already; not posted again", zap.String("channel", o.channel), zap.String("ts", o.ts))
+			if b.byStory(ev) {
+				log.Info("the story's message shows the alert already; nothing sent", zap.String("channel", o.channel), zap.String("ts", o.ts))
+			} else {
+				log.Info("the item's message is in slack already; not posted again", zap.String("channel", o.channel), zap.String("ts", o.ts))
+			}
 		case postRecovered:
 			log.Info("slack had the message already; not posted again", zap.String("channel", o.channel), zap.String("ts", o.ts))
 		}
@@ -186,6 +199,9 @@ func (b *Bridge) deliver(ctx context.Context, msg jetstream.Msg, ev notifier.Eve
 	if e.rev != 0 && !e.rec.pending() {
 		o.result, o.ts = postDuplicate, e.rec.TS
 		return o
+	}
+	if b.byStory(ev) {
+		return b.deliverStory(ctx, l, msg, ev, channel)
 	}
 	d := ev.Data
 	it, err := l.getItem(ctx, d.Feed.ID, d.Item.Key, channel)
@@ -371,28 +387,10 @@ var errPostInFlight = errors.New("slack: another bridge may be posting the messa
 // that Slack refuses for good (a missing scope), means posting again.
 func (b *Bridge) settle(ctx context.Context, l *ledger, channel string, it *itemEntry) (found bool, wait time.Duration, err error) {
 	rec := it.rec
-	if rec.Owner != b.instance {
-		if age := b.now().Sub(rec.Begun); age < b.cfg.PostTimeout+pendingGrace {
-			return false, b.cfg.PostTimeout + pendingGrace - age, fmt.Errorf("pending since %s: %w", rec.Begun.Format(time.RFC3339Nano), errPostInFlight)
-		}
-	}
 	logf := []zap.Field{zap.String("event_id", rec.EventID), zap.String("channel", channel), zap.String("feed", rec.Feed), zap.String("item_key", rec.ItemKey)}
-	f, ok := b.cfg.Poster.(Finder)
-	if !ok {
-		b.log.Info("a post was begun and not recorded; the transport cannot tell whether Slack has it, so it is posted again", logf...)
-		return false, 0, nil
-	}
-	fctx, cancel := context.WithTimeoutCause(ctx, b.cfg.PostTimeout, fmt.Errorf("looking for the message in %s took more than %s", channel, b.cfg.PostTimeout))
-	rcpt, found, err := f.FindMessage(fctx, channel, MessageKey{EventID: rec.EventID, Feed: rec.Feed, ItemKey: rec.ItemKey}, rec.Begun.Add(-historyMargin))
-	cancel()
-	switch {
-	case errors.Is(err, ErrPermanent):
-		b.log.Warn("cannot look for the message in slack; posting it again", append(logf, zap.Error(err))...)
-		return false, 0, nil
-	case err != nil:
-		return false, 0, err
-	case !found:
-		return false, 0, nil
+	rcpt, found, wait, err := b.lookPending(ctx, channel, rec.Owner, rec.Begun, MessageKey{EventID: rec.EventID, Feed: rec.Feed, ItemKey: rec.ItemKey}, logf)
+	if err != nil || !found {
+		return false, wait, err
 	}
 	rec.State, rec.Owner, rec.ChannelID, rec.TS, rec.Posted = statePosted, "", rcpt.Channel, rcpt.TS, b.now().UTC()
 	e, err := l.putItem(ctx, rec, it.rev)
@@ -403,6 +401,50 @@ func (b *Bridge) settle(ctx context.Context, l *ledger, channel string, it *item
 	b.log.Info("slack has the message of a post that was not recorded; recorded it without posting again", append(logf, zap.String("ts", rcpt.TS))...)
 	return true, 0, nil
 }
+
+// lookPending asks Slack whether channel has the message of a post that owner began at begun
+// and did not record, known by key. A post of another bridge instance younger than PostTimeout
+// may be in flight still: it returns errPostInFlight and how long to wait. A transport that
+// cannot look (a webhook), or a lookup that Slack refuses for good (a missing scope), means not
+// found.
+func (b *Bridge) lookPending(ctx context.Context, channel, owner string, begun time.Time, key MessageKey, logf []zap.Field) (Receipt, bool, time.Duration, error) {
+	if wait, err := b.postInFlight(owner, begun); err != nil {
+		return Receipt{}, false, wait, err
+	}
+	f, ok := b.cfg.Poster.(Finder)
+	if !ok {
+		b.log.Info("a post was begun and not recorded; the transport cannot tell whether Slack has it, so it is posted again", logf...)
+		return Receipt{}, false, 0, nil
+	}
+	fctx, cancel := context.WithTimeoutCause(ctx, b.cfg.PostTimeout, fmt.Errorf("looking for the message in %s took more than %s", channel, b.cfg.PostTimeout))
+	rcpt, found, err := f.FindMessage(fctx, channel, key, begun.Add(-historyMargin))
+	cancel()
+	switch {
+	case errors.Is(err, ErrPermanent):
+		b.log.Warn("cannot look for the message in slack; posting it again", append(logf, zap.Error(err))...)
+		return Receipt{}, false, 0, nil
+	case err != nil:
+		return Receipt{}, false, 0, err
+	}
+	return rcpt, found, 0, nil
+}
+
+// postInFlight returns errPostInFlight, and how long to wait, for a post that another bridge
+// instance began less than PostTimeout ago: it may be in flight still. The wait is at most
+// inFlightRecheck, so that a post the other bridge records soon is seen soon.
+func (b *Bridge) postInFlight(owner string, begun time.Time) (time.Duration, error) {
+	if owner == b.instance {
+		return 0, nil
+	}
+	if age := b.now().Sub(begun); age < b.cfg.PostTimeout+pendingGrace {
+		return min(b.cfg.PostTimeout+pendingGrace-age, inFlightRecheck), fmt.Errorf("pending since %s: %w", begun.Format(time.RFC3339Nano), errPostInFlight)
+	}
+	return 0, nil
+}
+
+// inFlightRecheck bounds the wait before the ledger is read again while another bridge's post
+// may be in flight.
+const inFlightRecheck = time.Second
 
 // dropItem drops the pending record of a message Slack refused. Should that fail, the record
 // stays and the next attempt asks Slack, which does not have the message.

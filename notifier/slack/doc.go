@@ -10,6 +10,19 @@
 // posts nothing. A WebhookPoster cannot update: there the later alerts are recorded as covered
 // by the first message, which names the first rule only.
 //
+// By default (GroupStories) the unit is the story, not the item: the alerts whose data names a
+// story (every item of every feed reporting one event, whatever its language) have one message
+// in each channel. The first alert of a story routed to a channel posts it, showing its item;
+// each later one updates it to count the story's other sources and languages, as the latest
+// alert says, to name its rule, and to list the later items that came to the channel; with
+// Threads, each later item is instead a reply in the message's thread, posted once. The story's
+// ledger record, one per (story, channel), holds the message's ts, the items the channel has
+// and the rules the message names; it is "pending" before the message is posted, and a thread
+// reply is announced in it before it is sent, so that a post or a reply begun and not recorded
+// is looked for in Slack (conversations.history, conversations.replies: a ThreadFinder) before
+// it is sent again. Alerts without a story, and every alert with GroupItems, have one message
+// per item, as below.
+//
 // Delivery is at least once towards the stream and, with a bot token, exactly once towards each
 // channel: an alert is acknowledged only after every channel it is routed to has it (its item's
 // message posted, or updated to name its rule) or refused it for good. A KV bucket, the ledger,

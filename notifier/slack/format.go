@@ -20,6 +20,10 @@ type Message struct {
 	EventID string // the alert's event id, attached as metadata where the transport allows
 	Feed    string // the feed id and the item key, attached as metadata with the event id
 	ItemKey string
+	Story   string // the story id, attached as metadata with the event id, when the message is a story's
+	// ThreadTS is the ts of the message this one replies to in its thread; "" for a message of
+	// the channel. A transport without threads (a webhook) posts nothing in threads.
+	ThreadTS string
 }
 
 // Limits of Block Kit for a message, in characters as textLen counts them.
@@ -171,10 +175,15 @@ func snippetBlock(text string, spans []span) slackapi.Block {
 
 // ruleList names rules, each written by one, at most maxRules, then "and N more".
 func ruleList(rules []string, one func(string) string) string {
+	return nameList(rules, maxRules, one)
+}
+
+// nameList names items, each written by one, at most n, then "and N more".
+func nameList(items []string, n int, one func(string) string) string {
 	var names []string
-	for i, r := range rules {
-		if i == maxRules {
-			return strings.Join(names, ", ") + fmt.Sprintf(" and %d more", len(rules)-i)
+	for i, r := range items {
+		if i == n {
+			return strings.Join(names, ", ") + fmt.Sprintf(" and %d more", len(items)-i)
 		}
 		names = append(names, one(r))
 	}
@@ -234,6 +243,11 @@ func matchedTerms(hits []notifier.EventHit) []string {
 // fallback is the message's text: shown in notifications and where blocks are not. The link is
 // written whole or left out.
 func fallback(ev notifier.Event, title string, rules []string) string {
+	return fallbackWith(ev, title, rules, "")
+}
+
+// fallbackWith is fallback followed by suffix, markup of our own, which is cut first.
+func fallbackWith(ev notifier.Event, title string, rules []string, suffix string) string {
 	d := ev.Data
 	var m mrkdwn
 	m.markup(cut(title, maxTitle))
@@ -245,6 +259,7 @@ func fallback(ev notifier.Event, title string, rules []string) string {
 		label = " (rules "
 	}
 	m.markup(label + ruleList(rules, func(r string) string { return cut(r, maxFeedID) }) + ", feed " + cut(d.Feed.ID, maxFeedID) + ")")
+	m.markup(suffix)
 	return m.fit(maxFallback)
 }
 

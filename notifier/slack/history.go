@@ -27,13 +27,25 @@ type Updater interface {
 	Update(ctx context.Context, r Receipt, m Message) error
 }
 
-// MessageKey tells a message of the bridge by its metadata: the item's (Feed, ItemKey) when
-// ItemKey is set, and EventID, the event whose alert posted it.
+// ThreadFinder is a Poster that can tell whether the thread of a message has a reply of the
+// bridge: the bridge asks it before posting again a thread reply whose post was begun but not
+// recorded.
+type ThreadFinder interface {
+	// FindReply looks in the thread of the message at parent for a reply that carries key (the
+	// parent itself excluded). Its errors are classified as Post's are.
+	FindReply(ctx context.Context, parent Receipt, key MessageKey) (r Receipt, found bool, err error)
+}
+
+// MessageKey tells a message of the bridge by its metadata: the story's when Story is set; the
+// item's (Feed, ItemKey) when ItemKey is set; and EventID, the event whose alert posted it.
 type MessageKey struct {
-	EventID, Feed, ItemKey string
+	EventID, Feed, ItemKey, Story string
 }
 
 func (k MessageKey) matches(payload map[string]any) bool {
+	if k.Story != "" {
+		return payload["story"] == k.Story
+	}
 	if k.ItemKey != "" && payload["item_key"] == k.ItemKey && payload["feed"] == k.Feed {
 		return true
 	}
@@ -79,6 +91,36 @@ func (p *BotPoster) FindMessage(ctx context.Context, channel string, key Message
 			return Receipt{}, false, nil
 		}
 		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+}
+
+// FindReply reads the thread of the message at parent, oldest first, for a reply whose
+// metadata carries key; it needs the channels:history scope (groups:history for private
+// channels).
+func (p *BotPoster) FindReply(ctx context.Context, parent Receipt, key MessageKey) (Receipt, bool, error) {
+	if parent.Channel == "" || parent.TS == "" {
+		return Receipt{}, false, fmt.Errorf("conversations.replies: no channel id or ts of the thread: %w", ErrPermanent)
+	}
+	params := &slackapi.GetConversationRepliesParameters{
+		ChannelID:          parent.Channel,
+		Timestamp:          parent.TS,
+		Limit:              historyPage,
+		IncludeAllMetadata: true,
+	}
+	for {
+		msgs, more, next, err := p.client.GetConversationRepliesContext(ctx, params)
+		if err != nil {
+			return Receipt{}, false, fmt.Errorf("conversations.replies of %s in %s: %w", parent.TS, parent.Channel, classify(err))
+		}
+		for _, m := range msgs {
+			if m.Timestamp != parent.TS && m.Metadata.EventType == metadataEventType && key.matches(m.Metadata.EventPayload) {
+				return Receipt{Channel: parent.Channel, TS: m.Timestamp}, true, nil
+			}
+		}
+		if !more || next == "" {
+			return Receipt{}, false, nil
+		}
+		params.Cursor = next
 	}
 }
 

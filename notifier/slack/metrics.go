@@ -17,7 +17,8 @@ type metrics struct {
 // The results counted.
 const (
 	postPosted      = "posted"       // Slack accepted the message
-	postUpdated     = "updated"      // the item's message was updated to name the rule
+	postUpdated     = "updated"      // the item's or the story's message was updated
+	postReplied     = "replied"      // a story's later source was posted in its message's thread
 	postCovered     = "covered"      // the item's message names the rule, or cannot be updated: nothing sent
 	postDuplicate   = "duplicate"    // already posted: a redelivery
 	postRecovered   = "recovered"    // begun and not recorded, found in Slack: recorded, not posted
@@ -35,7 +36,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		posts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "newswatch_slack_posts_total",
-			Help: "Messages sent to Slack, by result: posted, updated, covered, duplicate, recovered, rate_limited, error, dead.",
+			Help: "Messages sent to Slack, by result: posted, updated, replied, covered, duplicate, recovered, rate_limited, error, dead.",
 		}, []string{"result"}),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "newswatch_slack_alerts_total",
@@ -51,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Alerts being handled.",
 		}),
 	}
-	for _, r := range []string{postPosted, postUpdated, postCovered, postDuplicate, postRecovered, postRateLimited, postError, postDead} {
+	for _, r := range []string{postPosted, postUpdated, postReplied, postCovered, postDuplicate, postRecovered, postRateLimited, postError, postDead} {
 		m.posts.WithLabelValues(r)
 	}
 	for _, r := range []string{alertAcked, alertRetried, alertInvalid, alertNoRoute} {

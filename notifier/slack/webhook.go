@@ -42,8 +42,12 @@ func NewWebhookPoster(cfg WebhookConfig) (*WebhookPoster, error) {
 	return &WebhookPoster{url: raw, client: hc}, nil
 }
 
-// Post sends m to the webhook.
+// Post sends m to the webhook. A webhook cannot reply in a thread: a message for a thread is
+// refused for good.
 func (p *WebhookPoster) Post(ctx context.Context, channel string, m Message) (Receipt, error) {
+	if m.ThreadTS != "" {
+		return Receipt{}, fmt.Errorf("webhook post for %s: a webhook cannot reply in a thread: %w", channel, ErrPermanent)
+	}
 	unfurl := false
 	msg := &slackapi.WebhookMessage{
 		Channel:     channel,

@@ -1,6 +1,6 @@
 // Package fakeslack is a local HTTP server that behaves like the parts of Slack the bridge uses:
-// chat.postMessage, chat.update, conversations.history and conversations.list with a bot token,
-// and incoming webhooks. It checks the token; refuses blocks that break Block Kit's limits as Slack does
+// chat.postMessage (also in threads, with thread_ts), chat.update, conversations.history,
+// conversations.replies and conversations.list with a bot token, and incoming webhooks. It checks the token; refuses blocks that break Block Kit's limits as Slack does
 // (invalid_blocks with the reasons, msg_blocks_too_long; see CheckBlocks) and cuts a text over
 // 40,000 characters, with the warning message_truncated; knows a fixed set of channels
 // (answering {"ok":false,"error":"channel_not_found"} for any other); answers 429 with
@@ -8,8 +8,9 @@
 // status or to accept a message and lose the answer; and records every message it accepted,
 // every refusal, and every request that came while a Retry-After it gave was still running.
 // conversations.history takes channel ids only, honours oldest, latest, inclusive, limit and
-// cursor, answers newest first, and includes the messages' metadata only when asked to with
-// include_all_metadata. It is for tests, and safe for concurrent use.
+// cursor, answers newest first without the replies in threads, and includes the messages'
+// metadata only when asked to with include_all_metadata; conversations.replies answers a
+// thread's parent and then its replies, oldest first, paged by limit and cursor. It is for tests, and safe for concurrent use.
 package fakeslack
 
 import (
@@ -47,6 +48,7 @@ type Post struct {
 	EventType string          // metadata event_type
 	EventID   string          // metadata event_payload.event_id
 	Payload   map[string]any  // metadata event_payload, whole
+	ThreadTS  string          // the ts of the message it replies to in its thread; "" for none
 	Webhook   bool            // posted through the webhook
 	At        time.Time
 	Updates   int // how many times chat.update changed it
@@ -92,6 +94,7 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("POST /api/chat.postMessage", s.postMessage)
 	mux.HandleFunc("POST /api/chat.update", s.update)
 	mux.HandleFunc("POST /api/conversations.history", s.history)
+	mux.HandleFunc("POST /api/conversations.replies", s.replies)
 	mux.HandleFunc("POST /api/conversations.list", s.list)
 	mux.HandleFunc("POST "+s.webhook, s.postWebhook)
 	s.srv = httptest.NewServer(mux)
@@ -142,6 +145,18 @@ func (s *Server) refuse(r *Refusal) {
 	defer s.mu.Unlock()
 	s.requests++
 	s.refusals = append(s.refusals, *r)
+}
+
+// isThread reports whether channel id has a message at ts that is not itself a reply.
+func (s *Server) isThread(id, ts string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.posts {
+		if p.Channel == id && p.TS == ts && p.ThreadTS == "" && !p.Webhook {
+			return true
+		}
+	}
+	return false
 }
 
 // Posts is a copy of the messages accepted so far.
@@ -244,7 +259,11 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	text, truncated := cutText(r.PostForm.Get("text"))
-	p := Post{Channel: id, AsGiven: given, Text: text, At: time.Now()}
+	p := Post{Channel: id, AsGiven: given, Text: text, ThreadTS: r.PostForm.Get("thread_ts"), At: time.Now()}
+	if p.ThreadTS != "" && !s.isThread(id, p.ThreadTS) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "thread_not_found"})
+		return
+	}
 	if b := r.PostForm.Get("blocks"); b != "" {
 		if refusal := CheckBlocks([]byte(b)); refusal != nil {
 			s.refuse(refusal)

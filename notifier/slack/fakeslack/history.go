@@ -13,6 +13,7 @@ type message struct {
 	Type     string          `json:"type"`
 	Subtype  string          `json:"subtype,omitempty"`
 	TS       string          `json:"ts"`
+	ThreadTS string          `json:"thread_ts,omitempty"`
 	Text     string          `json:"text"`
 	Blocks   json.RawMessage `json:"blocks,omitempty"`
 	Metadata *metadata       `json:"metadata,omitempty"`
@@ -50,7 +51,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	var msgs []message
 	for _, p := range slices.Backward(s.posts) {
 		t, _ := parseTS(p.TS, ts{})
-		if p.Channel != id || t.before(oldest) || latest.before(t) || (!inclusive && (t == oldest || t == latest)) {
+		if p.Channel != id || p.ThreadTS != "" || t.before(oldest) || latest.before(t) || (!inclusive && (t == oldest || t == latest)) {
 			continue
 		}
 		m := message{Type: "message", TS: p.TS, Text: p.Text, Blocks: p.Blocks}
@@ -64,6 +65,50 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
+	page, next := paginate(msgs, offset, limit)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"ok": true, "messages": page, "has_more": next != "",
+		"response_metadata": map[string]any{"next_cursor": next},
+	})
+}
+
+// replies is conversations.replies: the parent message at ts in a channel given by id, then
+// its replies, oldest first.
+func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	f := r.PostForm
+	id, parent := f.Get("channel"), f.Get("ts")
+	if !s.isChannelID(id) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "channel_not_found"})
+		return
+	}
+	limit, ok1 := pageLimit(f.Get("limit"), 100, 1000)
+	offset, ok2 := cursorOffset(f.Get("cursor"))
+	if !ok1 || !ok2 || parent == "" {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_arguments"})
+		return
+	}
+	withMetadata := f.Get("include_all_metadata") == "1" || f.Get("include_all_metadata") == "true"
+	s.mu.Lock()
+	s.lookups++
+	var msgs []message
+	for _, p := range s.posts {
+		if p.Channel != id || !(p.TS == parent && p.ThreadTS == "" || p.ThreadTS == parent) {
+			continue
+		}
+		m := message{Type: "message", TS: p.TS, Text: p.Text, Blocks: p.Blocks, ThreadTS: parent}
+		if withMetadata && p.EventType != "" {
+			m.Metadata = &metadata{EventType: p.EventType, EventPayload: p.Payload}
+		}
+		msgs = append(msgs, m)
+	}
+	s.mu.Unlock()
+	if len(msgs) == 0 || msgs[0].TS != parent {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "thread_not_found"})
+		return
+	}
 	page, next := paginate(msgs, offset, limit)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"ok": true, "messages": page, "has_more": next != "",
