@@ -142,7 +142,16 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 // send no validators, or ignore them, and answer every poll with the same document.
 func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string, v validators, prevHash string) pollOutcome {
 	out := pollOutcome{url: rawURL}
-	res, err := w.fetcher.fetch(ctx, rawURL, f.fetchOptions(w.userAgent), v)
+	if !f.reader.conditional() {
+		v, prevHash = validators{}, ""
+	}
+	get := w.getter(f)
+	target, err := f.reader.target(ctx, rawURL, get)
+	if err != nil {
+		out.err = err
+		return out
+	}
+	res, err := w.fetcher.fetch(ctx, target, f.fetchOptions(w.userAgent), v)
 	if err != nil {
 		out.err = err
 		return out
@@ -157,9 +166,7 @@ func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string,
 		out.notModified, out.unchanged = true, true
 		return out
 	}
-	pctx, cancel := context.WithTimeoutCause(ctx, ParseTimeout, ErrParseTimeout)
-	out.doc, err = ParseDocument(pctx, res.Body)
-	cancel()
+	out.doc, err = f.reader.read(ctx, res.Body, target, get)
 	if err != nil {
 		out.err = fmt.Errorf("parse %s: %w", redactURL(rawURL), err)
 	}

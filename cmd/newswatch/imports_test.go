@@ -21,10 +21,10 @@ func TestImportDirection(t *testing.T) {
 		{pkg: "config", allowOurs: []string{"internal/redact"}},
 		{pkg: "matcher"},
 		{pkg: "notifier", allowOurs: []string{"event", "internal/redact"}, allowNATS: true},
-		{pkg: "watcher", allowOurs: []string{"event", "matcher", "internal/redact"}},
+		{pkg: "watcher", allowOurs: []string{"event", "matcher", "internal/redact", "watcher/source", "watcher/article"}},
 		{pkg: "internal/redact"},
 		{pkg: "event"},
-		{pkg: "console", allowOurs: []string{"watcher", "event", "matcher", "internal/redact"}},
+		{pkg: "console", allowOurs: []string{"watcher", "event", "matcher", "internal/redact", "watcher/source", "watcher/article"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -27,6 +27,7 @@ type testCmd struct {
 	JSON         bool              `name:"json" help:"Print one JSON object a line for each (item, rule) match."`
 	Feed         string            `name:"feed" help:"Match items of URLs, files and stdin as items of this feed of the configuration (for rules scoped to feeds or tags)."`
 	AllowPrivate bool              `name:"allow-private" help:"Fetch URLs that resolve to loopback, private or link-local addresses (run refuses them unless the feed says allow_private)."`
+	Type         string            `name:"type" enum:"rss,sitemap,telegram,mastodon,bluesky" default:"rss" help:"Read URLs, files and stdin as this type of document (${enum}); a feed id of the configuration is read as its own type. An html page needs selectors: test its feed id."`
 	Sources      []string          `arg:"" name:"source" help:"A feed id of the configuration, a feed URL, a feed file, or - for standard input."`
 }
 
@@ -196,17 +197,20 @@ func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) 
 	}
 	var data []byte
 	d := l.cfg.Defaults
+	typed := watcher.Source{Type: watcher.SourceType(c.Type)}
 	switch {
 	case src == "-":
 		data, err = readLimit(e.stdin, "standard input", d.MaxBody)
 	case isURL(src):
-		data, err = watcher.FetchOnce(ctx, src, fetchOptions(d.Timeout, d.MaxBody, c.AllowPrivate))
+		var doc watcher.Document
+		doc, err = watcher.FetchFeed(ctx, watcher.Feed{URL: src, Source: typed}, fetchOptions(d.Timeout, d.MaxBody, c.AllowPrivate))
+		return feedID, tags, doc.Items, err
 	default:
 		if i := slices.IndexFunc(l.cfg.Feeds, func(f config.Feed) bool { return f.ID == src }); i >= 0 {
 			f := l.cfg.Feeds[i]
 			feedID, tags = f.ID, f.Tags
-			data, err = watcher.FetchOnce(ctx, f.URL, fetchOptions(f.Timeout, f.MaxBody, f.AllowPrivate))
-			break
+			doc, err := watcher.FetchFeed(ctx, watcherFeeds(l.cfg)[i], fetchOptions(f.Timeout, f.MaxBody, f.AllowPrivate))
+			return feedID, tags, doc.Items, err
 		}
 		var f *os.File
 		if f, err = os.Open(src); err == nil {
@@ -219,8 +223,8 @@ func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) 
 	if err != nil {
 		return "", nil, nil, err
 	}
-	_, items, err = watcher.ParseItems(data)
-	return feedID, tags, items, err
+	doc, err := watcher.ReadDocument(ctx, data, "", typed)
+	return feedID, tags, doc.Items, err
 }
 
 // isURL reports whether a source of `newswatch test` is a URL to fetch.
