@@ -20,4 +20,3 @@ func feedSource(f config.Feed) watcher.Source {
 		SkipReposts:    !f.Reposts,
 	}
 }
-
