@@ -100,6 +100,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 	for attempt := 1; ; attempt++ {
 		now := time.Now()
 		next := advance(p, f, st, slot, out, now, w.backoffCeiling)
+		w.fullText(ctx, f, &next)
 		// Every new item is archived, and every alert published, before the state that records
 		// the item is committed; they are built and published in batches, so that a poll holds
 		// one batch at a time.
