@@ -91,7 +91,8 @@ func (s *siteServer) count(path string) int {
 
 // TestSourcesEndToEnd runs the built daemon on a site without feeds: a press page read by CSS
 // selectors and a Google News sitemap are polled as feeds, their first poll alerts nothing,
-// and a new headline about Kursk on each alerts once, on the feed's own subject.
+// and a new item about Kursk on each alerts once, on the feed's own subject: the sitemap's by
+// the text of its article, which full text reads (its headline does not say Kursk).
 func TestSourcesEndToEnd(t *testing.T) {
 	site := newSiteServer(t)
 	site.add("Minister meets ambassadors", "Markets close higher")
@@ -99,7 +100,7 @@ func TestSourcesEndToEnd(t *testing.T) {
 	config, natsURL := testConfig(t, dir, []map[string]any{
 		{"id": "press", "type": "html", "url": site.URL + "/press/",
 			"selectors": map[string]any{"item": "li.release", "title": "h3", "link": "h3 a", "date": "time"}},
-		{"id": "news", "type": "sitemap", "url": site.URL + "/news-sitemap.xml"},
+		{"id": "news", "type": "sitemap", "url": site.URL + "/news-sitemap.xml", "fulltext": "auto"},
 	})
 	d := startDaemon(t, config)
 	nc := connect(t, natsURL)
@@ -112,7 +113,15 @@ func TestSourcesEndToEnd(t *testing.T) {
 	waitForState(t, nc, "press")
 	waitForState(t, nc, "news")
 
-	site.add("Statement on the shelling of the Kursk region", "Kursk governor orders evacuation")
+	// The sitemap's headline does not say where; its article does, and full text reads it.
+	site.mu.Lock()
+	site.articles["/news/1"] = `<!doctype html><html><head><title>Governor orders evacuation</title></head><body>
+<nav><a href="/">Home</a></nav><article><h1>Governor orders evacuation of border villages</h1>
+<p>The governor of the Kursk region ordered on Tuesday the evacuation of eleven villages along the border, after a night of shelling that damaged houses and a power line.</p>
+<p>Buses will take residents to temporary housing in the regional capital, officials said, and schools in the district will stay closed until the end of the week.</p>
+</article></body></html>`
+	site.mu.Unlock()
+	site.add("Statement on the shelling of the Kursk region", "Governor orders evacuation of border villages")
 	got := map[string]alertEvent{}
 	for len(got) < 2 {
 		select {
@@ -131,11 +140,14 @@ func TestSourcesEndToEnd(t *testing.T) {
 	}
 	for subject, title := range map[string]string{
 		"newswatch.alert.kursk.press": "Statement on the shelling of the Kursk region",
-		"newswatch.alert.kursk.news":  "Kursk governor orders evacuation",
+		"newswatch.alert.kursk.news":  "Governor orders evacuation of border villages",
 	} {
 		if ev, ok := got[subject]; !ok || ev.Data.Item.Title != title {
 			t.Errorf("alert on %s: %+v (present %v), want the item %q", subject, ev.Data.Item, ok, title)
 		}
+	}
+	if ev := got["newswatch.alert.kursk.news"]; len(ev.Data.Hits) == 0 || ev.Data.Hits[0].Field != "content" {
+		t.Errorf("the sitemap's alert has hits %+v, want them in the article's text (content)", ev.Data.Hits)
 	}
 	n := site.count("/press/")
 	waitFor(t, 60*time.Second, "three more polls", func() bool { return site.count("/press/") >= n+3 })
