@@ -204,11 +204,12 @@ func (a *articles) text(ctx context.Context, w *Watcher, f *feedPlan, it Item) (
 	if err := a.wait(ctx, strings.ToLower(u.Host)); err != nil {
 		return "", "failed", err
 	}
+	opts.raw = true // Extract reads the charset of the answer, else of the page
 	res, err := w.fetcher.fetch(ctx, it.Link, opts, validators{})
 	if err != nil {
 		return "", "failed", err
 	}
-	art, err := article.Extract(res.Body, u, article.Options{ContentType: "text/html; charset=utf-8", MaxText: MaxFieldBytes})
+	art, err := article.Extract(res.Body, u, article.Options{ContentType: res.ContentType, MaxText: MaxFieldBytes})
 	if errors.Is(err, article.ErrNoArticle) {
 		a.put(key, "")
 		return "", "failed", err

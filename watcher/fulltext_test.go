@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/text/encoding/charmap"
 
 	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
@@ -272,4 +273,33 @@ func TestFullTextPolite(t *testing.T) {
 			t.Errorf("article results %v, want one failed", got)
 		}
 	})
+}
+
+// TestFullTextCharset reads an article in windows-1251 that says so in its <meta charset>
+// only, as many Russian sites do: its text is decoded before it is matched.
+func TestFullTextCharset(t *testing.T) {
+	page := articlePage("Заявление министерства",
+		"Министерство обороны сообщило во вторник, что в Курской области продолжаются бои, а часть сёл эвакуирована.",
+		"Власти региона заявили, что автобусы доставят жителей в пункты временного размещения в областном центре.",
+		"По словам губернатора, школы района будут закрыты до конца недели, а электроснабжение восстановлено частично.")
+	page = strings.Replace(page, "<head>", `<head><meta charset="windows-1251">`, 1)
+	encoded, err := charmap.Windows1251.NewEncoder().String(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := serverOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte(encoded))
+	}))
+	as := newArticleSetup(t, FullTextAuto, func(_ *Feed, c *Config) {
+		c.Rules = []matcher.Rule{{ID: "kursk", Query: "курск*"}}
+	})
+	as.publish(t, 2, rssItem{GUID: "a", Title: "Заявление министерства", Link: site.URL + "/news/1"})
+	if n := len(as.pub.published()); n != 1 {
+		t.Errorf("got %d alerts, want 1; archived %+v", n, as.archive.items)
+	}
 }

@@ -152,7 +152,9 @@ func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string,
 		out.err = err
 		return out
 	}
-	res, err := w.fetcher.fetch(ctx, target, f.fetchOptions(w.userAgent), v)
+	opts := f.fetchOptions(w.userAgent)
+	opts.raw = f.reader.page()
+	res, err := w.fetcher.fetch(ctx, target, opts, v)
 	if err != nil {
 		out.err = err
 		return out
@@ -167,7 +169,11 @@ func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string,
 		out.notModified, out.unchanged = true, true
 		return out
 	}
-	out.doc, err = f.reader.read(ctx, res.Body, target, get)
+	body := res.Body
+	if opts.raw {
+		body = decodePage(body, res.ContentType)
+	}
+	out.doc, err = f.reader.read(ctx, body, target, get)
 	if err != nil {
 		out.err = fmt.Errorf("parse %s: %w", redactURL(rawURL), err)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/mmcdole/gofeed"
+	htmlcharset "golang.org/x/net/html/charset"
 
 	"github.com/newswatch/newswatch/watcher/source"
 )
@@ -117,6 +118,9 @@ type sourceReader interface {
 	// the body parsed last time): not for a sitemap, which may be an index whose children
 	// change while it does not.
 	conditional() bool
+	// page says whether the document is a web page, whose charset its <meta charset> may
+	// name: it is fetched as it comes and decoded by decodePage.
+	page() bool
 }
 
 // newReader returns the reader of a feed's source; the feed's URL (derived or given) is u.
@@ -125,9 +129,9 @@ func newReader(src Source, u string) sourceReader {
 	case SourceSitemap:
 		return sitemapReader{}
 	case SourceHTML:
-		return parserReader(func(b []byte, p *url.URL) (*gofeed.Feed, error) { return source.HTML(b, p, src.Selectors) })
+		return pageReader{func(b []byte, p *url.URL) (*gofeed.Feed, error) { return source.HTML(b, p, src.Selectors) }}
 	case SourceTelegram:
-		return parserReader(source.Telegram)
+		return pageReader{source.Telegram}
 	case SourceMastodon:
 		if src.Account != "" && strings.Contains(u, "/api/v1/accounts/lookup") {
 			return &mastodonAccount{excludeReplies: src.ExcludeReplies}
@@ -145,6 +149,7 @@ func newReader(src Source, u string) sourceReader {
 type rssReader struct{}
 
 func (rssReader) conditional() bool { return true }
+func (rssReader) page() bool        { return false }
 
 func (rssReader) target(_ context.Context, u string, _ getFunc) (string, error) { return u, nil }
 
@@ -158,6 +163,7 @@ func (rssReader) read(ctx context.Context, body []byte, _ string, _ getFunc) (Do
 type parserReader func(data []byte, page *url.URL) (*gofeed.Feed, error)
 
 func (parserReader) conditional() bool { return true }
+func (parserReader) page() bool        { return false }
 
 func (parserReader) target(_ context.Context, u string, _ getFunc) (string, error) { return u, nil }
 
@@ -173,10 +179,28 @@ func (p parserReader) read(_ context.Context, body []byte, page string, _ getFun
 	return documentOf(f), nil
 }
 
+// pageReader reads a web page (html, telegram) with a parser of package source.
+type pageReader struct{ parserReader }
+
+func (pageReader) page() bool { return true }
+
+// decodePage decodes a web page to UTF-8 from the charset its answer's Content-Type names,
+// else its byte-order mark or <meta charset>, else UTF-8 (windows-1252 for bytes that are not),
+// as browsers do.
+func decodePage(body []byte, contentType string) []byte {
+	enc, _, _ := htmlcharset.DetermineEncoding(body, contentType)
+	out, err := enc.NewDecoder().Bytes(body)
+	if err != nil {
+		return toUTF8(body, contentType)
+	}
+	return out
+}
+
 // sitemapReader reads a sitemap, or a sitemap index and its first MaxSitemapChildren children.
 type sitemapReader struct{}
 
 func (sitemapReader) conditional() bool { return false }
+func (sitemapReader) page() bool        { return false }
 
 func (sitemapReader) target(_ context.Context, u string, _ getFunc) (string, error) { return u, nil }
 
@@ -229,6 +253,7 @@ type mastodonAccount struct {
 }
 
 func (m *mastodonAccount) conditional() bool { return true }
+func (m *mastodonAccount) page() bool        { return false }
 
 func (m *mastodonAccount) target(ctx context.Context, u string, get getFunc) (string, error) {
 	lu, err := url.Parse(u)
@@ -315,9 +340,15 @@ func FetchFeed(ctx context.Context, f Feed, opts FetchOptions) (Document, error)
 	if err != nil {
 		return Document{}, err
 	}
-	body, err := get(ctx, target)
+	popts := opts
+	popts.raw = r.page()
+	res, err := fe.fetch(ctx, target, popts, validators{})
 	if err != nil {
 		return Document{}, err
+	}
+	body := res.Body
+	if r.page() {
+		body = decodePage(body, res.ContentType)
 	}
 	doc, err := r.read(ctx, body, target, get)
 	if err != nil {
@@ -333,9 +364,14 @@ func ReadDocument(ctx context.Context, data []byte, page string, src Source) (Do
 	if err := src.validate(); err != nil {
 		return Document{}, err
 	}
-	data = toUTF8(data, "")
+	r := newReader(src, "")
+	if r.page() {
+		data = decodePage(data, "")
+	} else {
+		data = toUTF8(data, "")
+	}
 	get := func(context.Context, string) ([]byte, error) {
 		return nil, errors.New("a document read from a file leads to no other")
 	}
-	return newReader(src, "").read(ctx, data, page, get)
+	return r.read(ctx, data, page, get)
 }

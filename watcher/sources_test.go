@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/encoding/charmap"
+
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/watcher/source"
 )
@@ -290,5 +292,30 @@ func TestSourceURL(t *testing.T) {
 	}
 	if got, _ := SourceURL("https://a.example/x", Source{Type: SourceTelegram, Channel: "examplewire"}); got != "https://a.example/x" {
 		t.Error("a given url is not kept")
+	}
+}
+
+// TestPollHTMLCharset polls a page in windows-1251 that names its charset in <meta> only:
+// its headlines are decoded before they are matched.
+func TestPollHTMLCharset(t *testing.T) {
+	page, err := charmap.Windows1251.NewEncoder().String(`<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251"></head>` +
+		`<body><ul><li class="n"><a href="/1">Бои в Курской области</a></li></ul></body></html>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serverOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html") // no charset: Go would sniff and say utf-8
+		_, _ = w.Write([]byte(page))
+	}))
+	f := testFeed("src", srv.URL+"/news/", "@every 5m")
+	f.Source = Source{Type: SourceHTML, Selectors: source.Selectors{Item: "li.n"}}
+	f.FirstPoll = FirstPoll{Mode: FirstPollAll}
+	pub := &memPublisher{}
+	w := testWatcher(t, Config{Feeds: []Feed{f}, Rules: []matcher.Rule{{ID: "kursk", Query: "курск*"}}, Publisher: pub}, nil)
+	if err := w.Poll(t.Context(), "src", slot(1)); err != nil {
+		t.Fatal(err)
+	}
+	if a := pub.published(); len(a) != 1 || a[0].Item.Title != "Бои в Курской области" {
+		t.Errorf("alerts %+v, want the headline decoded", a)
 	}
 }
