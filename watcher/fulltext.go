@@ -37,8 +37,9 @@ const (
 	// FullTextShort is the length in characters of an item's title, summary and content
 	// together under which FullTextAuto fetches its article.
 	FullTextShort = 500
-	// ArticleTimeout is the deadline of one item's article (robots.txt, the wait for its
-	// host, the fetch and the extraction): past it, the item is matched with what its feed
+	// ArticleTimeout is the deadline of the articles of one poll's items (robots.txt, the
+	// wait for their host, the fetch and the extraction), from the time the poll has parsed
+	// its feed: past it, an item whose article is not read is matched with what its feed
 	// carries.
 	ArticleTimeout = 10 * time.Second
 	// MaxArticlesPerPoll is how many articles one poll fetches: those of its first new items
@@ -114,8 +115,8 @@ func wantsArticle(mode FullTextMode, it Item) bool {
 // fullText reads the articles of the new items of a poll of f that its mode asks for, and
 // puts their text in the items' content, to be matched and archived. An article that fails
 // (robots.txt, the guard, a timeout, a page without article text) leaves the item as its feed
-// has it; nothing here fails the poll. Each article has ArticleTimeout; the items wait for
-// them, so a poll is held up by at most that much (and a queue of its host).
+// has it; nothing here fails the poll. The articles have ArticleTimeout; the poll's alerts
+// wait for them, so a poll is held up by at most that much.
 func (w *Watcher) fullText(ctx context.Context, f *feedPlan, s *step) {
 	if f.FullText == "" || f.FullText == FullTextNever || len(s.alerting) == 0 {
 		return
@@ -135,18 +136,21 @@ func (w *Watcher) fullText(ctx context.Context, f *feedPlan, s *step) {
 	}
 	texts := make([]string, len(picked))
 	sem := make(chan struct{}, articleWorkers)
+	// Every article of the poll has the same deadline, from now: the poll's alerts wait for
+	// them that long at most.
+	dctx, cancel := context.WithTimeoutCause(ctx, w.articles.deadline, errArticleTimeout)
+	defer cancel()
 	var wg sync.WaitGroup
 	for j, i := range picked {
 		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
-			case <-ctx.Done():
+			case <-dctx.Done():
+				w.metrics.articles.WithLabelValues("failed").Inc()
 				return
 			}
 			defer func() { <-sem }()
-			ictx, cancel := context.WithTimeoutCause(ctx, w.articles.deadline, errArticleTimeout)
-			defer cancel()
-			text, result, err := w.articles.text(ictx, w, f, s.alerting[i])
+			text, result, err := w.articles.text(dctx, w, f, s.alerting[i])
 			w.metrics.articles.WithLabelValues(result).Inc()
 			if err != nil && ctx.Err() == nil {
 				w.log.Debug("article not read; matching the feed's text", zap.String("feed", f.ID), zap.String("result", result), zap.Error(err))
@@ -295,7 +299,8 @@ func (e *robotsEntry) fetch(ctx context.Context, w *Watcher, opts FetchOptions, 
 }
 
 // wait waits until a request to host may start, and books that start: requests to one host
-// start at least interval apart.
+// start at least interval apart. A request whose turn comes after ctx's deadline fails at once
+// without booking one.
 func (a *articles) wait(ctx context.Context, host string) error {
 	now := time.Now()
 	a.mu.Lock()
@@ -309,6 +314,11 @@ func (a *articles) wait(ctx context.Context, host string) error {
 	at := now
 	if n := a.next[host]; n.After(now) {
 		at = n
+	}
+	if dl, ok := ctx.Deadline(); ok && at.After(dl) {
+		// Its turn comes after its deadline: give it up now, and the turn to another.
+		a.mu.Unlock()
+		return fmt.Errorf("wait for %s: its turn comes after the article's deadline", host)
 	}
 	a.next[host] = at.Add(a.interval)
 	a.mu.Unlock()

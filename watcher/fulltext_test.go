@@ -2,7 +2,9 @@ package watcher
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -301,5 +303,44 @@ func TestFullTextCharset(t *testing.T) {
 	as.publish(t, 2, rssItem{GUID: "a", Title: "Заявление министерства", Link: site.URL + "/news/1"})
 	if n := len(as.pub.published()); n != 1 {
 		t.Errorf("got %d alerts, want 1; archived %+v", n, as.archive.items)
+	}
+}
+
+// TestFullTextHostRate: the articles of one host are requested at least the interval apart,
+// and those whose turn would come after their deadline are given up at once, matched with the
+// feed's own text.
+func TestFullTextHostRate(t *testing.T) {
+	var mu sync.Mutex
+	var at []time.Time
+	site := serverOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		at = append(at, time.Now())
+		mu.Unlock()
+		_, _ = w.Write([]byte(kurskArticle))
+	}))
+	as := newArticleSetup(t, FullTextAuto, nil)
+	const interval = 300 * time.Millisecond
+	as.w.articles.interval, as.w.articles.deadline = interval, 1500*time.Millisecond
+	var items []rssItem
+	for i := range 8 {
+		items = append(items, rssItem{GUID: fmt.Sprint(i), Title: fmt.Sprintf("Statement %d", i), Link: fmt.Sprintf("%s/a/%d", site.URL, i)})
+	}
+	as.publish(t, 2, items...)
+	mu.Lock()
+	defer mu.Unlock()
+	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < interval-10*time.Millisecond {
+			t.Errorf("requests %d and %d to one host %s apart, want at least %s", i-1, i, gap, interval)
+		}
+	}
+	// Turns at 0, 0.3, ... 1.5 s fit the deadline; the others are given up without a request.
+	r := as.results()
+	if len(at) == 0 || len(at) > 6 || r["fetched"] != float64(len(at)) || r["failed"] != float64(8-len(at)) {
+		t.Errorf("%d requests, results %v; want at most 6 fetched, the rest failed", len(at), r)
 	}
 }
