@@ -291,6 +291,9 @@ func (e *robotsEntry) fetch(ctx context.Context, w *Watcher, opts FetchOptions, 
 			// 1xx, an unfollowed 3xx: no robots.txt.
 			e.data, _ = robotstxt.FromStatusAndBytes(http.StatusNotFound, nil)
 		}
+		if he.StatusCode >= 500 { // a server in trouble: nothing, and asked again soon
+			e.expires = now.Add(robotsErrorTTL)
+		}
 	case ctx.Err() != nil:
 		e.expires = now // the item's deadline, not the host's fault: asked again next time
 	default:
