@@ -146,3 +146,22 @@ rules:
 		t.Errorf("test of a sitemap URL without --type: exit %d, want 2 and not a feed\n%s", code, errOut)
 	}
 }
+
+// TestSourceTypesInOtherCommands: check warns of a private address a type derives from its
+// options, and export opml leaves out what a feed reader cannot read.
+func TestSourceTypesInOtherCommands(t *testing.T) {
+	path := writeFile(t, "nw.yaml", `feeds:
+  - {id: world, url: "https://news.example/rss.xml"}
+  - {id: local-tag, type: mastodon, instance: "http://127.0.0.1:3000", tag: kursk}
+  - {id: wire, type: telegram, channel: examplewire}
+`)
+	code, _, errOut := runCLI(t, "", "check", "-c", path)
+	if code != 0 || !strings.Contains(errOut, "feed local-tag: http://127.0.0.1:3000/api/v1/timelines/tag/kursk?limit=40 is a loopback address") {
+		t.Errorf("check: exit %d, stderr:\n%s", code, errOut)
+	}
+	code, out, errOut := runCLI(t, "", "export", "opml", "-c", path)
+	if code != 0 || !strings.Contains(out, "news.example/rss.xml") || strings.Contains(out, "local-tag") || strings.Contains(out, "t.me") ||
+		!strings.Contains(errOut, "left out: local-tag (mastodon), wire (telegram)") {
+		t.Errorf("export opml: exit %d\n%s%s", code, out, errOut)
+	}
+}
