@@ -319,3 +319,33 @@ func TestPollHTMLCharset(t *testing.T) {
 		t.Errorf("alerts %+v, want the headline decoded", a)
 	}
 }
+
+// FuzzReadDocument feeds arbitrary bytes to the reader of every source type, as a poll hands
+// them over: it must never panic, never return items together with an error, and give every
+// item a key.
+func FuzzReadDocument(f *testing.F) {
+	types := []Source{
+		{Type: SourceSitemap}, {Type: SourceHTML, Selectors: source.Selectors{Item: "li", Date: "time"}},
+		{Type: SourceTelegram}, {Type: SourceMastodon}, {Type: SourceBluesky},
+	}
+	f.Add(uint8(0), []byte(newsSitemap("https://a.example", "Kursk")))
+	f.Add(uint8(1), []byte(`<ul><li><a href="/a">Kursk</a><time datetime="2026-12-03">x</time></li></ul>`))
+	f.Add(uint8(2), []byte(`<div class="tgme_widget_message" data-post="wirewire/1"><div class="tgme_widget_message_text">Kursk</div></div>`))
+	f.Add(uint8(3), []byte(`[{"id":"1","uri":"https://m.example/1","url":"https://m.example/@a/1","content":"<p>Kursk</p>","created_at":"2026-12-03T00:00:00Z","account":{"acct":"a"}}]`))
+	f.Add(uint8(4), []byte(`{"feed":[{"post":{"uri":"at://did:plc:a/app.bsky.feed.post/1","author":{"handle":"a.example"},"record":{"text":"Kursk"},"indexedAt":"2026-12-03T00:00:00Z"}}]}`))
+	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
+		src := types[int(kind)%len(types)]
+		doc, err := ReadDocument(t.Context(), data, "https://a.example/page", src)
+		if err != nil {
+			if doc.Title != "" || doc.Items != nil {
+				t.Fatalf("%s: got %d items with error %v, want none", src.Type, len(doc.Items), err)
+			}
+			return
+		}
+		for i, it := range doc.Items {
+			if it.Key == "" {
+				t.Fatalf("%s: item %d has an empty key: %+v", src.Type, i, it)
+			}
+		}
+	})
+}
