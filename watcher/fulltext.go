@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -382,4 +383,24 @@ func (c *lru[V]) put(key string, v V) {
 		delete(c.byKey, oe.key)
 		c.used -= oe.size
 	}
+}
+
+// ReadFullText reads the articles of items as a poll of f would with mode (f's own when empty),
+// and returns the items with their text as content: what a dry run matches. The address guard
+// is opts.AddressPolicy unless opts.AllowPrivate; nothing is cached beyond the call.
+func ReadFullText(ctx context.Context, f Feed, mode FullTextMode, items []Item, opts FetchOptions) []Item {
+	if mode == "" {
+		mode = f.FullText
+	}
+	fp := &feedPlan{ID: f.ID, URL: f.URL, Settings: &Settings{FullText: mode, Timeout: opts.Timeout, MaxBody: opts.MaxBody, AllowPrivate: opts.AllowPrivate}}
+	w := &Watcher{
+		log:       zap.NewNop(),
+		metrics:   newMetrics(nil),
+		fetcher:   newFetcher(opts.AddressPolicy, 0),
+		userAgent: opts.UserAgent,
+	}
+	defer w.fetcher.close()
+	s := step{alerting: slices.Clone(items)}
+	w.fullText(ctx, fp, &s)
+	return s.alerting
 }

@@ -124,18 +124,45 @@ func TestTestSourceTypes(t *testing.T) {
 		_, _ = w.Write([]byte(`<html><body><ul><li class="r"><a href="/1">Kursk: a statement</a></li><li class="r"><a href="/2">Budget</a></li></ul></body></html>`))
 	}))
 	t.Cleanup(press.Close)
+	var articles *httptest.Server
+	articles = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/rss.xml":
+			_, _ = w.Write([]byte(`<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title><link>https://wire.example/</link><description>x</description>
+<item><guid>1</guid><title>Pyongyang confirms deployment</title><link>` + articles.URL + `/a/1</link></item></channel></rss>`))
+		case "/a/1":
+			_, _ = w.Write([]byte(`<html><head><title>Pyongyang confirms deployment</title></head><body><nav><a href="/">Home</a></nav><article><h1>Pyongyang confirms deployment</h1>
+<p>North Korea's state media confirmed on Monday that its soldiers had been sent to Russia, the first such admission after months of denials.</p>
+<p>The troops were deployed to the Kursk region, where Ukrainian forces have held territory since the summer, the official news agency said.</p></article></body></html>`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(articles.Close)
 	cfg := writeFile(t, "nw.yaml", `feeds:
   - id: press
     type: html
     url: `+press.URL+`/press/
     allow_private: true
     selectors: {item: li.r}
+  - id: wire
+    url: `+articles.URL+`/rss.xml
+    allow_private: true
+    fulltext: auto
 rules:
   - {id: kursk, query: kursk}
 `)
 	code, out, errOut := runCLI(t, "", "test", "-c", cfg, "press")
 	if code != 0 || !strings.Contains(out, "Kursk: a statement") || !strings.Contains(errOut, "items: 2 parsed, 1 matched") {
 		t.Errorf("test of an html feed id: exit %d\n%s%s", code, out, errOut)
+	}
+	// A feed with full text is matched on its articles, as run matches it.
+	code, out, errOut = runCLI(t, "", "test", "-c", cfg, "wire")
+	if code != 0 || !strings.Contains(out, "Pyongyang confirms deployment") || !strings.Contains(out, "content:") {
+		t.Errorf("test of a feed with fulltext auto: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut = runCLI(t, "", "test", "-c", cfg, "--fulltext", "never", "wire"); code != 1 {
+		t.Errorf("test --fulltext never of the same feed: exit %d, want 1 (no match)\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "", "test", "-c", cfg, "--allow-private", "--type", "sitemap", site.URL+"/sitemaps/news.xml")
 	if code != 0 || !strings.Contains(errOut, "items: 1 parsed, 1 matched") {
