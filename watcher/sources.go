@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mmcdole/gofeed"
 	htmlcharset "golang.org/x/net/html/charset"
@@ -27,9 +28,17 @@ const (
 	SourceBluesky  SourceType = source.TypeBluesky
 )
 
-// MaxSitemapChildren is how many child sitemaps of a sitemap index one poll fetches: the first
-// ones, which indexes list newest first.
-const MaxSitemapChildren = 20
+// Bounds of a sitemap index.
+const (
+	// MaxSitemapChildren is how many child sitemaps of a sitemap index one poll fetches: the
+	// first ones, which indexes list newest first.
+	MaxSitemapChildren = 20
+	// SitemapChildrenTimeout bounds the fetches of the children of one index together (each
+	// is bounded by the feed's timeout too).
+	SitemapChildrenTimeout = time.Minute
+)
+
+var errSitemapChildrenTimeout = fmt.Errorf("%w: child sitemaps not fetched within %s", ErrTimeout, SitemapChildrenTimeout)
 
 // Source is the kind of document a feed is and the options of that kind. A feed of type
 // telegram, mastodon or bluesky may leave its URL empty: it is derived from the options (see
@@ -219,6 +228,11 @@ func (sitemapReader) read(ctx context.Context, body []byte, page string, get get
 	// The children of an index are fetched in turn, each with the feed's guard and limits; a
 	// child that fails fails the poll, lest its items, missing from one poll, be forgotten as
 	// seen and alerted again by the next. An index in an index is not followed.
+	if len(children) > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, SitemapChildrenTimeout, errSitemapChildrenTimeout)
+		defer cancel()
+	}
 	for _, child := range children[:min(len(children), MaxSitemapChildren)] {
 		if len(f.Items) >= MaxItems {
 			break
