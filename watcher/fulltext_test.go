@@ -184,8 +184,8 @@ func equalMaps(a, b map[string]float64) bool {
 
 // TestFullTextPolite: robots.txt's Disallow for newswatch is honoured (the article is never
 // requested, the robots.txt once per host), a redirect of an article into an address the guard
-// refuses is not followed, and an article that never comes does not hold the poll past its
-// deadline. In each case the item is matched with its feed's own text, and the poll succeeds.
+// refuses is not followed, a page without end or without HTML is given up, and an article that
+// never comes does not hold the poll past its deadline. In each case the item is matched with its feed's own text, and the poll succeeds.
 func TestFullTextPolite(t *testing.T) {
 	private := serverOn(t, "127.0.0.2", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("request to the private address: %s", r.URL)
@@ -206,6 +206,15 @@ func TestFullTextPolite(t *testing.T) {
 			http.Redirect(w, r, private.URL+"/a", http.StatusFound)
 		case "/slow":
 			<-r.Context().Done()
+		case "/huge":
+			chunk := []byte(strings.Repeat("<p>Kursk Kursk Kursk Kursk.</p>", 1000))
+			for r.Context().Err() == nil {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		case "/binary":
+			_, _ = w.Write([]byte("\x00\x01\x02PK\x03\x04 not a page at all \xff\xfe"))
 		}
 	}))
 	count := func(path string) int {
@@ -251,6 +260,22 @@ func TestFullTextPolite(t *testing.T) {
 			t.Errorf("the poll failed: %s", st.LastError)
 		}
 	})
+
+	for _, path := range []string{"/huge", "/binary"} {
+		t.Run(path, func(t *testing.T) {
+			as := newArticleSetup(t, FullTextAlways, guarded)
+			as.publish(t, 2, rssItem{GUID: "a", Title: "Pyongyang confirms deployment", Link: site.URL + path})
+			if got := as.results(); got["failed"] != 1 {
+				t.Errorf("article results %v, want one failed", got)
+			}
+			if n := len(as.pub.published()); n != 0 {
+				t.Errorf("got %d alerts from a page that is no article, want none", n)
+			}
+			if st := as.state.state(t, "world"); st.LastError != "" || len(as.archive.items) != 1 {
+				t.Errorf("the poll failed (%q) or archived %d items", st.LastError, len(as.archive.items))
+			}
+		})
+	}
 
 	t.Run("an article that never comes", func(t *testing.T) {
 		as := newArticleSetup(t, FullTextAlways, guarded)
