@@ -106,6 +106,9 @@ type Defaults struct {
 	// MaxAlertsPerPoll is the most alerts one poll publishes; the rest of its items are
 	// recorded as seen and reported once.
 	MaxAlertsPerPoll int
+	// FullText says when the articles of new items are fetched and matched: never, auto (when
+	// the feed's text is short) or always.
+	FullText string
 }
 
 // FirstPollMode says what the first poll of a new feed alerts.
@@ -137,8 +140,19 @@ type Feed struct {
 	AllowPrivate     bool
 	FloodGuard       int
 	MaxAlertsPerPoll int
+	FullText         string // never, auto or always
 	Tags             []string
-	Pos              Position // the feed's first key
+	// Type is the kind of document the feed is: rss (the default), sitemap, html, telegram,
+	// mastodon or bluesky; the fields below are its options. URL may be empty for telegram
+	// (Channel), mastodon (Instance with Tag or Account) and bluesky (Account).
+	Type             string
+	Selectors        Selectors // html
+	Channel          string    // telegram
+	Instance, Tag    string    // mastodon
+	Account          string    // mastodon, bluesky
+	ExcludeReplies   bool      // mastodon account
+	Replies, Reposts bool      // bluesky; Reposts defaults to true
+	Pos              Position  // the feed's first key
 }
 
 // Rule is one watch rule. Feeds holds feed ids and "tag:NAME" entries; empty

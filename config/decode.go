@@ -30,6 +30,7 @@ func (d *decoder) config(root ast.Node) *Config {
 			FirstPoll:        FirstPoll{Mode: FirstPollBaseline},
 			FloodGuard:       DefaultFloodGuard,
 			MaxAlertsPerPoll: DefaultMaxAlertsPerPoll,
+			FullText:         FullTextNever,
 		},
 		Lists: map[string][]string{},
 		terms: map[string][]scalar{},

@@ -39,7 +39,7 @@ func (d *decoder) feed(v value, def Defaults) (Feed, *token.Token, bool) {
 	if !ok {
 		return Feed{}, nil, false
 	}
-	f := Feed{Pos: d.position(v.tok)}
+	f := Feed{Pos: d.position(v.tok), Reposts: true}
 	p := def
 	var idTok *token.Token
 	for _, e := range entries {
@@ -52,7 +52,7 @@ func (d *decoder) feed(v value, def Defaults) (Feed, *token.Token, bool) {
 		case "tags":
 			f.Tags = d.tags(d.value(e.value))
 		default:
-			if !d.pollField(e, &p) {
+			if !d.sourceField(e, &f) && !d.pollField(e, &p) {
 				d.unknownKey(e, "feeds[]")
 			}
 		}
@@ -60,13 +60,11 @@ func (d *decoder) feed(v value, def Defaults) (Feed, *token.Token, bool) {
 	if f.ID == "" {
 		d.missing(v, entries, "id", `feed has no "id"`)
 	}
-	if f.URL == "" {
-		d.missing(v, entries, "url", `feed has no "url"`)
-	}
+	d.checkSource(v, entries, &f)
 	f.Schedule, f.Timeout, f.MaxBody = p.Schedule, p.Timeout, p.MaxBody
 	f.FirstPoll, f.AllowPrivate = p.FirstPoll, p.AllowPrivate
 	f.AutoMin, f.AutoMax, f.FloodGuard = p.AutoMin, p.AutoMax, p.FloodGuard
-	f.MaxAlertsPerPoll = p.MaxAlertsPerPoll
+	f.MaxAlertsPerPoll, f.FullText = p.MaxAlertsPerPoll, p.FullText
 	d.checkAutoBounds(v, entries, f)
 	return f, idTok, f.ID != ""
 }

@@ -62,11 +62,12 @@ func TestParseDefaults(t *testing.T) {
 			FirstPoll:        FirstPoll{Mode: FirstPollBaseline},
 			FloodGuard:       10,
 			MaxAlertsPerPoll: 1000,
+			FullText:         FullTextNever,
 		},
 		Feeds: []Feed{{
 			ID: "world", URL: "https://example.org/rss", Schedule: "@every 5m", AutoMin: 5 * time.Minute, AutoMax: time.Hour,
 			Timeout: 30 * time.Second, MaxBody: 10 << 20, FirstPoll: FirstPoll{Mode: FirstPollBaseline}, FloodGuard: 10, MaxAlertsPerPoll: 1000,
-			Pos: Position{Line: 2, Column: 5},
+			FullText: FullTextNever, Reposts: true, Pos: Position{Line: 2, Column: 5},
 		}},
 		Lists: map[string][]string{},
 	}
@@ -167,10 +168,10 @@ func TestParseValid(t *testing.T) {
 				want := []Feed{
 					{ID: "inherits", URL: "http://a.example/feed", Schedule: "@hourly", Timeout: 10 * time.Second,
 						MaxBody: 512 << 10, FirstPoll: FirstPoll{Mode: FirstPollAll}, AllowPrivate: true,
-						AutoMin: time.Minute, AutoMax: time.Hour, MaxAlertsPerPoll: 1000, Pos: Position{Line: 10, Column: 5}},
+						AutoMin: time.Minute, AutoMax: time.Hour, MaxAlertsPerPoll: 1000, FullText: FullTextNever, Reposts: true, Pos: Position{Line: 10, Column: 5}},
 					{ID: "overrides", URL: "https://b.example/feed", Schedule: "auto", Timeout: time.Minute,
 						MaxBody: 1_000_000, FirstPoll: FirstPoll{Mode: FirstPollWindow, Window: 24 * time.Hour},
-						AutoMin: time.Minute, AutoMax: 2 * time.Hour, FloodGuard: 25, MaxAlertsPerPoll: 50, Pos: Position{Line: 12, Column: 5}},
+						AutoMin: time.Minute, AutoMax: 2 * time.Hour, FloodGuard: 25, MaxAlertsPerPoll: 50, FullText: FullTextNever, Reposts: true, Pos: Position{Line: 12, Column: 5}},
 				}
 				if !reflect.DeepEqual(c.Feeds, want) {
 					t.Errorf("feeds:\ngot  %+v\nwant %+v", c.Feeds, want)

@@ -240,6 +240,11 @@ func pollProperties(withDefaults bool) obj {
 				{"pattern": durationRegexp, "not": obj{"pattern": zeroDuration}},
 			},
 		}, string(FirstPollBaseline)),
+		"fulltext": def(obj{
+			"description": "When the article of a new item is fetched and its main text matched as the item's content: never; auto, when the feed's title, summary and content are short (a headline and a line); always.",
+			"type":        []string{"string", "null"},
+			"anyOf":       []obj{{"type": "null"}, {"enum": []string{FullTextNever, FullTextAuto, FullTextAlways}}},
+		}, FullTextNever),
 		"allow_private": def(obj{
 			"description": "Allow feeds that resolve to loopback, private, link-local, unique-local or CGNAT addresses.",
 			"type":        []string{"boolean", "null"},
@@ -255,6 +260,27 @@ func feedsSchema() obj {
 		"type":        "string",
 		"pattern":     `^[hH][tT][tT][pP][sS]?://[^/?#]`,
 	}
+	props["type"] = obj{
+		"description": "The kind of document the feed is: rss (RSS, Atom or JSON Feed), sitemap (a Google News sitemap or a sitemap index), html (a web page read by selectors), telegram (a public channel's web preview), mastodon (a tag's or an account's public timeline), bluesky (an account's posts).",
+		"type":        []string{"string", "null"},
+		"anyOf":       []obj{{"type": "null"}, {"enum": []string{TypeRSS, TypeSitemap, TypeHTML, TypeTelegram, TypeMastodon, TypeBluesky}}},
+		"default":     TypeRSS,
+	}
+	sel := func(d string) obj { return with(str(d+" A CSS selector."), "pattern", `\S`) }
+	props["selectors"] = with(section("type html: where the page's items are, in CSS selector syntax; all but item are looked up inside each item.", obj{
+		"item":    sel("One element per item (required)."),
+		"title":   sel("The element whose text is the title; default: the link's text."),
+		"link":    sel("The element whose href is the item's address; default: the item's first a[href]."),
+		"date":    sel("The element whose datetime, content or text is the date."),
+		"summary": sel("The element whose inner HTML is the summary."),
+	}), "required", []string{"item"})
+	props["channel"] = with(str("type telegram: the public channel's name, as in https://t.me/s/NAME; url may then be left out."), "pattern", `^@?[A-Za-z][A-Za-z0-9_]{3,31}$`)
+	props["instance"] = with(str("type mastodon: the server's address, such as https://mastodon.social, with tag or account; url may then be left out."), "pattern", `^[hH][tT][tT][pP][sS]?://[^/?#]`)
+	props["tag"] = str("type mastodon: a hashtag (without #) whose public timeline is polled.")
+	props["account"] = str("type mastodon: an account (user, or user@domain) whose statuses are polled; type bluesky: a handle (name.bsky.social) or a DID whose posts are polled. url may then be left out.")
+	props["exclude_replies"] = obj{"description": "type mastodon with account: leave replies out.", "type": []string{"boolean", "null"}, "default": false}
+	props["replies"] = obj{"description": "type bluesky: include the account's replies.", "type": []string{"boolean", "null"}, "default": false}
+	props["reposts"] = obj{"description": "type bluesky: include the account's reposts.", "type": []string{"boolean", "null"}, "default": true}
 	props["tags"] = obj{
 		"description": "Tags that rules select feeds by (tag:NAME).",
 		"type":        []string{"array", "null"},
@@ -266,8 +292,15 @@ func feedsSchema() obj {
 		"items": obj{
 			"type":                 "object",
 			"additionalProperties": false,
-			"required":             []string{"id", "url"},
+			"required":             []string{"id"},
 			"properties":           props,
+			// url is required but for the types that derive it from their options.
+			"anyOf": []obj{
+				{"required": []string{"url"}},
+				{"required": []string{"type", "channel"}, "properties": obj{"type": obj{"const": TypeTelegram}}},
+				{"required": []string{"type", "instance"}, "properties": obj{"type": obj{"const": TypeMastodon}}},
+				{"required": []string{"type", "account"}, "properties": obj{"type": obj{"const": TypeBluesky}}},
+			},
 		},
 	}
 }

@@ -109,6 +109,7 @@ defaults:
   first_poll: 24h
   allow_private: true
   max_alerts_per_poll: 200
+  fulltext: auto
 feeds:
   - id: world
     url: https://news.example/world.xml
@@ -121,7 +122,30 @@ feeds:
     first_poll: all
     allow_private: false
     max_alerts_per_poll: 5000
+    fulltext: always
+    type: rss
     tags: [world, en]
+  - id: mod-press
+    type: html
+    url: https://mod.example/press/
+    selectors: {item: li.news, title: h3, link: h3 a, date: time, summary: p.lead}
+  - id: wire
+    type: telegram
+    channel: examplewire
+  - id: kursk
+    type: mastodon
+    instance: https://mastodon.example
+    account: osintdesk
+    exclude_replies: true
+  - id: kursk-tag
+    type: mastodon
+    instance: https://mastodon.example
+    tag: kursk
+  - id: monitor
+    type: bluesky
+    account: monitor.example.com
+    replies: true
+    reposts: false
 lists:
   dprk: ['"north korea*"', pyongyang]
 rules:
@@ -209,16 +233,18 @@ func instancePaths(v any, prefix string) map[string]bool {
 func TestSchemaFollowsLoader(t *testing.T) {
 	// Where in the schema each function that switches on a mapping's keys decodes.
 	decodes := map[string][]string{
-		"config":    {""},
-		"nats":      {"nats"},
-		"embedded":  {"nats.embedded"},
-		"tls":       {"nats.tls"},
-		"http":      {"http"},
-		"archive":   {"archive"},
-		"stories":   {"stories"},
-		"pollField": {"defaults", "feeds[]"},
-		"feed":      {"feeds[]"},
-		"rule":      {"rules[]"},
+		"config":      {""},
+		"nats":        {"nats"},
+		"embedded":    {"nats.embedded"},
+		"tls":         {"nats.tls"},
+		"http":        {"http"},
+		"archive":     {"archive"},
+		"stories":     {"stories"},
+		"pollField":   {"defaults", "feeds[]"},
+		"feed":        {"feeds[]"},
+		"sourceField": {"feeds[]"},
+		"selectors":   {"feeds[].selectors"},
+		"rule":        {"rules[]"},
 	}
 	loader := map[string]map[string]bool{} // schema object path -> keys the loader decodes there
 	for fn, keys := range loaderKeys(t) {

@@ -213,6 +213,8 @@ func (d *decoder) pollField(e entry, p *Defaults) bool {
 		d.boolField(e, &p.AllowPrivate)
 	case "max_alerts_per_poll":
 		parsedField(d, e, &p.MaxAlertsPerPoll, parseMaxAlertsPerPoll)
+	case "fulltext":
+		parsedField(d, e, &p.FullText, parseFullText)
 	default:
 		return false
 	}

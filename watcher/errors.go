@@ -31,6 +31,11 @@ var (
 	ErrParseTimeout = errors.New("watcher: parse timed out")
 	// ErrEmptyBody is a 2xx answer with nothing but white space in its body.
 	ErrEmptyBody = errors.New("watcher: empty body")
+	// ErrNoItems is a web page (a source of type html or telegram) where nothing matches the
+	// markup items are read from: most often a site that changed its markup.
+	ErrNoItems = errors.New("watcher: no items found")
+	// ErrAPI is an error object an API (Mastodon's, Bluesky's) answered in place of a timeline.
+	ErrAPI = errors.New("watcher: api error")
 	// ErrRunning is a second call of Run.
 	ErrRunning = errors.New("watcher: already run")
 )

@@ -35,6 +35,10 @@ type FetchOptions struct {
 	// AddressPolicy is the address guard of FetchOnce; nil means PublicOnly. A Watcher takes
 	// its policy from Config.AddressPolicy instead, since its connections outlive one fetch.
 	AddressPolicy AddressPolicy
+
+	// raw keeps the body in the charset it came in, for a reader of HTML that finds it in the
+	// page itself (<meta charset>), which toUTF8 does not read.
+	raw bool
 }
 
 func (o FetchOptions) validate() error {
@@ -64,6 +68,8 @@ type fetchResult struct {
 	MovedTo string
 	// MaxAge is the answer's Cache-Control max-age (s-maxage when given); 0 when absent.
 	MaxAge time.Duration
+	// ContentType is the answer's Content-Type.
+	ContentType string
 }
 
 // fetcher performs the HTTP side of a poll; every request of the package goes through it. It
@@ -245,7 +251,11 @@ func (f *fetcher) do(ctx context.Context, rawURL string, opts FetchOptions, v va
 	if err != nil {
 		return fetchResult{}, ctxError(ctx, err)
 	}
-	return fetchResult{Body: toUTF8(body, resp.Header.Get("Content-Type")), Validators: got, MovedTo: moved, MaxAge: maxAge}, nil
+	ct := resp.Header.Get("Content-Type")
+	if !opts.raw {
+		body = toUTF8(body, ct)
+	}
+	return fetchResult{Body: body, Validators: got, MovedTo: moved, MaxAge: maxAge, ContentType: ct}, nil
 }
 
 // parseMaxAge reads the freshness lifetime a server gives an answer in its Cache-Control

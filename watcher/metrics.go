@@ -27,6 +27,7 @@ type metrics struct {
 	conflicts     prometheus.Counter
 	jobsRefused   prometheus.Counter
 	stateRepairs  prometheus.Counter
+	articles      *prometheus.CounterVec
 
 	mu      sync.Mutex
 	failing map[string]bool // feeds backing off, as this replica last committed them
@@ -132,6 +133,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "newswatch_state_conflicts_total",
 			Help: "Commits of a feed's state refused because another poll wrote it first; the poll matched again.",
 		}),
+		articles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "newswatch_fulltext_articles_total",
+			Help: "Articles of new items read for full text, by result: fetched, cached (by canonical link), denied (robots.txt) or failed (the item is matched with its feed's text).",
+		}, []string{"result"}),
 		failing: make(map[string]bool),
 	}
 	if reg != nil {
@@ -141,7 +146,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, m.backingOff)
 		reg.MustRegister(m.lag, m.pastSlots, m.fetchDuration, m.fetchResults, m.itemsParsed, m.itemsNew,
 			m.itemsFlooded, m.ruleMatches, m.alertsCapped, m.lastSuccess, m.conflicts, m.jobsRefused,
-			m.stateRepairs, backingOff)
+			m.stateRepairs, m.articles, backingOff)
 	}
 	return m
 }

@@ -130,6 +130,20 @@ func ParseDocument(ctx context.Context, data []byte) (Document, error) {
 	if err != nil {
 		return Document{}, parseFailure(ctx, fmt.Errorf("%w: %w", ErrMalformedFeed, err))
 	}
+	doc := documentOf(f)
+	if ctx.Err() != nil {
+		return Document{}, parseFailure(ctx, ctx.Err())
+	}
+	if rf, ok := f.OriginalFeed().(*gofeedrss.Feed); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(rf.TTL)); err == nil && n > 0 {
+			doc.TTL = time.Duration(min(n, 7*24*60)) * time.Minute
+		}
+	}
+	return doc, nil
+}
+
+// documentOf is the Document of a parsed feed: its title and its first MaxItems items, keyed.
+func documentOf(f *gofeed.Feed) Document {
 	doc := Document{Title: plain(f.Title), Items: make([]Item, 0, min(len(f.Items), MaxItems))}
 	for _, it := range f.Items {
 		if len(doc.Items) == MaxItems {
@@ -139,16 +153,8 @@ func ParseDocument(ctx context.Context, data []byte) (Document, error) {
 			doc.Items = append(doc.Items, newItem(it))
 		}
 	}
-	if ctx.Err() != nil {
-		return Document{}, parseFailure(ctx, ctx.Err())
-	}
 	assignKeys(doc.Items)
-	if rf, ok := f.OriginalFeed().(*gofeedrss.Feed); ok {
-		if n, err := strconv.Atoi(strings.TrimSpace(rf.TTL)); err == nil && n > 0 {
-			doc.TTL = time.Duration(min(n, 7*24*60)) * time.Minute
-		}
-	}
-	return doc, nil
+	return doc
 }
 
 // parseFailure is err, or when ctx is done the reason it is: ErrParseTimeout for a deadline.

@@ -14,9 +14,11 @@ import (
 // Feed is one feed to watch.
 type Feed struct {
 	ID  string
-	URL string // http or https; userinfo is allowed and never logged
+	URL string // http or https; userinfo is allowed and never logged; see SourceURL
 	Settings
 	Tags []string
+	// Source is the kind of document the feed is; the zero value is RSS, Atom or JSON Feed.
+	Source Source
 }
 
 // Settings is how a feed is polled. Feeds with equal settings share one copy in the watcher:
@@ -44,6 +46,9 @@ type Settings struct {
 	MaxBody          int64         // bytes after decompression, positive
 	FirstPoll        FirstPoll
 	AllowPrivate     bool // skip the address guard (Config.AddressPolicy) for this feed
+	// FullText says when the articles of the feed's new items are fetched and their text
+	// matched as the items' content; the zero value is FullTextNever.
+	FullText FullTextMode
 }
 
 // FirstPollMode says what the first successful poll of a feed alerts.
@@ -69,6 +74,14 @@ type FirstPoll struct {
 func (f Feed) validate() error {
 	if f.ID == "" {
 		return errors.New("id is empty")
+	}
+	if err := f.Source.validate(); err != nil {
+		return err
+	}
+	switch f.FullText {
+	case "", FullTextNever, FullTextAuto, FullTextAlways:
+	default:
+		return fmt.Errorf("full text %q: want never, auto or always", f.FullText)
 	}
 	u, err := url.Parse(f.URL)
 	if err != nil {
@@ -135,7 +148,8 @@ type feedPlan struct {
 	ID, URL string
 	Tags    []string
 	*Settings
-	group *group
+	group  *group
+	reader sourceReader
 }
 
 // group is the feeds that fire at the same instants, and so share one cron entry.
@@ -168,6 +182,11 @@ func buildPlan(feeds []Feed, rules []matcher.Rule, ix *matcher.Index, loc *time.
 		bySlot = make(map[groupSlot]*group)
 	)
 	for i, f := range feeds {
+		u, err := SourceURL(f.URL, f.Source)
+		if err != nil {
+			return nil, fmt.Errorf("feeds[%d] %q: %w", i, f.ID, err)
+		}
+		f.URL = u
 		if err := f.validate(); err != nil {
 			return nil, fmt.Errorf("feeds[%d] %q: %w", i, f.ID, err)
 		}
@@ -204,7 +223,7 @@ func buildPlan(feeds []Feed, rules []matcher.Rule, ix *matcher.Index, loc *time.
 			bySlot[at] = g
 		}
 		g.feeds = append(g.feeds, f.ID)
-		p.feeds[f.ID] = &feedPlan{ID: f.ID, URL: f.URL, Tags: slices.Clone(f.Tags), Settings: set, group: g}
+		p.feeds[f.ID] = &feedPlan{ID: f.ID, URL: f.URL, Tags: slices.Clone(f.Tags), Settings: set, group: g, reader: newReader(f.Source, u)}
 		p.order = append(p.order, f.ID)
 	}
 	for i, r := range rules {

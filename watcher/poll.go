@@ -101,6 +101,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 	for attempt := 1; ; attempt++ {
 		now := time.Now()
 		next := advance(p, f, st, slot, out, now, w.backoffCeiling)
+		w.fullText(ctx, f, &next)
 		// Every new item is archived, and every alert published, before the state that records
 		// the item is committed; they are built and published in batches, so that a poll holds
 		// one batch at a time.
@@ -144,7 +145,18 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 // send no validators, or ignore them, and answer every poll with the same document.
 func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string, v validators, prevHash string) pollOutcome {
 	out := pollOutcome{url: rawURL}
-	res, err := w.fetcher.fetch(ctx, rawURL, f.fetchOptions(w.userAgent), v)
+	if !f.reader.conditional() {
+		v, prevHash = validators{}, ""
+	}
+	get := w.getter(f)
+	target, err := f.reader.target(ctx, rawURL, get)
+	if err != nil {
+		out.err = err
+		return out
+	}
+	opts := f.fetchOptions(w.userAgent)
+	opts.raw = f.reader.page()
+	res, err := w.fetcher.fetch(ctx, target, opts, v)
 	if err != nil {
 		out.err = err
 		return out
@@ -159,9 +171,11 @@ func (w *Watcher) fetchAndParse(ctx context.Context, f *feedPlan, rawURL string,
 		out.notModified, out.unchanged = true, true
 		return out
 	}
-	pctx, cancel := context.WithTimeoutCause(ctx, ParseTimeout, ErrParseTimeout)
-	out.doc, err = ParseDocument(pctx, res.Body)
-	cancel()
+	body := res.Body
+	if opts.raw {
+		body = decodePage(body, res.ContentType)
+	}
+	out.doc, err = f.reader.read(ctx, body, target, get)
 	if err != nil {
 		out.err = fmt.Errorf("parse %s: %w", redactURL(rawURL), err)
 	}

@@ -78,6 +78,8 @@ const (
 	ClassNotAFeed       ErrorClass = "not_a_feed" // HTML, say
 	ClassMalformedFeed  ErrorClass = "malformed_feed"
 	ClassParseTimeout   ErrorClass = "parse_timeout" // a document that took longer than ParseTimeout
+	ClassNoItems        ErrorClass = "no_items"      // a page where the item markup matches nothing
+	ClassAPIError       ErrorClass = "api_error"     // an API's error object (Mastodon, Bluesky)
 	ClassUnsupportedURL ErrorClass = "unsupported_url"
 	ClassOther          ErrorClass = "other"
 )
@@ -125,6 +127,10 @@ func ClassifyError(err error) ErrorClass {
 		return ClassNotAFeed
 	case errors.Is(err, ErrMalformedFeed):
 		return ClassMalformedFeed
+	case errors.Is(err, ErrNoItems):
+		return ClassNoItems
+	case errors.Is(err, ErrAPI):
+		return ClassAPIError
 	case errors.As(err, &ne):
 		if ne.Timeout() {
 			return ClassTimeout

@@ -131,6 +131,7 @@ type Watcher struct {
 	summaryInterval time.Duration
 	eventID         func(event.Alert) string
 	summary         summary
+	articles        articles // of full text
 
 	plan     atomic.Pointer[plan]
 	inFlight sync.Map // feed id -> slot, of the polls running on this replica

@@ -22,13 +22,13 @@ func TestImportDirection(t *testing.T) {
 		{pkg: "config", allowOurs: []string{"internal/redact"}},
 		{pkg: "matcher"},
 		{pkg: "notifier", allowOurs: []string{"event", "internal/redact"}, allowNATS: true},
-		{pkg: "watcher", allowOurs: []string{"event", "matcher", "story", "internal/redact"}},
+		{pkg: "watcher", allowOurs: []string{"event", "matcher", "story", "internal/redact", "watcher/source", "watcher/article"}},
 		{pkg: "story", allowOurs: []string{"matcher"}},
 		{pkg: "delivery"},
 		{pkg: "internal/redact"},
 		{pkg: "event"},
-		{pkg: "console", allowOurs: []string{"watcher", "event", "matcher", "story", "internal/redact"}},
-		{pkg: "console/web", allowOurs: []string{"console", "watcher", "event", "matcher", "story", "internal/redact"}},
+		{pkg: "console", allowOurs: []string{"watcher", "event", "matcher", "story", "internal/redact", "watcher/source", "watcher/article"}},
+		{pkg: "console/web", allowOurs: []string{"console", "watcher", "event", "matcher", "story", "internal/redact", "watcher/source", "watcher/article"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -87,10 +87,11 @@ func configWarnings(cfg *config.Config) config.Errors {
 		if f.AllowPrivate {
 			continue
 		}
-		if kind := privateHost(f.URL); kind != "" {
+		u, _ := watcher.SourceURL(f.URL, feedSource(f)) // derived from its options when not given
+		if kind := privateHost(u); kind != "" {
 			ws = append(ws, cfg.ErrorAt(f.Pos, fmt.Sprintf(
 				"feed %s: %s is a %s address, which run refuses; add allow_private: true to the feed",
-				f.ID, redactURL(f.URL), kind)))
+				f.ID, redactURL(u), kind)))
 		}
 	}
 	return ws

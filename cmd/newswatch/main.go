@@ -25,6 +25,7 @@ type cli struct {
 	Tail        tailCmd        `cmd:"" help:"Print alerts as they arrive; --since replays stored ones first."`
 	Status      statusCmd      `cmd:"" help:"Print every feed's health from the daemon's HTTP API, problems first."`
 	Poll        pollCmd        `cmd:"" help:"Have the daemon poll feeds now, clearing their backoff."`
+	Discover    discoverCmd    `cmd:"" help:"Find a site's feeds and sitemaps, check each, and print them as feeds: entries."`
 	Import      importCmd      `cmd:"" help:"Bring a feed list in from another tool: import opml FILE."`
 	Export      exportCmd      `cmd:"" help:"Give the configuration's feeds to another tool: export opml -c FILE."`
 	Healthcheck healthcheckCmd `cmd:"" help:"Ask the readiness endpoint; exit 0 when ready (for container health checks)."`

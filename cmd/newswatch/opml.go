@@ -160,9 +160,18 @@ func (c exportOPMLCmd) Run(e *env) error {
 		printLoadError(e.stderr, err)
 		return exitError{1}
 	}
-	feeds := make([]opml.Feed, len(cfg.Feeds))
-	for i, f := range cfg.Feeds {
-		feeds[i] = opml.Feed{Title: f.ID, URL: f.URL, Categories: f.Tags}
+	feeds := make([]opml.Feed, 0, len(cfg.Feeds))
+	var skipped []string
+	for _, f := range cfg.Feeds {
+		if f.Type != "" && f.Type != config.TypeRSS {
+			// A feed reader reads feeds, not sitemaps, pages or APIs.
+			skipped = append(skipped, f.ID+" ("+f.Type+")")
+			continue
+		}
+		feeds = append(feeds, opml.Feed{Title: f.ID, URL: f.URL, Categories: f.Tags})
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(e.stderr, "newswatch: feeds of other types than rss left out: %s\n", strings.Join(skipped, ", "))
 	}
 	return opml.Write(e.stdout, "newswatch feeds of "+filepath.Base(c.Config), feeds)
 }

@@ -26,6 +26,8 @@ type testCmd struct {
 	JSON         bool   `name:"json" help:"Print one JSON object a line for each (item, rule) match."`
 	Feed         string `name:"feed" help:"Match items of URLs, files and stdin as items of this feed of the configuration (for rules scoped to feeds or tags); with --archive, only the archive's items of this feed."`
 	AllowPrivate bool   `name:"allow-private" help:"Fetch URLs that resolve to loopback, private or link-local addresses (run refuses them unless the feed says allow_private)."`
+	FullText     string `name:"fulltext" enum:",never,auto,always" default:"" help:"Read the articles of the items (auto: of those whose text is short) and match their text as content, as run does; default: the feed's own fulltext for a feed id, never otherwise."`
+	Type         string `name:"type" enum:"rss,sitemap,telegram,mastodon,bluesky" default:"rss" help:"Read URLs, files and stdin as this type of document (${enum}); a feed id of the configuration is read as its own type. An html page needs selectors: test its feed id."`
 	Archive      bool   `name:"archive" help:"Match the items of the daemon's item archive too (see --since, --from, --to), as source \"archive\"."`
 	archiveFlags
 	Sources []string `arg:"" optional:"" name:"source" help:"A feed id of the configuration, a feed URL, a feed file, or - for standard input."`
@@ -255,17 +257,23 @@ func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) 
 	}
 	var data []byte
 	d := l.cfg.Defaults
+	typed := watcher.Source{Type: watcher.SourceType(c.Type)}
 	switch {
 	case src == "-":
 		data, err = readLimit(e.stdin, "standard input", d.MaxBody)
 	case isURL(src):
-		data, err = watcher.FetchOnce(ctx, src, fetchOptions(d.Timeout, d.MaxBody, c.AllowPrivate))
+		wf := watcher.Feed{URL: src, Source: typed}
+		opts := fetchOptions(d.Timeout, d.MaxBody, c.AllowPrivate)
+		doc, err := watcher.FetchFeed(ctx, wf, opts)
+		return feedID, tags, c.fullText(ctx, wf, doc.Items, opts), err
 	default:
 		if i := slices.IndexFunc(l.cfg.Feeds, func(f config.Feed) bool { return f.ID == src }); i >= 0 {
 			f := l.cfg.Feeds[i]
 			feedID, tags = f.ID, f.Tags
-			data, err = watcher.FetchOnce(ctx, f.URL, fetchOptions(f.Timeout, f.MaxBody, f.AllowPrivate))
-			break
+			wf := watcherFeeds(l.cfg)[i]
+			opts := fetchOptions(f.Timeout, f.MaxBody, f.AllowPrivate)
+			doc, err := watcher.FetchFeed(ctx, wf, opts)
+			return feedID, tags, c.fullText(ctx, wf, doc.Items, opts), err
 		}
 		var f *os.File
 		if f, err = os.Open(src); err == nil {
@@ -278,8 +286,20 @@ func (c testCmd) readSource(ctx context.Context, e *env, l *loaded, src string) 
 	if err != nil {
 		return "", nil, nil, err
 	}
-	_, items, err = watcher.ParseItems(data)
-	return feedID, tags, items, err
+	doc, err := watcher.ReadDocument(ctx, data, "", typed)
+	return feedID, tags, c.fullText(ctx, watcher.Feed{}, doc.Items, fetchOptions(d.Timeout, d.MaxBody, c.AllowPrivate)), err
+}
+
+// fullText reads the articles of items as run would for the feed f (--fulltext, else f's own).
+func (c testCmd) fullText(ctx context.Context, f watcher.Feed, items []watcher.Item, opts watcher.FetchOptions) []watcher.Item {
+	mode := watcher.FullTextMode(c.FullText)
+	if mode == "" {
+		mode = f.FullText
+	}
+	if len(items) == 0 || mode == "" || mode == watcher.FullTextNever {
+		return items
+	}
+	return watcher.ReadFullText(ctx, f, mode, items, opts)
 }
 
 // isURL reports whether a source of `newswatch test` is a URL to fetch.

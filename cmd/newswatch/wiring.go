@@ -95,8 +95,10 @@ func watcherFeeds(c *config.Config) []watcher.Feed {
 				AutoMax:          f.AutoMax,
 				FloodGuard:       f.FloodGuard,
 				MaxAlertsPerPoll: f.MaxAlertsPerPoll,
+				FullText:         watcher.FullTextMode(f.FullText),
 			},
-			Tags: f.Tags,
+			Tags:   f.Tags,
+			Source: feedSource(f),
 		}
 	}
 	return feeds
