@@ -196,3 +196,18 @@ func TestArchiveStreamConfig(t *testing.T) {
 		t.Errorf("ReadArchive disabled: got %v, want ErrArchiveDisabled", err)
 	}
 }
+
+// TestArchiveMaxAge: items older than the archive's max_age leave it.
+func TestArchiveMaxAge(t *testing.T) {
+	cfg := notifiertest.Config(t)
+	cfg.DuplicateWindow = time.Second
+	cfg.Archive = notifier.ArchiveConfig{MaxAge: 2 * time.Second}
+	n := notifiertest.Open(t, cfg)
+	if err := n.Archive().Publish(testContext(t), []event.Archived{archivedItem("world", 1, time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if got := streamMsgs(t, n, notifier.DefaultArchiveStream); got != 1 {
+		t.Fatalf("archive holds %d items, want 1", got)
+	}
+	waitFor(t, "the item aged out of the archive", func() bool { return streamMsgs(t, n, notifier.DefaultArchiveStream) == 0 })
+}
