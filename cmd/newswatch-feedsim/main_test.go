@@ -18,6 +18,13 @@ func TestWrittenConfigLoads(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "newswatch.yaml")
 	addrs := []string{"127.0.0.1:1001", "127.0.0.1:1002"}
+	// The archive and the stories off, then the configuration the rest of the test reads.
+	if _, _, err := writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats")}, addrs); err != nil {
+		t.Fatal(err)
+	}
+	if off, err := config.Load(path); err != nil || off.Archive.Enabled || off.Stories.Enabled {
+		t.Errorf("config with archive and stories false: got them on (%v), error %v; want off", off != nil && off.Archive.Enabled, err)
+	}
 	httpAddr, natsAddr, err := writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats"), archive: true, stories: true}, addrs)
 	if err != nil {
 		t.Fatal(err)
@@ -26,20 +33,8 @@ func TestWrittenConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config.Load: %v", err)
 	}
-	if !cfg.Archive.Enabled {
-		t.Error("archive off, want it on")
-	}
-	if _, _, err := writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats")}, addrs); err != nil {
-		t.Fatal(err)
-	}
-	if off, err := config.Load(path); err != nil || off.Archive.Enabled {
-		t.Errorf("config with archive false: enabled %v, error %v; want off", off != nil && off.Archive.Enabled, err)
-	}
-	if httpAddr, natsAddr, err = writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats"), archive: true, stories: true}, addrs); err != nil {
-		t.Fatal(err)
-	}
-	if cfg, err = config.Load(path); err != nil {
-		t.Fatal(err)
+	if !cfg.Archive.Enabled || !cfg.Stories.Enabled {
+		t.Error("archive or stories off, want them on")
 	}
 	if len(cfg.Feeds) != 5 || len(cfg.Rules) != 2 || len(cfg.Lists) != 2 {
 		t.Fatalf("got %d feeds, %d rules, %d lists, want 5, 2, 2", len(cfg.Feeds), len(cfg.Rules), len(cfg.Lists))
