@@ -35,7 +35,7 @@ type backtester struct {
 
 // configure makes l the configuration that backtests use: the one loaded at start, then each
 // one reloaded.
-func (b *backtester) configure(l *loaded) { b.config.Store(l) }
+func (b *backtester) configure(l *loaded) { b.config.Store(l.rulesOnly()) }
 
 func (b *backtester) Backtest(ctx context.Context, q console.BacktestQuery) (console.BacktestResult, error) {
 	l := b.config.Load()

@@ -30,7 +30,7 @@ var (
 // current, for the web console's playground.
 type consoleRules struct{ p atomic.Pointer[loaded] }
 
-func (c *consoleRules) set(l *loaded) { c.p.Store(l) }
+func (c *consoleRules) set(l *loaded) { c.p.Store(l.rulesOnly()) }
 
 func (c *consoleRules) Rules() ([]matcher.Rule, map[string][]string) {
 	l := c.p.Load()
