@@ -90,6 +90,8 @@ type Stories struct {
 	Enabled bool
 	// Window is how long a story stays open after its latest item.
 	Window time.Duration
+	// MaxStories bounds the stories open at once, and so their memory.
+	MaxStories int
 }
 
 // Defaults are the values every feed inherits.
@@ -184,6 +186,7 @@ const (
 	DefaultArchiveMaxAge    = 30 * 24 * time.Hour
 	DefaultArchiveMaxBytes  = 10 << 30
 	DefaultStoryWindow      = 48 * time.Hour
+	DefaultMaxStories       = 200000
 	DefaultAckWait          = time.Minute
 	DefaultEmbeddedListen   = "127.0.0.1:4222"
 	DefaultHTTPListen       = "127.0.0.1:9780"

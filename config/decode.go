@@ -20,7 +20,7 @@ func (d *decoder) config(root ast.Node) *Config {
 		},
 		HTTP:    HTTP{Listen: DefaultHTTPListen, Console: true},
 		Archive: Archive{Enabled: true, Stream: DefaultArchiveStream, MaxAge: DefaultArchiveMaxAge, MaxBytes: DefaultArchiveMaxBytes},
-		Stories: Stories{Enabled: true, Window: DefaultStoryWindow},
+		Stories: Stories{Enabled: true, Window: DefaultStoryWindow, MaxStories: DefaultMaxStories},
 		Defaults: Defaults{
 			Schedule:         DefaultSchedule,
 			AutoMin:          DefaultAutoMin,

@@ -52,7 +52,7 @@ func TestParseDefaults(t *testing.T) {
 		},
 		HTTP:    HTTP{Listen: "127.0.0.1:9780", Console: true},
 		Archive: Archive{Enabled: true, Stream: "NEWSWATCH_ITEMS", MaxAge: 30 * 24 * time.Hour, MaxBytes: 10 << 30},
-		Stories: Stories{Enabled: true, Window: 48 * time.Hour},
+		Stories: Stories{Enabled: true, Window: 48 * time.Hour, MaxStories: 200000},
 		Defaults: Defaults{
 			Schedule:         "@every 5m",
 			AutoMin:          5 * time.Minute,

@@ -99,6 +99,7 @@ archive:
 stories:
   enabled: false
   window: 24h
+  max_stories: 50000
 defaults:
   schedule: "@every 10m"
   auto_min: 1m

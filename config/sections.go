@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml/token"
@@ -165,6 +167,14 @@ func (d *decoder) stories(v value, st *Stories) {
 					err = fmt.Errorf("invalid stories.window %q: must be at least 1m", s)
 				}
 				return w, err
+			})
+		case "max_stories":
+			parsedField(d, e, &st.MaxStories, func(s string) (int, error) {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 1000 || n > 10_000_000 {
+					return 0, fmt.Errorf("invalid stories.max_stories %q: want a number from 1000 to 10000000", s)
+				}
+				return n, nil
 			})
 		default:
 			d.unknownKey(e, "stories")

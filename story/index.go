@@ -177,6 +177,22 @@ func (ix *index) maybeSweep(since int64) {
 	ix.sweep(since)
 }
 
+// keepNewest is the time before which the stories are swept to keep the n whose latest items
+// are the newest (more on ties).
+func (ix *index) keepNewest(n int) int64 {
+	lasts := make([]int64, 0, ix.live)
+	for i := range ix.stories {
+		if r := &ix.stories[i]; !r.free {
+			lasts = append(lasts, r.last)
+		}
+	}
+	if n <= 0 || len(lasts) <= n {
+		return minTime
+	}
+	slices.Sort(lasts)
+	return lasts[len(lasts)-n]
+}
+
 func (ix *index) sweep(since int64) {
 	dead := make([]bool, len(ix.stories))
 	for i := range ix.stories {

@@ -84,6 +84,9 @@ type Options struct {
 	// Lists are the configuration's term lists, in the rule language. Each list is one concept:
 	// two items that match the same list share a key whatever their languages.
 	Lists map[string][]string
+	// MaxStories bounds the stories of the window, and so the Assigner's memory: when more are
+	// open, the quarter whose latest items are oldest leave the window early. Zero: no bound.
+	MaxStories int
 }
 
 // ErrOptions is the sentinel of invalid options.
@@ -91,18 +94,19 @@ var ErrOptions = errors.New("story: invalid options")
 
 // Assigner gives each item its story. See the package comment.
 type Assigner struct {
-	window   int64 // milliseconds
-	now      int64 // the latest item time seen, milliseconds
-	concepts *matcher.Matcher
-	mitem    matcher.Item
-	x        extractor
-	ix       index
-	intern   interner
-	top      []wfeat
-	link     uint64              // the item's linkKey
-	title    uint64              // the item's titleKey
-	candTab  [candTabSize]uint64 // see candIndex
-	candUsed []uint32
+	maxStories int
+	window     int64 // milliseconds
+	now        int64 // the latest item time seen, milliseconds
+	concepts   *matcher.Matcher
+	mitem      matcher.Item
+	x          extractor
+	ix         index
+	intern     interner
+	top        []wfeat
+	link       uint64              // the item's linkKey
+	title      uint64              // the item's titleKey
+	candTab    [candTabSize]uint64 // see candIndex
+	candUsed   []uint32
 	// restoring maps the ids of the stories Restore made to their slots, until the next Assign.
 	restoring map[uint64]uint32
 	cands     []cand
@@ -117,7 +121,10 @@ func New(opts Options) (*Assigner, error) {
 	if w < time.Second {
 		return nil, fmt.Errorf("%w: window %s is shorter than a second", ErrOptions, w)
 	}
-	a := &Assigner{window: w.Milliseconds(), now: minTime}
+	if opts.MaxStories < 0 {
+		return nil, fmt.Errorf("%w: max stories %d is negative", ErrOptions, opts.MaxStories)
+	}
+	a := &Assigner{window: w.Milliseconds(), now: minTime, maxStories: opts.MaxStories}
 	a.ix.init()
 	a.intern.init()
 	if len(opts.Lists) > 0 {
@@ -168,6 +175,9 @@ func (a *Assigner) Assign(it Item) Story {
 		a.ix.exact[a.title] = slot
 	}
 	a.ix.maybeSweep(a.now - a.window)
+	if a.maxStories > 0 && a.ix.live > a.maxStories {
+		a.ix.sweep(a.ix.keepNewest(a.maxStories - a.maxStories/4))
+	}
 	st := a.intern.story(&a.ix, slot, first)
 	st.Language = lang
 	return st

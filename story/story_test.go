@@ -285,3 +285,29 @@ func TestRestore(t *testing.T) {
 		t.Errorf("got %v, want ErrStoryID", err)
 	}
 }
+
+// TestMaxStories: with MaxStories, the stories of the window stay within the bound however many
+// items come, the oldest leaving first, and the stories of recent items are kept.
+func TestMaxStories(t *testing.T) {
+	a, err := New(Options{MaxStories: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	var last Story
+	for i := range 1000 {
+		last = a.Assign(Item{FeedID: "f", Key: fmt.Sprint(i), Title: fmt.Sprintf("Unrelated report number %d about topic %d", i, i*7919),
+			Time: base.Add(time.Duration(i) * time.Second)})
+		if st := a.Stats(); st.Stories > 100 {
+			t.Fatalf("after %d items: %d stories open, want at most 100", i+1, st.Stories)
+		}
+	}
+	// A copy of the latest item joins its story: recent stories are kept.
+	again := a.Assign(Item{FeedID: "g", Key: "copy", Title: fmt.Sprintf("Unrelated report number %d about topic %d", 999, 999*7919), Time: base.Add(1000 * time.Second)})
+	if again.ID != last.ID {
+		t.Errorf("a copy of the latest item opened story %s, want %s", again.ID, last.ID)
+	}
+	if _, err := New(Options{MaxStories: -1}); err == nil {
+		t.Error("negative MaxStories: no error")
+	}
+}

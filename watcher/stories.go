@@ -85,7 +85,7 @@ type stories struct {
 }
 
 func newStories(w *Watcher, cfg Config) (*stories, error) {
-	a, err := story.New(story.Options{Window: cfg.StoryWindow, Lists: cfg.StoryLists})
+	a, err := story.New(story.Options{Window: cfg.StoryWindow, Lists: cfg.StoryLists, MaxStories: cfg.StoryMax})
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +127,12 @@ func (s *stories) run(ctx context.Context) {
 // add assigns an archived item its story, records which rules it opened the story for, and
 // tells the story events it causes.
 func (s *stories) add(a event.Archived) error {
+	if a.Muted != "" {
+		// A first poll's baseline or a flood held back: old news, or too much of it, that made
+		// no alert. It opens no story, so that a first poll of many feeds does not fill the
+		// window with what they had before.
+		return nil
+	}
 	text := a.Item.Summary
 	if len(a.Content) > len(text) {
 		text = a.Content
@@ -142,10 +148,6 @@ func (s *stories) add(a event.Archived) error {
 	src := event.StorySource{FeedID: a.FeedID, Key: a.Item.Key, Publisher: hostOf(a.Item.Link), Language: st.Language,
 		Title: a.Item.Title, Link: a.Item.Link, FirstSeen: a.FirstSeen}
 	res := &storyResult{story: st, at: a.FirstSeen}
-	if a.Muted != "" {
-		// The item made no alert: it opens the story for no rule, and tells nothing.
-		matches = nil
-	}
 	for _, m := range matches {
 		rules := s.opened[st.ID]
 		if rules == nil {

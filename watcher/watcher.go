@@ -93,8 +93,10 @@ type Config struct {
 	// language (the configuration's lists), read once at New.
 	StoryWindow time.Duration
 	StoryLists  map[string][]string
-	State       StateStore
-	Jobs        JobQueue
+	// StoryMax bounds the stories open at once (story.Options.MaxStories); 0: no bound.
+	StoryMax int
+	State    StateStore
+	Jobs     JobQueue
 	// Health receives the changes in the feeds' health; nil drops them.
 	Health HealthReporter
 	// SummaryInterval is how often Run logs what the polls came to; 0 means

@@ -23,7 +23,7 @@ type storyTeller struct {
 type itemRef struct{ feed, key string }
 
 func newStoryTeller(l *loaded) (*storyTeller, error) {
-	a, err := story.New(story.Options{Window: l.cfg.Stories.Window, Lists: l.cfg.Lists})
+	a, err := story.New(story.Options{Window: l.cfg.Stories.Window, Lists: l.cfg.Lists, MaxStories: l.cfg.Stories.MaxStories})
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func watcherConfig(l *loaded, n *notifier.Notifier, workers int, shutdownTimeout
 		wc.Archiver, wc.Archive, wc.Ledger = itemArchiver{a}, n, n.Ledger()
 		if l.cfg.Stories.Enabled {
 			wc.Follower, wc.StoryPublisher = n, n.Stories()
-			wc.StoryWindow, wc.StoryLists = l.cfg.Stories.Window, l.cfg.Lists
+			wc.StoryWindow, wc.StoryLists, wc.StoryMax = l.cfg.Stories.Window, l.cfg.Lists, l.cfg.Stories.MaxStories
 		}
 	}
 	return wc
