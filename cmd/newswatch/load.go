@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/newswatch/newswatch/config"
+	"github.com/newswatch/newswatch/delivery"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/watcher"
 )
@@ -37,7 +38,8 @@ func load(path string) (*loaded, error) {
 	if err != nil {
 		return nil, queryErrors(cfg, err)
 	}
-	if errs := attributeErrors(cfg); len(errs) > 0 {
+	if errs := append(attributeErrors(cfg), deliveryErrors(cfg)...); len(errs) > 0 {
+		slices.SortStableFunc(errs, byPosition)
 		return nil, errs
 	}
 	return &loaded{cfg: cfg, rules: rules, index: ix}, nil
@@ -66,6 +68,7 @@ func diagnose(path string) (cfg *config.Config, errs, warnings config.Errors, er
 		errs = append(errs, qerrs...)
 	}
 	errs = append(errs, attributeErrors(cfg)...)
+	errs = append(errs, deliveryErrors(cfg)...)
 	slices.SortStableFunc(errs, byPosition)
 	return cfg, errs, configWarnings(cfg), nil
 }
@@ -148,6 +151,26 @@ func attributeErrors(cfg *config.Config) config.Errors {
 				errs = append(errs, cfg.QueryError(i, a.Offset+1, msg))
 			}
 		}
+	}
+	return errs
+}
+
+// deliveryErrors validates each rule's delivery and places an invalid option at the position of
+// its field: in the rule, else in defaults.
+func deliveryErrors(cfg *config.Config) config.Errors {
+	var errs config.Errors
+	for _, r := range cfg.Rules {
+		err := deliveryOptions(r).Validate()
+		oe, ok := errors.AsType[*delivery.OptionError](err)
+		if !ok {
+			continue
+		}
+		field := oe.Field
+		if !strings.HasPrefix(field, "spike.") {
+			field = "deliver." + field
+		}
+		pos := r.DeliveryPosition(strings.TrimPrefix(field, "deliver."))
+		errs = append(errs, cfg.ErrorAt(pos, fmt.Sprintf("rule %q: %s", r.ID, strings.Replace(err.Error(), oe.Field, field, 1))))
 	}
 	return errs
 }
