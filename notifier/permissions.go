@@ -68,11 +68,12 @@ func rolePermissions(n names, role Role) Permissions {
 		return Permissions{
 			PubAllow: []string{
 				n.prefix + ".alert.>", n.prefix + ".poll.>", n.prefix + ".feed.>", n.prefix + ".item.>",
-				n.prefix + ".story.>",
+				n.prefix + ".story.>", n.prefix + ".digest.>", n.prefix + ".spike.>",
 				api + ">",                        // provisioning, the poll consumer, state reads
 				"$JS.ACK." + n.pollStream + ".>", // poll jobs: ack, nak, in progress, term
 				"$KV." + n.stateBucket + ".>",    // feed state writes
 				"$KV." + n.ledger + ".>",         // backfill claims
+				"$KV." + n.deliveryKV + ".>",     // delivery state writes
 			},
 			SubAllow: []string{daemonInboxPrefix + ".>"},
 		}
@@ -100,10 +101,11 @@ func rolePermissions(n names, role Role) Permissions {
 			SubAllow: []string{"_INBOX.>"},
 		}
 	case RoleSubscriber:
-		// The alert stream, the item archive and the story stream, each read the same way.
+		// The alert stream, the item archive, the story stream and the delivery stream, each read
+		// the same way.
 		d := BridgeDurable
 		p := Permissions{PubAllow: []string{api + "INFO", api + "STREAM.NAMES"}}
-		for _, stream := range []string{alerts, n.itemStream, n.storyStream} {
+		for _, stream := range []string{alerts, n.itemStream, n.storyStream, n.delivery} {
 			p.PubAllow = append(p.PubAllow,
 				api+"STREAM.INFO."+stream,
 				api+"STREAM.MSG.GET."+stream,
@@ -131,7 +133,7 @@ func rolePermissions(n names, role Role) Permissions {
 			api + "CONSUMER.*.*." + alerts + "." + d,
 			"$JS.ACK." + alerts + "." + d + ".>",
 		}
-		p.SubAllow = []string{n.prefix + ".alert.>", n.prefix + ".feed.>", n.prefix + ".item.>", n.prefix + ".story.>", "_INBOX.>"}
+		p.SubAllow = []string{n.prefix + ".alert.>", n.prefix + ".feed.>", n.prefix + ".item.>", n.prefix + ".story.>", n.prefix + ".digest.>", n.prefix + ".spike.>", "_INBOX.>"}
 		return p
 	}
 	return Permissions{}
