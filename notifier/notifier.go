@@ -56,9 +56,9 @@ type Notifier struct {
 	stories *Stories // nil when the archive is disabled
 
 	deliveries *Deliveries
-	state   *StateStore
-	jobs    *JobQueue
-	health  *Health
+	state      *StateStore
+	jobs       *JobQueue
+	health     *Health
 
 	closed    chan struct{} // closed when the connection is closed
 	closeOnce sync.Once
