@@ -24,7 +24,7 @@ import (
 // each feed is a distinct publisher to the delivery.
 type publisherFeed struct {
 	*httptest.Server
-	host  string
+	host     string
 	mu       sync.Mutex
 	items    []feedItem
 	requests int
@@ -245,7 +245,8 @@ func TestDelivery(t *testing.T) {
 	waitStreamCount(t, js, 20+2+1+3, 60*time.Second)
 	waitFor(t, 150*time.Second, "the digest of the second minute", func() bool {
 		time.Sleep(500 * time.Millisecond)
-		return listed("digest") >= 5 })
+		return listed("digest") >= 5
+	})
 	// The budget window of the second minute ends without a notice or a digest.
 	windowEnd := second.Truncate(time.Minute).Add(time.Minute)
 	waitFor(t, 90*time.Second, "the end of the second budget window", func() bool { return time.Now().After(windowEnd.Add(5 * time.Second)) })
