@@ -57,6 +57,18 @@ func (r Rule) DeliveryPosition(field string) Position {
 	return r.Pos
 }
 
+// DeliveryPosition returns where the value of a delivery field of defaults is written, or the
+// zero Position when it is not.
+func (d Defaults) DeliveryPosition(field string) Position {
+	if p, ok := d.deliveryPos[field]; ok {
+		return p
+	}
+	if isSpikeField(field) {
+		return d.deliveryPos["spike"]
+	}
+	return d.deliveryPos[""]
+}
+
 // deliver decodes a deliver mapping into dl, recording where each value is written.
 func (d *decoder) deliver(v value, dl *Deliver, pos deliveryPos, path string) {
 	if v.node == nil {

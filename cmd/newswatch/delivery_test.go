@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -371,6 +372,63 @@ func seedSpikeHistory(t *testing.T, js jetstream.JetStream, rules ...string) {
 		}
 		if _, err := kv.Create(ctx, rule, doc); err != nil {
 			t.Fatalf("seed %s: %v", rule, err)
+		}
+	}
+}
+
+// TestCheckDeliveryErrors: an invalid delivery or spike setting stops check at the line and
+// column of its value, in the rule or in defaults (once, not for each rule that inherits it), or
+// at the rule's deliver mapping when a required key is missing.
+func TestCheckDeliveryErrors(t *testing.T) {
+	const bad = `feeds:
+  - {id: a, url: https://example.com/feed}
+defaults:
+  deliver: {mode: digest, every: 30s}
+  spike: {window: 20m}
+rules:
+  - id: r1
+    query: x
+    deliver: {mode: budget}
+    spike: {window: 30m}
+  - id: r2
+    query: y
+    deliver: {mode: immediate}
+    spike: {window: 30m, factor: 0.5}
+  - id: r3
+    query: z
+    deliver: {mode: digest, cron: "0 8 * * *", time_zone: Mars/Olympus}
+    spike: {window: 1h}
+  - id: r4
+    query: w
+    deliver: {mode: dijest}
+`
+	const want = `FILE:4:34: defaults: deliver.every: must be whole seconds from 1m0s to 744h0m0s (got 30s)
+      deliver: {mode: digest, every: 30s}
+                                     ^
+FILE:5:19: rule "r4": spike.window: must be a multiple of 15m0s from 15m0s to 24h (got 20m0s)
+      spike: {window: 20m}
+                      ^
+FILE:9:14: rule "r1": deliver.max: is required with mode budget (alerts a window)
+        deliver: {mode: budget}
+                 ^
+`
+	path := writeFile(t, "bad.yaml", bad)
+	code, _, errOut := runCLI(t, "", "check", "-c", path)
+	if code != 1 {
+		t.Errorf("check: exit %d, want 1", code)
+	}
+	got := strings.ReplaceAll(errOut, path, "FILE")
+	if n := strings.Count(got, "\nFILE:") + 1; n != 6 {
+		t.Errorf("check printed %d errors, want 6:\n%s", n, got)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(want), "\n") {
+		if !strings.Contains(got, line) {
+			t.Errorf("check printed:\n%s\nwant it to hold:\n%s", got, line)
+		}
+	}
+	for _, msg := range []string{`FILE:14:34: rule "r2": spike.factor`, `FILE:17:59: rule "r3": deliver.time_zone`, `FILE:21:21: invalid deliver.mode "dijest"`} {
+		if !strings.Contains(got, msg) {
+			t.Errorf("check printed:\n%s\nwant %q", got, msg)
 		}
 	}
 }

@@ -155,22 +155,32 @@ func attributeErrors(cfg *config.Config) config.Errors {
 	return errs
 }
 
-// deliveryErrors validates each rule's delivery and places an invalid option at the position of
-// its field: in the rule, else in defaults.
+// deliveryErrors validates the delivery of defaults and of each rule, and places an invalid
+// option at the position of its field: in the rule, else in defaults. An invalid default is
+// reported once, not again for each rule that inherits it.
 func deliveryErrors(cfg *config.Config) config.Errors {
 	var errs config.Errors
-	for _, r := range cfg.Rules {
-		err := deliveryOptions(r).Validate()
-		oe, ok := errors.AsType[*delivery.OptionError](err)
+	seen := map[config.Position]bool{}
+	report := func(who string, o delivery.Options, where func(string) config.Position) {
+		oe, ok := errors.AsType[*delivery.OptionError](o.Validate())
 		if !ok {
-			continue
+			return
 		}
 		field := oe.Field
 		if !strings.HasPrefix(field, "spike.") {
 			field = "deliver." + field
 		}
-		pos := r.DeliveryPosition(strings.TrimPrefix(field, "deliver."))
-		errs = append(errs, cfg.ErrorAt(pos, fmt.Sprintf("rule %q: %s", r.ID, strings.Replace(err.Error(), oe.Field, field, 1))))
+		pos := where(strings.TrimPrefix(field, "deliver."))
+		if seen[pos] && pos != (config.Position{}) {
+			return
+		}
+		seen[pos] = true
+		errs = append(errs, cfg.ErrorAt(pos, fmt.Sprintf("%s: %s", who, strings.Replace(oe.Error(), oe.Field, field, 1))))
+	}
+	d := cfg.Defaults
+	report("defaults", deliveryOptions(config.Rule{Deliver: d.Deliver, Spike: d.Spike}), d.DeliveryPosition)
+	for _, r := range cfg.Rules {
+		report(fmt.Sprintf("rule %q", r.ID), deliveryOptions(r), r.DeliveryPosition)
 	}
 	return errs
 }
