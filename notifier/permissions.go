@@ -79,6 +79,7 @@ func rolePermissions(n names, role Role) Permissions {
 		}
 	case RoleBridge:
 		d, bucket, dlSubject, dlStream := BridgeDurable, bridgeBucket, n.prefix+".slack.dead", deadLetterStream(n.prefix)
+		dd := BridgeDurable + "_deliveries"
 		kv := "KV_" + bucket
 		return Permissions{
 			PubAllow: []string{
@@ -90,6 +91,14 @@ func rolePermissions(n names, role Role) Permissions {
 				api + "CONSUMER.INFO." + alerts + "." + d,
 				api + "CONSUMER.MSG.NEXT." + alerts + "." + d,
 				"$JS.ACK." + alerts + "." + d + ".>",
+				// Its consumer of the delivery stream: digests, budget notices, spikes.
+				api + "STREAM.INFO." + n.delivery,
+				api + "CONSUMER.CREATE." + n.delivery + "." + dd,
+				api + "CONSUMER.CREATE." + n.delivery + "." + dd + ".>",
+				api + "CONSUMER.DURABLE.CREATE." + n.delivery + "." + dd,
+				api + "CONSUMER.INFO." + n.delivery + "." + dd,
+				api + "CONSUMER.MSG.NEXT." + n.delivery + "." + dd,
+				"$JS.ACK." + n.delivery + "." + dd + ".>",
 				// The ledger bucket: created or updated by the bridge, read and written.
 				api + "STREAM.CREATE." + kv, api + "STREAM.UPDATE." + kv, api + "STREAM.INFO." + kv,
 				api + "STREAM.MSG.GET." + kv, api + "DIRECT.GET." + kv, api + "DIRECT.GET." + kv + ".>",
@@ -132,6 +141,10 @@ func rolePermissions(n names, role Role) Permissions {
 			api + "CONSUMER.*." + alerts + "." + d + ".>",
 			api + "CONSUMER.*.*." + alerts + "." + d,
 			"$JS.ACK." + alerts + "." + d + ".>",
+			api + "CONSUMER.*." + n.delivery + "." + d + "_deliveries",
+			api + "CONSUMER.*." + n.delivery + "." + d + "_deliveries.>",
+			api + "CONSUMER.*.*." + n.delivery + "." + d + "_deliveries",
+			"$JS.ACK." + n.delivery + "." + d + "_deliveries.>",
 		}
 		p.SubAllow = []string{n.prefix + ".alert.>", n.prefix + ".feed.>", n.prefix + ".item.>", n.prefix + ".story.>", n.prefix + ".digest.>", n.prefix + ".spike.>", "_INBOX.>"}
 		return p
