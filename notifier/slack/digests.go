@@ -22,6 +22,16 @@ import (
 // a redelivered event is skipped, and two bridges sharing the ledger and the consumer post each
 // once. A bridge killed between Slack's answer and the record posts that one message again.
 
+// digestRule reports whether rule's alerts are left to its digests (Config.DigestRules).
+func (b *Bridge) digestRule(rule string) bool {
+	for _, g := range b.cfg.DigestRules {
+		if globMatch(g, rule) {
+			return true
+		}
+	}
+	return false
+}
+
 // deliveriesDurable is the consumer of the delivery stream.
 func (b *Bridge) deliveriesDurable() string { return b.cfg.Durable + "_deliveries" }
 

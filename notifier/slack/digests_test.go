@@ -21,7 +21,7 @@ import (
 // stream, twice (as two replicas would: the stream keeps one of each), and runs two bridges one
 // after the other on one ledger, the second reading every event again: each event is one
 // message in its rule's channel, the digest a list of its stories with their links, the spike
-// highlighted with its stories.
+// highlighted with its stories. The alerts of a rule of DigestRules are not posted one by one.
 func TestBridgePostsDeliveriesOnce(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
 	s := fake(t, 10*time.Millisecond)
@@ -47,7 +47,11 @@ func TestBridgePostsDeliveriesOnce(t *testing.T) {
 		}
 	}
 
+	// kursk is left to its digests; dprk's alerts are posted one by one.
+	kurskAlert, dprkAlert := alert("kursk", "world", 1), alert("dprk", "world", 2)
+	publish(t, n, kurskAlert, dprkAlert)
 	cfg := baseConfig(nc, botPoster(t, s))
+	cfg.DigestRules = []string{"kur*"}
 	cfg.Routes = []slack.Route{{Rule: "dprk", Channels: []string{"#dprk"}}}
 	cfg.DefaultChannel = "#kursk"
 	for i := range 2 {
@@ -59,11 +63,12 @@ func TestBridgePostsDeliveriesOnce(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- b.Run(ctx) }()
 		if i == 0 {
-			if _, err := s.WaitPosts(3, waitTimeout); err != nil {
+			if _, err := s.WaitPosts(4, waitTimeout); err != nil {
 				t.Fatalf("posts: %v", err)
 			}
 		}
 		consumerIdleOn(t, nc, "NEWSWATCH_DELIVERIES", "newswatch_slack_deliveries")
+		consumerIdleOn(t, nc, "NEWSWATCH_ALERTS", "newswatch_slack")
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
@@ -80,8 +85,8 @@ func TestBridgePostsDeliveriesOnce(t *testing.T) {
 		}
 	}
 	posts := s.Posts()
-	if len(posts) != 3 {
-		t.Fatalf("%d posts, want 3 (a digest, a notice, a spike, once each): %+v", len(posts), posts)
+	if len(posts) != 4 {
+		t.Fatalf("%d posts, want 4 (a digest, a notice, a spike and dprk's alert, once each): %+v", len(posts), posts)
 	}
 	byID := map[string]string{}
 	for _, p := range posts {
@@ -94,6 +99,12 @@ func TestBridgePostsDeliveriesOnce(t *testing.T) {
 			text += " " + b.Text.Text
 		}
 		byID[p.EventID] = text
+	}
+	if _, ok := byID[notifier.EventID("kursk", "world", kurskAlert.Item.Key)]; ok {
+		t.Errorf("the alert of kursk, a digest rule, was posted")
+	}
+	if _, ok := byID[notifier.EventID("dprk", "world", dprkAlert.Item.Key)]; !ok {
+		t.Errorf("the alert of dprk was not posted")
 	}
 	if got := byID[digest.ID]; !strings.HasPrefix(got, "C0KURSK ") || !strings.Contains(got, "https://a.example/1|Troops &lt;cross&gt; the border") ||
 		!strings.Contains(got, "https://b.example/2") {
