@@ -68,6 +68,7 @@ func TestBacktestDeliveries(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("backtest --deliveries: exit %d\n%s", code, errOut)
 	}
+	t.Logf("backtest --deliveries:\n%s", errOut)
 	for _, want := range [][]string{
 		{"kursk", "immediate", "12", "0", "0", "0", "12"},
 		{"kursk", "digest every 1h", "0", "1", "0", "0", "1"},
