@@ -131,6 +131,9 @@ func (dl *deliverer) decide(ctx context.Context, a notifier.FollowedAlert) error
 	if p == nil {
 		return nil // a rule since removed
 	}
+	if o := p.Options(); o.Mode == delivery.ModeImmediate && o.Spike.Off {
+		return nil // the alert stream is its delivery, and nothing is counted
+	}
 	ev := deliveryEvent(a.Event)
 	for {
 		doc, rev, err := dl.load(ctx, data.Rule.ID)
