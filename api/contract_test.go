@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/newswatch/newswatch/delivery"
 	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
@@ -65,6 +66,8 @@ func TestAsyncAPIDocument(t *testing.T) {
 		"feedHealth": notifier.HealthSubject("{prefix}", "{feed}", "{status}"),
 		"item":       notifier.ItemSubject("{prefix}", "{feed}"),
 		"story":      notifier.StorySubject("{prefix}", "{rule}", "{kind}"),
+		"digest":     notifier.DigestSubject("{prefix}", "{rule}"),
+		"spike":      notifier.SpikeSubject("{prefix}", "{rule}"),
 	}
 	for name, subject := range want {
 		if addresses[name] != subject {
@@ -134,6 +137,9 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 	if err := n.Stories().Publish(t.Context(), stories); err != nil {
 		t.Fatal(err)
 	}
+	if err := n.Deliveries().Publish(t.Context(), deliveryEvents(t, now)); err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range healthStatuses {
 		fh := notifier.FeedHealth{FeedID: "world", FeedURL: "https://example.org/rss", Status: s, Time: now,
 			Since: now.Add(-time.Hour), Failures: 2, Items: 40, Error: "fetch: timeout", ErrorClass: "timeout", NextPoll: now.Add(time.Minute),
@@ -146,11 +152,12 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 	schemas := dataSchemas(t)
 	seen := map[string]bool{}
 	deadline := time.After(30 * time.Second)
-	for len(seen) < 4+len(healthStatuses) {
+	for len(seen) < 7+len(healthStatuses) {
 		select {
 		case m := <-msgs:
 			if !strings.HasPrefix(m.Subject, "newswatch.alert.") && !strings.HasPrefix(m.Subject, "newswatch.feed.") &&
-				!strings.HasPrefix(m.Subject, "newswatch.item.") && !strings.HasPrefix(m.Subject, "newswatch.story.") {
+				!strings.HasPrefix(m.Subject, "newswatch.item.") && !strings.HasPrefix(m.Subject, "newswatch.story.") &&
+				!strings.HasPrefix(m.Subject, "newswatch.digest.") && !strings.HasPrefix(m.Subject, "newswatch.spike.") {
 				continue
 			}
 			if got := m.Header.Get("Content-Type"); got != notifier.EventContentType {
@@ -176,9 +183,49 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 			}
 			seen[ev.Type()] = true
 		case <-deadline:
-			t.Fatalf("got events of types %v within 30s, want an alert, an item, two story events and %d feed-health events", seen, len(healthStatuses))
+			t.Fatalf("got events of types %v within 30s, want an alert, an item, two story events, a digest, a notice, a spike and %d feed-health events", seen, len(healthStatuses))
 		}
 	}
+}
+
+// deliveryEvents are a digest, a budget notice and a spike as the delivery policy makes them: a
+// rule in mode budget (one alert an hour) fed three stories, two of them surging past a baseline.
+func deliveryEvents(t *testing.T, now time.Time) []notifier.DeliveryEvent {
+	t.Helper()
+	p, err := delivery.New("kursk", delivery.Options{Mode: delivery.ModeBudget, Max: 1,
+		Spike: delivery.SpikeOptions{MinStories: 2, MinPublishers: 2, BaselineDays: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &delivery.State{}
+	var out []notifier.DeliveryEvent
+	start := now.Add(-49 * time.Hour).Truncate(time.Hour)
+	evs := []delivery.Event{
+		{ID: "a0", Story: "s0", Title: "Earlier", Link: "https://a.example/0", Publisher: "a.example", Time: start},
+		{ID: "a1", Story: "s1", Title: "Бои под Курском", Link: "https://a.example/1", Publisher: "a.example", Time: start.Add(48 * time.Hour)},
+		{ID: "a2", Story: "s2", Title: "Kursk offensive", Link: "https://b.example/2", Publisher: "b.example", Time: start.Add(48*time.Hour + time.Minute)},
+		{ID: "a3", Story: "s3", Title: "Kursk front", Link: "https://c.example/3", Publisher: "c.example", Time: start.Add(48*time.Hour + 2*time.Minute)},
+	}
+	for _, ev := range evs {
+		d := p.Decide(st, ev)
+		if d.Notice != nil {
+			out = append(out, notifier.DeliveryEvent{Kind: notifier.KindNotice, RuleID: "kursk", ID: d.Notice.ID, Subject: d.Notice.Window.ID, Time: ev.Time, Data: d.Notice})
+		}
+		if d.Spike != nil && len(out) < 3 {
+			out = append(out, notifier.DeliveryEvent{Kind: notifier.KindSpike, RuleID: "kursk", ID: d.Spike.ID, Subject: d.Spike.End.Format(time.RFC3339), Time: d.Spike.End, Data: d.Spike})
+		}
+	}
+	for _, d := range p.Due(st, now) {
+		out = append(out, notifier.DeliveryEvent{Kind: notifier.KindDigest, RuleID: "kursk", ID: d.ID, Subject: d.Period.ID, Time: d.Period.End, Data: d})
+	}
+	kinds := map[notifier.DeliveryKind]bool{}
+	for _, e := range out {
+		kinds[e.Kind] = true
+	}
+	if len(kinds) != 3 {
+		t.Fatalf("the policy made %d kinds of delivery (%v), want a digest, a notice and a spike", len(kinds), kinds)
+	}
+	return out
 }
 
 // dataSchemas compiles every schema of schemas/, by the URI that events name in dataschema.
@@ -213,7 +260,8 @@ func dataSchemas(t *testing.T) map[string]*jsonschema.Schema {
 			t.Fatalf("compile %s: %v", f, err)
 		}
 	}
-	for _, uri := range []string{notifier.AlertDataSchema, notifier.HealthDataSchema, notifier.ItemDataSchema, notifier.StoryDataSchema} {
+	for _, uri := range []string{notifier.AlertDataSchema, notifier.HealthDataSchema, notifier.ItemDataSchema, notifier.StoryDataSchema,
+		notifier.DigestDataSchema, notifier.SpikeDataSchema} {
 		if out[uri] == nil {
 			t.Errorf("the events name dataschema %q, which is none of api/schemas", uri)
 		}

@@ -111,6 +111,12 @@ type Defaults struct {
 	// FullText says when the articles of new items are fetched and matched: never, auto (when
 	// the feed's text is short) or always.
 	FullText string
+	// Deliver and Spike are what every rule inherits (rules[].deliver replaces Deliver whole;
+	// each key of rules[].spike overrides Spike's).
+	Deliver Deliver
+	Spike   Spike
+
+	deliveryPos deliveryPos
 }
 
 // FirstPollMode says what the first poll of a new feed alerts.
@@ -166,7 +172,12 @@ type Rule struct {
 	// Backfill is how far back the archive is matched when the rule, or a new query of it, is
 	// first loaded; 0 is no backfill.
 	Backfill time.Duration
-	Pos      Position // the rule's first key
+	// Deliver and Spike are the rule's delivery and spike detection, defaults applied.
+	Deliver Deliver
+	Spike   Spike
+	Pos     Position // the rule's first key
+
+	deliveryPos deliveryPos // see DeliveryPosition
 }
 
 // Position is a 1-based line and a 1-based byte column in the file.

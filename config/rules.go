@@ -60,7 +60,7 @@ func (d *decoder) rules(v value, cfg *Config) {
 	items, _ := d.sequence(v, `for "rules"`)
 	seen := map[string]bool{}
 	for _, item := range items {
-		r, query, idTok, ok := d.rule(item, feedIDs)
+		r, query, idTok, ok := d.rule(item, feedIDs, cfg.Defaults)
 		if !ok {
 			continue
 		}
@@ -75,7 +75,7 @@ func (d *decoder) rules(v value, cfg *Config) {
 }
 
 // rule decodes one rule, where its query is written and where its id is.
-func (d *decoder) rule(v value, feedIDs map[string]bool) (Rule, scalar, *token.Token, bool) {
+func (d *decoder) rule(v value, feedIDs map[string]bool, def Defaults) (Rule, scalar, *token.Token, bool) {
 	if v.absent() {
 		d.errorf(v.tok, `expected a mapping in "rules", found null`)
 	}
@@ -86,7 +86,15 @@ func (d *decoder) rule(v value, feedIDs map[string]bool) (Rule, scalar, *token.T
 	if !ok {
 		return Rule{}, scalar{}, nil, false
 	}
-	r := Rule{Pos: d.position(v.tok)}
+	// A rule's spike keys each override defaults.spike's; its deliver mapping replaces
+	// defaults.deliver whole, since its keys only make sense together (mode budget and max).
+	r := Rule{Pos: d.position(v.tok), Spike: def.Spike, deliveryPos: deliveryPos{}}
+	for k, p := range def.deliveryPos {
+		if isSpikeField(k) {
+			r.deliveryPos[k] = p
+		}
+	}
+	ownDeliver := false
 	var (
 		query scalar
 		idTok *token.Token
@@ -104,9 +112,25 @@ func (d *decoder) rule(v value, feedIDs map[string]bool) (Rule, scalar, *token.T
 			r.Feeds = d.scope(d.value(e.value), feedIDs)
 		case "backfill":
 			parsedField(d, e, &r.Backfill, func(s string) (time.Duration, error) { return parseDuration("backfill", s) })
+		case "deliver":
+			ownDeliver = true
+			d.deliver(d.value(e.value), &r.Deliver, r.deliveryPos, "rules[].deliver")
+		case "spike":
+			d.spike(d.value(e.value), &r.Spike, r.deliveryPos, "rules[].spike")
 		default:
 			d.unknownKey(e, "rules[]")
 		}
+	}
+	if !ownDeliver {
+		r.Deliver = def.Deliver
+		for k, p := range def.deliveryPos {
+			if !isSpikeField(k) {
+				r.deliveryPos[k] = p
+			}
+		}
+	}
+	if len(r.deliveryPos) == 0 {
+		r.deliveryPos = nil
 	}
 	if r.ID == "" {
 		d.missing(v, entries, "id", `rule has no "id"`)

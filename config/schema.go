@@ -77,7 +77,7 @@ func schema() obj {
 					"default":     DefaultMaxStories,
 				},
 			}),
-			"defaults": section("Values every feed inherits; each feed may override each of them.", pollProperties(true)),
+			"defaults": section("Values every feed inherits (each feed may override each of them), and the delivery and spike detection every rule inherits.", defaultsProperties()),
 			"feeds":    feedsSchema(),
 			"lists":    listsSchema(),
 			"rules":    rulesSchema(),
@@ -327,6 +327,53 @@ func listsSchema() obj {
 	}
 }
 
+func defaultsProperties() obj {
+	props := pollProperties(true)
+	props["deliver"] = deliverSchema("How the alerts of every rule without a deliver of its own reach their readers.")
+	props["spike"] = spikeSchema("The spike detection of every rule; a rule's spike overrides each key.")
+	return props
+}
+
+// positive is an optional whole number from 1.
+func positive(description string) obj {
+	return obj{"description": description, "type": []string{"integer", "null"}, "minimum": 1}
+}
+
+// The delivery's defaults are applied where the delivery is built (a zero field takes its
+// default), so the schema states them in words and not as "default": a file that writes them
+// out would not load as one that leaves them out.
+func deliverSchema(description string) obj {
+	return section(description+" The alert stream carries every alert whatever the mode; digests and notices are published on <prefix>.digest.<rule>.", obj{
+		"mode": obj{
+			"description": "immediate (default): every alert at once; digest: one digest a period listing its stories; budget: at most max alerts a per window at once, the rest in the window's digest with one notice.",
+			"type":        []string{"string", "null"},
+			"anyOf":       []obj{{"type": "null"}, {"enum": []string{"immediate", "digest", "budget"}}},
+		},
+		"every":       duration("The digest period, aligned to the Unix epoch (1h ends at each full hour UTC); not with cron. Default 1h.", 0),
+		"cron":        str("The instants a digest period ends, as a 5-field cron expression or @hourly, @daily, @weekly, @monthly, read in time_zone; not with every."),
+		"time_zone":   str("The IANA time zone cron is read in; default UTC."),
+		"max":         positive("mode budget: the alerts a per window delivered at once (required with budget)."),
+		"per":         duration("mode budget: the budget window, aligned to the Unix epoch. Default 1h.", 0),
+		"max_stories": with(positive("The most stories one digest lists (default 100); the items of the others are counted."), "maximum", 1000),
+	})
+}
+
+func spikeSchema(description string) obj {
+	num := func(d string) obj {
+		return obj{"description": d, "type": []string{"number", "null"}, "minimum": 0}
+	}
+	return section(description+" A spike is published on <prefix>.spike.<rule> with its counts, baseline and stories.", obj{
+		"off":            obj{"description": "Turn spike detection off (default false).", "type": []string{"boolean", "null"}},
+		"window":         duration("The recent window whose new stories are counted; a multiple of 15m up to 24h. Default 2h.", 0),
+		"min_stories":    positive("The least number of new stories in the window (default 5)."),
+		"min_publishers": positive("The least number of distinct publishers of those stories (default 3)."),
+		"factor":         num("How many times the baseline the window must hold, from 1 (default 3)."),
+		"floor":          num("The least baseline (new stories a window), so that a rule silent until now does not call every small count a spike (default 1)."),
+		"baseline_days":  with(positive("How many previous days, the same hours each, make the baseline (default 7)."), "maximum", 28),
+		"cooldown":       duration("The least time between two spikes of the rule. Default 6h.", 0),
+	})
+}
+
 func rulesSchema() obj {
 	return obj{
 		"description": "The watch rules: each new item matching a rule's query is alerted.",
@@ -343,6 +390,8 @@ func rulesSchema() obj {
 					"pattern":     `\S`,
 				},
 				"backfill": duration("When the rule, or a new query of it, is first loaded: match the archive's items of this window before now and alert them, once.", 0),
+				"deliver":  deliverSchema("How the rule's alerts reach their readers; replaces defaults.deliver whole."),
+				"spike":    spikeSchema("The rule's spike detection; each key overrides defaults.spike's."),
 				"feeds": obj{
 					"description": "The feeds the rule applies to, by feed id or tag:NAME; default: every feed.",
 					"type":        []string{"array", "null"},

@@ -111,6 +111,8 @@ defaults:
   allow_private: true
   max_alerts_per_poll: 200
   fulltext: auto
+  deliver: {mode: digest, every: 2h, cron: '@daily', time_zone: UTC, max: 5, per: 1h, max_stories: 50}
+  spike: {off: false, window: 1h, min_stories: 4, min_publishers: 2, factor: 2.5, floor: 0.5, baseline_days: 3, cooldown: 2h}
 feeds:
   - id: world
     url: https://news.example/world.xml
@@ -154,6 +156,12 @@ rules:
     query: '@dprk NEAR/10 troop*'
     backfill: 24h
     feeds: [world, "tag:en"]
+    deliver: {mode: budget, max: 10, per: 30m}
+    spike: {off: false, window: 1h, min_stories: 4, min_publishers: 2, factor: 2.5, floor: 0.5, baseline_days: 3, cooldown: 1h}
+  - id: kursk
+    query: kursk
+    deliver: {mode: digest, every: 12h, cron: "0 8,18 * * *", time_zone: Europe/Kyiv, max_stories: 20}
+    spike: {off: true}
 `
 
 func TestSchemaFullConfig(t *testing.T) {
@@ -242,6 +250,9 @@ func TestSchemaFollowsLoader(t *testing.T) {
 		"archive":     {"archive"},
 		"stories":     {"stories"},
 		"pollField":   {"defaults", "feeds[]"},
+		"defaults":    {"defaults"},
+		"deliver":     {"defaults.deliver", "rules[].deliver"},
+		"spike":       {"defaults.spike", "rules[].spike"},
 		"feed":        {"feeds[]"},
 		"sourceField": {"feeds[]"},
 		"selectors":   {"feeds[].selectors"},

@@ -194,10 +194,21 @@ func optionalListen(what string) func(string) error {
 
 func (d *decoder) defaults(v value, def *Defaults) {
 	entries, _ := d.mapping(v.node, `for "defaults"`)
+	pos := deliveryPos{}
 	for _, e := range entries {
-		if !d.pollField(e, def) {
-			d.unknownKey(e, "defaults")
+		switch e.key {
+		case "deliver":
+			d.deliver(d.value(e.value), &def.Deliver, pos, "defaults.deliver")
+		case "spike":
+			d.spike(d.value(e.value), &def.Spike, pos, "defaults.spike")
+		default:
+			if !d.pollField(e, def) {
+				d.unknownKey(e, "defaults")
+			}
 		}
+	}
+	if len(pos) > 0 {
+		def.deliveryPos = pos
 	}
 }
 

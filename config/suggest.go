@@ -23,7 +23,7 @@ func (d *decoder) unknownKey(e entry, path string) {
 var sectionKeys = sync.OnceValue(func() map[string][]string {
 	doc := schema()
 	out := map[string][]string{}
-	for _, path := range []string{"", "nats", "nats.embedded", "nats.tls", "http", "archive", "stories", "defaults", "feeds[]", "feeds[].selectors", "rules[]"} {
+	for _, path := range []string{"", "nats", "nats.embedded", "nats.tls", "http", "archive", "stories", "defaults", "feeds[]", "feeds[].selectors", "rules[]", "defaults.deliver", "defaults.spike", "rules[].deliver", "rules[].spike"} {
 		s := doc
 		if path != "" {
 			for part := range strings.SplitSeq(path, ".") {

@@ -32,6 +32,9 @@ func startEmbedded(ctx context.Context, cfg EmbeddedConfig, a *auth, log *zap.Lo
 		TrustedOperators: []*jwt.OperatorClaims{a.operator},
 		AccountResolver:  a.resolver,
 		SystemAccount:    a.systemAcc,
+		// A client's CONNECT carries its user JWT, which lists the role's permissions: the
+		// subscriber's (four streams read alike) is past the default limit of 4 KiB.
+		MaxControlLine: 16 << 10,
 	}
 	if cfg.Listen != "" {
 		host, port, err := splitListen(cfg.Listen)

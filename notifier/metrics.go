@@ -14,6 +14,8 @@ type metrics struct {
 	archiveDuration prometheus.Histogram
 	stories         *prometheus.CounterVec // by result: ok, duplicate, error
 	storyDuration   prometheus.Histogram
+	deliveries      *prometheus.CounterVec // by result: ok, duplicate, error
+	deliverDuration prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -45,8 +47,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from sending a batch of story events to the last acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "newswatch_deliveries_published_total",
+			Help: "Digests, budget notices and spikes published to the delivery stream, by result: ok, duplicate (published by another replica already) or error.",
+		}, []string{"result"}),
+		deliverDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "newswatch_delivery_publish_duration_seconds",
+			Help:    "Time from sending a digest, notice or spike to its acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
 	}
 	for _, r := range []string{"ok", "duplicate", "error"} {
+		m.deliveries.WithLabelValues(r)
 		m.stories.WithLabelValues(r)
 		m.published.WithLabelValues(r) // present from the start, at 0
 		m.archived.WithLabelValues(r)
@@ -54,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.published, m.publishDuration, m.archived, m.archiveDuration, m.stories, m.storyDuration} {
+	for _, c := range []prometheus.Collector{m.published, m.publishDuration, m.archived, m.archiveDuration, m.stories, m.storyDuration, m.deliveries, m.deliverDuration} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(ErrInvalidConfig, err)
 		}

@@ -54,9 +54,11 @@ type Notifier struct {
 	archive *Archive // nil when disabled
 	ledger  *Ledger  // nil when the archive is disabled
 	stories *Stories // nil when the archive is disabled
-	state   *StateStore
-	jobs    *JobQueue
-	health  *Health
+
+	deliveries *Deliveries
+	state      *StateStore
+	jobs       *JobQueue
+	health     *Health
 
 	closed    chan struct{} // closed when the connection is closed
 	closeOnce sync.Once
@@ -116,7 +118,11 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 		n.archive = &Archive{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.itemStream, resource: itemStream,
 			store: n.store, published: m.archived, duration: m.archiveDuration}}
 	}
-	n.state = &StateStore{kv: kv, store: n.store}
+	n.state = &StateStore{kv: kv, store: n.store, res: stateBucket}
+	n.deliveries = &Deliveries{prefix: cfg.SubjectPrefix, js: n.js, log: log.Named("deliveries"), alertStream: n.names.alertStream,
+		state: &StateStore{kv: n.store.deliveryKV, store: n.store, res: deliveryBucket},
+		pub: &publisher{js: n.js, stream: n.names.delivery, resource: deliveryStream, store: n.store,
+			published: m.deliveries, duration: m.deliverDuration}}
 	n.health = &Health{nc: n.nc, prefix: cfg.SubjectPrefix}
 	n.jobs = &JobQueue{js: n.js, names: n.names, cfg: cfg.Jobs, log: log.Named("jobs"), stream: n.names.pollStream, store: n.store, shared: n.srv == nil}
 	log.Info("nats ready", zap.String("url", n.redactedURL()), zap.Bool("embedded", n.srv != nil),

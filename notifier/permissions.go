@@ -68,16 +68,18 @@ func rolePermissions(n names, role Role) Permissions {
 		return Permissions{
 			PubAllow: []string{
 				n.prefix + ".alert.>", n.prefix + ".poll.>", n.prefix + ".feed.>", n.prefix + ".item.>",
-				n.prefix + ".story.>",
+				n.prefix + ".story.>", n.prefix + ".digest.>", n.prefix + ".spike.>",
 				api + ">",                        // provisioning, the poll consumer, state reads
 				"$JS.ACK." + n.pollStream + ".>", // poll jobs: ack, nak, in progress, term
 				"$KV." + n.stateBucket + ".>",    // feed state writes
 				"$KV." + n.ledger + ".>",         // backfill claims
+				"$KV." + n.deliveryKV + ".>",     // delivery state writes
 			},
 			SubAllow: []string{daemonInboxPrefix + ".>"},
 		}
 	case RoleBridge:
 		d, bucket, dlSubject, dlStream := BridgeDurable, bridgeBucket, n.prefix+".slack.dead", deadLetterStream(n.prefix)
+		dd := BridgeDurable + "_deliveries"
 		kv := "KV_" + bucket
 		return Permissions{
 			PubAllow: []string{
@@ -89,6 +91,14 @@ func rolePermissions(n names, role Role) Permissions {
 				api + "CONSUMER.INFO." + alerts + "." + d,
 				api + "CONSUMER.MSG.NEXT." + alerts + "." + d,
 				"$JS.ACK." + alerts + "." + d + ".>",
+				// Its consumer of the delivery stream: digests, budget notices, spikes.
+				api + "STREAM.INFO." + n.delivery,
+				api + "CONSUMER.CREATE." + n.delivery + "." + dd,
+				api + "CONSUMER.CREATE." + n.delivery + "." + dd + ".>",
+				api + "CONSUMER.DURABLE.CREATE." + n.delivery + "." + dd,
+				api + "CONSUMER.INFO." + n.delivery + "." + dd,
+				api + "CONSUMER.MSG.NEXT." + n.delivery + "." + dd,
+				"$JS.ACK." + n.delivery + "." + dd + ".>",
 				// The ledger bucket: created or updated by the bridge, read and written.
 				api + "STREAM.CREATE." + kv, api + "STREAM.UPDATE." + kv, api + "STREAM.INFO." + kv,
 				api + "STREAM.MSG.GET." + kv, api + "DIRECT.GET." + kv, api + "DIRECT.GET." + kv + ".>",
@@ -100,10 +110,11 @@ func rolePermissions(n names, role Role) Permissions {
 			SubAllow: []string{"_INBOX.>"},
 		}
 	case RoleSubscriber:
-		// The alert stream, the item archive and the story stream, each read the same way.
+		// The alert stream, the item archive, the story stream and the delivery stream, each read
+		// the same way.
 		d := BridgeDurable
 		p := Permissions{PubAllow: []string{api + "INFO", api + "STREAM.NAMES"}}
-		for _, stream := range []string{alerts, n.itemStream, n.storyStream} {
+		for _, stream := range []string{alerts, n.itemStream, n.storyStream, n.delivery} {
 			p.PubAllow = append(p.PubAllow,
 				api+"STREAM.INFO."+stream,
 				api+"STREAM.MSG.GET."+stream,
@@ -130,8 +141,12 @@ func rolePermissions(n names, role Role) Permissions {
 			api + "CONSUMER.*." + alerts + "." + d + ".>",
 			api + "CONSUMER.*.*." + alerts + "." + d,
 			"$JS.ACK." + alerts + "." + d + ".>",
+			api + "CONSUMER.*." + n.delivery + "." + d + "_deliveries",
+			api + "CONSUMER.*." + n.delivery + "." + d + "_deliveries.>",
+			api + "CONSUMER.*.*." + n.delivery + "." + d + "_deliveries",
+			"$JS.ACK." + n.delivery + "." + d + "_deliveries.>",
 		}
-		p.SubAllow = []string{n.prefix + ".alert.>", n.prefix + ".feed.>", n.prefix + ".item.>", n.prefix + ".story.>", "_INBOX.>"}
+		p.SubAllow = []string{n.prefix + ".alert.>", n.prefix + ".feed.>", n.prefix + ".item.>", n.prefix + ".story.>", n.prefix + ".digest.>", n.prefix + ".spike.>", "_INBOX.>"}
 		return p
 	}
 	return Permissions{}

@@ -18,6 +18,7 @@ var ErrConflict = errors.New("notifier: state revision conflict")
 type StateStore struct {
 	kv    jetstream.KeyValue
 	store *store
+	res   resource // the bucket, for re-creating it
 }
 
 // Load returns the feed's state and its revision; a feed without state yields nil, 0, nil.
@@ -26,7 +27,7 @@ func (s *StateStore) Load(ctx context.Context, feedID string) ([]byte, uint64, e
 		return nil, 0, fmt.Errorf("load state: feed id %q is not a key", feedID)
 	}
 	e, err := s.kv.Get(ctx, feedID)
-	if s.store.heal(ctx, stateBucket, err) {
+	if s.store.heal(ctx, s.res, err) {
 		e, err = s.kv.Get(ctx, feedID)
 	}
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -46,7 +47,7 @@ func (s *StateStore) Save(ctx context.Context, feedID string, data []byte, revis
 		return 0, fmt.Errorf("save state: feed id %q is not a key", feedID)
 	}
 	rev, err := s.write(ctx, feedID, data, revision)
-	if s.store.heal(ctx, stateBucket, err) {
+	if s.store.heal(ctx, s.res, err) {
 		// No stream got the write, so it is safe to repeat. A bucket re-created is empty: only
 		// a revision 0 is right in it, any other is a conflict.
 		rev, err = s.write(ctx, feedID, data, revision)

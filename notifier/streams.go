@@ -26,6 +26,8 @@ type names struct {
 	itemStream  string // "NEWSWATCH_ITEMS", configured
 	storyStream string // "NEWSWATCH_STORIES"
 	ledger      string // "newswatch_backfills": the rule versions backfilled
+	delivery    string // "NEWSWATCH_DELIVERIES": digests, budget notices, spikes
+	deliveryKV  string // "newswatch_delivery": each rule's delivery state
 }
 
 func newNames(cfg Config) names {
@@ -39,6 +41,8 @@ func newNames(cfg Config) names {
 		itemStream:  cfg.Archive.Stream,
 		storyStream: strings.ToUpper(base) + "_STORIES",
 		ledger:      base + "_backfills",
+		delivery:    strings.ToUpper(base) + "_DELIVERIES",
+		deliveryKV:  base + "_delivery",
 	}
 }
 
@@ -111,10 +115,32 @@ func streamConfigs(cfg Config, n names) []jetstream.StreamConfig {
 			MaxBytes:    orUnlimited(cfg.AlertMaxBytes),
 			Replicas:    cfg.Replicas,
 		},
+		{
+			Name:        n.delivery,
+			Description: "newswatch digests, budget notices and spikes",
+			Subjects:    []string{n.prefix + ".digest.>", n.prefix + ".spike.>"},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			// A digest is published again after a crash between its publication and the commit
+			// of its state, within seconds; the window of the alerts covers that many times over.
+			Duplicates: cfg.DuplicateWindow,
+			MaxAge:     cfg.AlertMaxAge,
+			MaxBytes:   orUnlimited(cfg.AlertMaxBytes),
+			Replicas:   cfg.Replicas,
+		},
 	}
 }
 
 func bucketConfig(cfg Config, n names, r resource) jetstream.KeyValueConfig {
+	if r == deliveryBucket {
+		return jetstream.KeyValueConfig{
+			Bucket:      n.deliveryKV,
+			Description: "newswatch delivery: each rule's digests, budget and spike counts",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    cfg.Replicas,
+		}
+	}
 	if r == ledgerBucket {
 		return jetstream.KeyValueConfig{
 			Bucket:      n.ledger,
@@ -143,14 +169,16 @@ const (
 	itemStream
 	ledgerBucket
 	storyStream
+	deliveryStream
+	deliveryBucket
 )
 
 // resources are the resources newswatch owns with cfg: the archive's only when it is on.
 func resources(cfg Config) []resource {
 	if cfg.Archive.Disabled {
-		return []resource{alertStream, pollStream, stateBucket}
+		return []resource{alertStream, pollStream, stateBucket, deliveryStream, deliveryBucket}
 	}
-	return []resource{alertStream, pollStream, stateBucket, itemStream, ledgerBucket, storyStream}
+	return []resource{alertStream, pollStream, stateBucket, itemStream, ledgerBucket, storyStream, deliveryStream, deliveryBucket}
 }
 
 // store provisions newswatch's streams and bucket, tells which are missing, and re-creates
@@ -161,7 +189,8 @@ type store struct {
 	names names
 	log   *zap.Logger
 
-	ledgerKV jetstream.KeyValue // set by provision when the archive is on
+	ledgerKV   jetstream.KeyValue // set by provision when the archive is on
+	deliveryKV jetstream.KeyValue // set by provision
 
 	mu sync.Mutex // serialises re-creations, so that each is done and logged once
 
@@ -189,6 +218,10 @@ func (s *store) describe(r resource) string {
 		return "backfill bucket " + s.names.ledger
 	case storyStream:
 		return "story stream " + s.names.storyStream
+	case deliveryStream:
+		return "delivery stream " + s.names.delivery
+	case deliveryBucket:
+		return "delivery bucket " + s.names.deliveryKV
 	default:
 		return "state bucket " + s.names.stateBucket
 	}
@@ -207,6 +240,10 @@ func (s *store) stream(r resource) string {
 		return "KV_" + s.names.ledger
 	case storyStream:
 		return s.names.storyStream
+	case deliveryStream:
+		return s.names.delivery
+	case deliveryBucket:
+		return "KV_" + s.names.deliveryKV
 	default:
 		return "KV_" + s.names.stateBucket
 	}
@@ -237,6 +274,8 @@ func (s *store) provision(ctx context.Context) (jetstream.KeyValue, error) {
 				kv = b
 			case ledgerBucket:
 				s.ledgerKV = b
+			case deliveryBucket:
+				s.deliveryKV = b
 			}
 		}
 		return nil
@@ -247,7 +286,7 @@ func (s *store) provision(ctx context.Context) (jetstream.KeyValue, error) {
 
 // create creates or updates r with its configuration; for a bucket, it returns its handle.
 func (s *store) create(ctx context.Context, r resource) (jetstream.KeyValue, error) {
-	if r == stateBucket || r == ledgerBucket {
+	if r == stateBucket || r == ledgerBucket || r == deliveryBucket {
 		bc := bucketConfig(s.cfg, s.names, r)
 		kv, err := s.js.CreateOrUpdateKeyValue(ctx, bc)
 		if err != nil {

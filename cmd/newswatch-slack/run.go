@@ -39,6 +39,7 @@ type runCmd struct {
 
 	Route          []string `name:"route" sep:" " placeholder:"RULE[/FEED]=CHANNEL[,CHANNEL]" help:"Route the alerts of matching rules and feeds (ids or * globs) to channels; repeatable, or space-separated."`
 	DefaultChannel string   `name:"default-channel" help:"Channel for the alerts that no route matches."`
+	DigestRules    []string `name:"digest-rules" sep:" " placeholder:"RULE" help:"Rules (ids or * globs) whose alerts are not posted one by one: their digests are (for rules with deliver mode digest); repeatable, or space-separated."`
 	Group          string   `name:"group" default:"stories" help:"One message per story and channel (stories: later alerts of the story update it) or per item and channel (items)."`
 	Threads        bool     `name:"threads" help:"With --group stories, also post each later source of a story as a reply in its message's thread."`
 
@@ -115,6 +116,7 @@ func (r runCmd) Run(e *env) error {
 		Poster:            poster,
 		Routes:            routes,
 		DefaultChannel:    r.DefaultChannel,
+		DigestRules:       r.DigestRules,
 		Group:             group,
 		Threads:           r.Threads,
 		Rate:              r.Rate,

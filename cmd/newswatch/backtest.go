@@ -36,6 +36,8 @@ type backtestCmd struct {
 	Feed  []string `name:"feed" env:"NEWSWATCH_BACKTEST_FEED" help:"Only the archived items of this feed (repeatable)."`
 	JSON  bool     `name:"json" help:"Print one JSON object a line for each (item, rule) match, and the summary as one JSON object on stderr."`
 	Limit int      `name:"limit" help:"Print at most this many matches; all are counted. 0: all."`
+	// Deliveries previews the noise of each delivery setting over the archive read.
+	Deliveries bool `name:"deliveries" help:"After the summary, print for each rule how many messages (alerts at once, digests, budget notices, spikes) each delivery setting would have sent over the items read."`
 }
 
 // archiveSource is the source name of archived items in the output of test and backtest.
@@ -83,7 +85,11 @@ func (c backtestCmd) Run(e *env) error {
 
 	out := matchPrinter{w: e.stdout, json: c.JSON, color: logging.IsTerminal(e.stdout)}
 	printed := 0
+	nz := newNoise(l)
 	sum, err := bt.run(ctx, r, func(m console.BacktestMatch, it watcher.Item, hit matcher.Match) error {
+		if c.Deliveries {
+			nz.add(m)
+		}
 		if c.Limit > 0 && printed == c.Limit {
 			return nil
 		}
@@ -104,6 +110,11 @@ func (c backtestCmd) Run(e *env) error {
 			fmt.Fprintf(e.stderr, "newswatch: %d of %d matches printed (--limit)\n", printed, sum.Matches)
 		}
 		printBacktestSummary(e.stderr, sum)
+	}
+	if c.Deliveries {
+		if err := nz.print(e.stderr); err != nil {
+			return fail(err)
+		}
 	}
 	if sum.Matches == 0 {
 		return exitError{1}

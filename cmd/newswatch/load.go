@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/newswatch/newswatch/config"
+	"github.com/newswatch/newswatch/delivery"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/watcher"
 )
@@ -44,7 +45,8 @@ func load(path string) (*loaded, error) {
 	if err != nil {
 		return nil, queryErrors(cfg, err)
 	}
-	if errs := attributeErrors(cfg); len(errs) > 0 {
+	if errs := append(attributeErrors(cfg), deliveryErrors(cfg)...); len(errs) > 0 {
+		slices.SortStableFunc(errs, byPosition)
 		return nil, errs
 	}
 	return &loaded{cfg: cfg, rules: rules, index: ix}, nil
@@ -73,6 +75,7 @@ func diagnose(path string) (cfg *config.Config, errs, warnings config.Errors, er
 		errs = append(errs, qerrs...)
 	}
 	errs = append(errs, attributeErrors(cfg)...)
+	errs = append(errs, deliveryErrors(cfg)...)
 	slices.SortStableFunc(errs, byPosition)
 	return cfg, errs, configWarnings(cfg), nil
 }
@@ -155,6 +158,36 @@ func attributeErrors(cfg *config.Config) config.Errors {
 				errs = append(errs, cfg.QueryError(i, a.Offset+1, msg))
 			}
 		}
+	}
+	return errs
+}
+
+// deliveryErrors validates the delivery of defaults and of each rule, and places an invalid
+// option at the position of its field: in the rule, else in defaults. An invalid default is
+// reported once, not again for each rule that inherits it.
+func deliveryErrors(cfg *config.Config) config.Errors {
+	var errs config.Errors
+	seen := map[config.Position]bool{}
+	report := func(who string, o delivery.Options, where func(string) config.Position) {
+		oe, ok := errors.AsType[*delivery.OptionError](o.Validate())
+		if !ok {
+			return
+		}
+		field := oe.Field
+		if !strings.HasPrefix(field, "spike.") {
+			field = "deliver." + field
+		}
+		pos := where(strings.TrimPrefix(field, "deliver."))
+		if seen[pos] && pos != (config.Position{}) {
+			return
+		}
+		seen[pos] = true
+		errs = append(errs, cfg.ErrorAt(pos, fmt.Sprintf("%s: %s", who, strings.Replace(oe.Error(), oe.Field, field, 1))))
+	}
+	d := cfg.Defaults
+	report("defaults", deliveryOptions(config.Rule{Deliver: d.Deliver, Spike: d.Spike}), d.DeliveryPosition)
+	for _, r := range cfg.Rules {
+		report(fmt.Sprintf("rule %q", r.ID), deliveryOptions(r), r.DeliveryPosition)
 	}
 	return errs
 }

@@ -128,6 +128,18 @@ func (r runCmd) Run(e *env) error {
 		log.Error("cannot start", zap.Error(err))
 		return exitError{1}
 	}
+	ps, err := policies(l.cfg)
+	if err != nil {
+		log.Error("cannot start", zap.Error(err))
+		return exitError{1}
+	}
+	// The deliverer ends before NATS is closed.
+	dl := newDeliverer(n.Deliveries(), ps, log.Named("delivery"))
+	dctx, dcancel := context.WithCancel(ctx)
+	var dwg sync.WaitGroup
+	dwg.Go(func() { dl.run(dctx) })
+	defer dwg.Wait()
+	defer dcancel()
 	// The status API keeps a copy of every feed's state, watched in the bucket: only a daemon
 	// that serves it pays for that.
 	var apiMux http.Handler
@@ -152,9 +164,14 @@ func (r runCmd) Run(e *env) error {
 	}
 	sd := sdNotifier{log: log}
 	rl := &reloader{path: r.Config, update: func(l *loaded) error {
+		ps, err := policies(l.cfg)
+		if err != nil {
+			return err
+		}
 		if err := w.Update(watcherFeeds(l.cfg), l.rules, l.index); err != nil {
 			return err
 		}
+		dl.set(ps)
 		w.SetBackfills(backfills(l.cfg))
 		if reloaded != nil {
 			reloaded(l)

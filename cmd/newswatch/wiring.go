@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/newswatch/newswatch/config"
+	"github.com/newswatch/newswatch/delivery"
 	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/internal/buildinfo"
 	"github.com/newswatch/newswatch/notifier"
@@ -149,4 +150,30 @@ func (r healthReporter) ReportHealth(ctx context.Context, h watcher.FeedHealth) 
 		AlertsDropped: h.AlertsDropped,
 		Time:          h.Time,
 	})
+}
+
+// deliveryOptions maps a rule's deliver and spike settings to the delivery package's options.
+func deliveryOptions(r config.Rule) delivery.Options {
+	d, s := r.Deliver, r.Spike
+	return delivery.Options{
+		Mode: delivery.Mode(d.Mode), Every: d.Every, Cron: d.Cron, TimeZone: d.TimeZone,
+		Max: d.Max, Per: d.Per, MaxStories: d.MaxStories,
+		Spike: delivery.SpikeOptions{
+			Off: s.Off, Window: s.Window, MinStories: s.MinStories, MinPublishers: s.MinPublishers,
+			Factor: s.Factor, Floor: s.Floor, BaselineDays: s.BaselineDays, Cooldown: s.Cooldown,
+		},
+	}
+}
+
+// policies builds the delivery policy of every rule, keyed by rule id.
+func policies(c *config.Config) (map[string]*delivery.Policy, error) {
+	out := make(map[string]*delivery.Policy, len(c.Rules))
+	for _, r := range c.Rules {
+		p, err := delivery.New(r.ID, deliveryOptions(r))
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		out[r.ID] = p
+	}
+	return out, nil
 }

@@ -39,6 +39,9 @@ func (b *Bridge) receive(msg jetstream.Msg) job {
 	if j.claimed = b.claim(j.ev.ID); !j.claimed {
 		return j
 	}
+	if b.digestRule(j.ev.Data.Rule.ID) {
+		return j // routed nowhere: the rule's digests carry it
+	}
 	for _, ch := range b.router.channels(j.ev.Data.Rule.ID, j.ev.Data.Feed.ID) {
 		j.turns = append(j.turns, b.lanes.enqueue(ch, j.seq))
 	}

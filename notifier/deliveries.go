@@ -1,0 +1,214 @@
+package notifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// The delivery events: digests and budget notices on <prefix>.digest.<rule>, spikes on
+// <prefix>.spike.<rule>, all in the delivery stream. Within ".v1", fields are only ever added.
+const (
+	DigestEventType = "io.newswatch.digest.v1"
+	NoticeEventType = "io.newswatch.digest.notice.v1"
+	SpikeEventType  = "io.newswatch.spike.v1"
+	// DigestDataSchema is the dataschema of digests and budget notices.
+	DigestDataSchema = schemaBase + "digest.v1.json"
+	// SpikeDataSchema is the dataschema of spikes.
+	SpikeDataSchema = schemaBase + "spike.v1.json"
+)
+
+// DeliveryKind is what a delivery event is.
+type DeliveryKind string
+
+// The kinds of delivery event.
+const (
+	KindDigest DeliveryKind = "digest" // a digest of a period (or of the alerts past a budget)
+	KindNotice DeliveryKind = "notice" // a rule reached its budget
+	KindSpike  DeliveryKind = "spike"  // a rule's topic surges
+)
+
+// DigestSubject is the subject of a rule's digests and budget notices: <prefix>.digest.<rule>.
+func DigestSubject(prefix, ruleID string) string { return prefix + ".digest." + ruleID }
+
+// SpikeSubject is the subject of a rule's spikes: <prefix>.spike.<rule>.
+func SpikeSubject(prefix, ruleID string) string { return prefix + ".spike." + ruleID }
+
+// DeliveryEvent is one digest, notice or spike to publish. ID is the delivery's own id (rule and
+// period, window or time), the same on every replica and after every replay: the stream drops
+// a second publication within its duplicate window.
+type DeliveryEvent struct {
+	Kind    DeliveryKind
+	RuleID  string
+	ID      string
+	Subject string // the CloudEvents subject: the period, window or time it is of
+	Time    time.Time
+	Data    any // marshalled as the event's data
+}
+
+// DeliveryCloudEvent is a delivery event as a CloudEvents 1.0 event in structured JSON mode.
+type DeliveryCloudEvent struct {
+	SpecVersion     string          `json:"specversion"`
+	Type            string          `json:"type"`
+	Source          string          `json:"source"`
+	ID              string          `json:"id"`
+	Time            string          `json:"time"`
+	Subject         string          `json:"subject,omitempty"`
+	DataContentType string          `json:"datacontenttype"`
+	DataSchema      string          `json:"dataschema"`
+	Data            json.RawMessage `json:"data"`
+}
+
+// NewDeliveryCloudEvent builds the CloudEvent of a delivery event.
+func NewDeliveryCloudEvent(e DeliveryEvent) (DeliveryCloudEvent, error) {
+	typ, schema := DigestEventType, DigestDataSchema
+	switch e.Kind {
+	case KindDigest:
+	case KindNotice:
+		typ = NoticeEventType
+	case KindSpike:
+		typ, schema = SpikeEventType, SpikeDataSchema
+	default:
+		return DeliveryCloudEvent{}, fmt.Errorf("%w: delivery event of kind %q", ErrInvalidAlert, e.Kind)
+	}
+	if !validToken(e.RuleID) || e.ID == "" {
+		return DeliveryCloudEvent{}, fmt.Errorf("%w: delivery event of rule %q, id %q", ErrInvalidAlert, e.RuleID, e.ID)
+	}
+	data, err := json.Marshal(e.Data)
+	if err != nil {
+		return DeliveryCloudEvent{}, fmt.Errorf("encode %s %s: %w", e.Kind, e.ID, err)
+	}
+	return DeliveryCloudEvent{
+		SpecVersion: EventSpecVersion, Type: typ, Source: storySourcePath + e.RuleID, ID: e.ID,
+		Time: formatTime(e.Time), Subject: e.Subject, DataContentType: eventDataType, DataSchema: schema, Data: data,
+	}, nil
+}
+
+// Deliveries publishes digests, notices and spikes to the delivery stream, keeps each rule's
+// delivery state in the delivery bucket, and follows the alert stream for them. It is safe for
+// concurrent use.
+type Deliveries struct {
+	pub         *publisher
+	prefix      string
+	js          jetstream.JetStream
+	log         *zap.Logger
+	alertStream string
+	state       *StateStore
+}
+
+// Deliveries is the delivery publisher.
+func (n *Notifier) Deliveries() *Deliveries { return n.deliveries }
+
+// State is the delivery bucket: a document per key with compare-and-swap, as the feed state's.
+func (d *Deliveries) State() *StateStore { return d.state }
+
+// Publish publishes each event on its rule's digest or spike subject and returns once JetStream
+// has acknowledged every one, with the retries and errors of Alerts.Publish.
+func (d *Deliveries) Publish(ctx context.Context, events []DeliveryEvent) error {
+	msgs := make([]*nats.Msg, len(events))
+	for i, e := range events {
+		ce, err := NewDeliveryCloudEvent(e)
+		if err != nil {
+			return fmt.Errorf("publish deliveries: %w", err)
+		}
+		body, err := json.Marshal(ce)
+		if err != nil {
+			return fmt.Errorf("encode delivery event: %w", err)
+		}
+		subject := DigestSubject(d.prefix, e.RuleID)
+		if e.Kind == KindSpike {
+			subject = SpikeSubject(d.prefix, e.RuleID)
+		}
+		m := nats.NewMsg(subject)
+		m.Data = body
+		m.Header.Set("Content-Type", EventContentType)
+		m.Header.Set(jetstream.MsgIDHeader, ce.ID)
+		msgs[i] = m
+	}
+	res := d.pub.send(ctx, msgs)
+	return d.pub.report(ctx, res, func(i int) string { return string(events[i].Kind) + " " + events[i].ID })
+}
+
+// FollowedAlert is one alert of the alert stream, with its stream sequence.
+type FollowedAlert struct {
+	Seq   uint64
+	Event Event
+}
+
+// FollowAlerts calls fn with every alert of the alert stream from stream sequence from (or, when
+// from is 0, from the first alert stored at since or later), in stream order, and then with each
+// new alert, until ctx is done (it returns nil) or fn fails. An ordered consumer needs no state on
+// the server; a connection lost or a consumer gone is retried from the alert after the last one
+// passed on. An alert that does not decode is skipped.
+func (d *Deliveries) FollowAlerts(ctx context.Context, from uint64, since time.Time, fn func(FollowedAlert) error) error {
+	last := uint64(0)
+	if from > 0 {
+		last = from - 1
+	}
+	wait := retryFirst
+	for ctx.Err() == nil {
+		occ := jetstream.OrderedConsumerConfig{FilterSubjects: []string{d.prefix + ".alert.>"}}
+		switch {
+		case last > 0:
+			occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last+1
+		case !since.IsZero():
+			occ.DeliverPolicy, occ.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+		default:
+			occ.DeliverPolicy = jetstream.DeliverAllPolicy
+		}
+		err := d.followAlerts(ctx, occ, &last, fn)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if fe, ok := errors.AsType[followError](err); ok {
+			return fe.err
+		}
+		d.log.Warn("following the alert stream; retrying", zap.String("stream", d.alertStream), zap.Error(err), zap.Duration("retry_in", wait))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		wait = min(2*wait, retryMax)
+	}
+	return nil
+}
+
+func (d *Deliveries) followAlerts(ctx context.Context, occ jetstream.OrderedConsumerConfig, last *uint64, fn func(FollowedAlert) error) error {
+	cons, err := d.js.OrderedConsumer(ctx, d.alertStream, occ)
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(256))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			return err
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		*last = md.Sequence.Stream
+		e, err := ParseEvent(m.Data())
+		if err != nil {
+			continue
+		}
+		if err := fn(FollowedAlert{Seq: md.Sequence.Stream, Event: e}); err != nil {
+			return followError{err}
+		}
+	}
+}
