@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/zap"
 
 	"github.com/newswatch/newswatch/event"
 )
@@ -201,94 +200,22 @@ func pull(ctx context.Context, cons jetstream.Consumer, pending uint64, emit fun
 // order, and then with each new item as it is archived, until ctx is done (it returns nil then)
 // or fn fails. fn runs on the calling goroutine. caughtUp is called once, after the last item
 // archived when the follow began (at once for an empty archive). A connection lost or a consumer
-// gone is retried from the item after the last one passed on.
+// gone is retried from the item after the last one passed on. A message that is no item event is
+// skipped.
 func (n *Notifier) FollowArchive(ctx context.Context, from time.Time, fn func(event.Archived) error, caughtUp func()) error {
 	if n.archive == nil {
 		return ErrArchiveDisabled
 	}
-	stream := n.names.itemStream
 	occ := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if !from.IsZero() {
 		occ.DeliverPolicy, occ.OptStartTime = jetstream.DeliverByStartTimePolicy, &from
 	}
-	var last uint64 // the stream sequence of the last item passed on
-	wait := retryFirst
-	for ctx.Err() == nil {
-		if last > 0 {
-			occ.DeliverPolicy, occ.OptStartTime, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, last+1
-		}
-		err := n.follow(ctx, stream, occ, &last, fn, &caughtUp)
-		if ctx.Err() != nil {
+	f := streamFollow{js: n.js, log: n.log, stream: n.names.itemStream, what: "the item archive", first: occ, pull: archiveChunk}
+	return f.run(ctx, func(m jetstream.Msg, _ *jetstream.MsgMetadata) error {
+		a, err := ParseItemEvent(m.Data())
+		if err != nil {
 			return nil
 		}
-		var fnErr followError
-		if errors.As(err, &fnErr) {
-			return fnErr.err
-		}
-		n.log.Warn("following the item archive; retrying", zap.String("stream", stream), zap.Error(err), zap.Duration("retry_in", wait))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
-		wait = min(2*wait, retryMax)
-	}
-	return nil
-}
-
-// followError is an error of FollowArchive's fn, which ends the follow.
-type followError struct{ err error }
-
-func (e followError) Error() string { return e.err.Error() }
-
-// follow runs one ordered consumer of FollowArchive until an error.
-func (n *Notifier) follow(ctx context.Context, stream string, occ jetstream.OrderedConsumerConfig, last *uint64, fn func(event.Archived) error, caughtUp *func()) error {
-	cons, err := n.js.OrderedConsumer(ctx, stream, occ)
-	if err != nil {
-		return err
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return err
-	}
-	pending := info.NumPending
-	done := func() {
-		if *caughtUp != nil {
-			(*caughtUp)()
-			*caughtUp = nil
-		}
-	}
-	if pending == 0 {
-		done()
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(archiveChunk))
-	if err != nil {
-		return err
-	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	for {
-		m, err := it.Next()
-		if err != nil {
-			return err
-		}
-		md, err := m.Metadata()
-		if err != nil {
-			return err
-		}
-		*last = md.Sequence.Stream
-		if a, err := ParseItemEvent(m.Data()); err == nil {
-			if err := fn(a); err != nil {
-				return followError{err}
-			}
-		}
-		if pending > 0 {
-			if pending--; pending == 0 || md.NumPending == 0 {
-				pending = 0
-				done()
-			}
-		}
-	}
+		return fn(a)
+	}, caughtUp)
 }

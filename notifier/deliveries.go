@@ -3,7 +3,6 @@ package notifier
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -147,68 +146,19 @@ type FollowedAlert struct {
 // the server; a connection lost or a consumer gone is retried from the alert after the last one
 // passed on. An alert that does not decode is skipped.
 func (d *Deliveries) FollowAlerts(ctx context.Context, from uint64, since time.Time, fn func(FollowedAlert) error) error {
-	last := uint64(0)
-	if from > 0 {
-		last = from - 1
+	occ := jetstream.OrderedConsumerConfig{FilterSubjects: []string{d.prefix + ".alert.>"}, DeliverPolicy: jetstream.DeliverAllPolicy}
+	switch {
+	case from > 0:
+		occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
+	case !since.IsZero():
+		occ.DeliverPolicy, occ.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
 	}
-	wait := retryFirst
-	for ctx.Err() == nil {
-		occ := jetstream.OrderedConsumerConfig{FilterSubjects: []string{d.prefix + ".alert.>"}}
-		switch {
-		case last > 0:
-			occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last+1
-		case !since.IsZero():
-			occ.DeliverPolicy, occ.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
-		default:
-			occ.DeliverPolicy = jetstream.DeliverAllPolicy
-		}
-		err := d.followAlerts(ctx, occ, &last, fn)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if fe, ok := errors.AsType[followError](err); ok {
-			return fe.err
-		}
-		d.log.Warn("following the alert stream; retrying", zap.String("stream", d.alertStream), zap.Error(err), zap.Duration("retry_in", wait))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
-		wait = min(2*wait, retryMax)
-	}
-	return nil
-}
-
-func (d *Deliveries) followAlerts(ctx context.Context, occ jetstream.OrderedConsumerConfig, last *uint64, fn func(FollowedAlert) error) error {
-	cons, err := d.js.OrderedConsumer(ctx, d.alertStream, occ)
-	if err != nil {
-		return err
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(256))
-	if err != nil {
-		return err
-	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	for {
-		m, err := it.Next()
-		if err != nil {
-			return err
-		}
-		md, err := m.Metadata()
-		if err != nil {
-			return err
-		}
-		*last = md.Sequence.Stream
+	f := streamFollow{js: d.js, log: d.log, stream: d.alertStream, what: "the alert stream", first: occ, pull: 256}
+	return f.run(ctx, func(m jetstream.Msg, md *jetstream.MsgMetadata) error {
 		e, err := ParseEvent(m.Data())
 		if err != nil {
-			continue
+			return nil
 		}
-		if err := fn(FollowedAlert{Seq: md.Sequence.Stream, Event: e}); err != nil {
-			return followError{err}
-		}
-	}
+		return fn(FollowedAlert{Seq: md.Sequence.Stream, Event: e})
+	}, nil)
 }

@@ -8,67 +8,51 @@ import (
 
 // metrics are the notifier's Prometheus metrics; their labels are bounded.
 type metrics struct {
-	published       *prometheus.CounterVec // by result: ok, duplicate, error
-	publishDuration prometheus.Histogram
-	archived        *prometheus.CounterVec // by result: ok, duplicate, error
-	archiveDuration prometheus.Histogram
-	stories         *prometheus.CounterVec // by result: ok, duplicate, error
-	storyDuration   prometheus.Histogram
-	deliveries      *prometheus.CounterVec // by result: ok, duplicate, error
-	deliverDuration prometheus.Histogram
+	alerts, archive, stories, deliveries publishMetrics
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
+// publishMetrics count the messages of one publisher by result (ok, duplicate: dropped by the
+// stream's de-duplication, error) and time its batches.
+type publishMetrics struct {
+	published *prometheus.CounterVec
+	duration  prometheus.Histogram
+}
+
+// newPublishMetrics are the metrics newswatch_<counter>_total and
+// newswatch_<histogram>_publish_duration_seconds of a publisher of what.
+func newPublishMetrics(counter, histogram, what string) publishMetrics {
+	m := publishMetrics{
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "newswatch_alerts_published_total",
-			Help: "Alerts published to the alert stream, by result: ok, duplicate (dropped by the stream's de-duplication) or error.",
+			Name: "newswatch_" + counter + "_total",
+			Help: what + " published, by result: ok, duplicate (dropped by the stream's de-duplication: told already, by this replica or another) or error.",
 		}, []string{"result"}),
-		publishDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "newswatch_alert_publish_duration_seconds",
-			Help:    "Time from sending a batch of alerts to the last acknowledgement.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
-		}),
-		archived: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "newswatch_items_archived_total",
-			Help: "New items published to the item archive, by result: ok, duplicate (dropped by the stream's de-duplication) or error.",
-		}, []string{"result"}),
-		archiveDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "newswatch_archive_publish_duration_seconds",
-			Help:    "Time from sending a batch of items to the archive to the last acknowledgement.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
-		}),
-		stories: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "newswatch_story_events_published_total",
-			Help: "Story events published to the story stream, by result: ok, duplicate (told by another replica already) or error.",
-		}, []string{"result"}),
-		storyDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "newswatch_story_publish_duration_seconds",
-			Help:    "Time from sending a batch of story events to the last acknowledgement.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
-		}),
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "newswatch_deliveries_published_total",
-			Help: "Digests, budget notices and spikes published to the delivery stream, by result: ok, duplicate (published by another replica already) or error.",
-		}, []string{"result"}),
-		deliverDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "newswatch_delivery_publish_duration_seconds",
-			Help:    "Time from sending a digest, notice or spike to its acknowledgement.",
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "newswatch_" + histogram + "_publish_duration_seconds",
+			Help:    "Time from sending a batch of " + what + " to the last acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
 	}
 	for _, r := range []string{"ok", "duplicate", "error"} {
-		m.deliveries.WithLabelValues(r)
-		m.stories.WithLabelValues(r)
 		m.published.WithLabelValues(r) // present from the start, at 0
-		m.archived.WithLabelValues(r)
+	}
+	return m
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		alerts:     newPublishMetrics("alerts_published", "alert", "alerts to the alert stream"),
+		archive:    newPublishMetrics("items_archived", "archive", "new items to the item archive"),
+		stories:    newPublishMetrics("story_events_published", "story", "story events to the story stream"),
+		deliveries: newPublishMetrics("deliveries_published", "delivery", "digests, budget notices and spikes to the delivery stream"),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.published, m.publishDuration, m.archived, m.archiveDuration, m.stories, m.storyDuration, m.deliveries, m.deliverDuration} {
-		if err := reg.Register(c); err != nil {
-			return nil, errors.Join(ErrInvalidConfig, err)
+	for _, p := range []publishMetrics{m.alerts, m.archive, m.stories, m.deliveries} {
+		for _, c := range []prometheus.Collector{p.published, p.duration} {
+			if err := reg.Register(c); err != nil {
+				return nil, errors.Join(ErrInvalidConfig, err)
+			}
 		}
 	}
 	return m, nil

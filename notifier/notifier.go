@@ -110,19 +110,19 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Notifier, error) {
 		return nil, err
 	}
 	n.alerts = &Alerts{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.alertStream, resource: alertStream,
-		store: n.store, published: m.published, duration: m.publishDuration}}
+		store: n.store, published: m.alerts.published, duration: m.alerts.duration}}
 	if !cfg.Archive.Disabled {
 		n.ledger = &Ledger{kv: n.store.ledgerKV}
 		n.stories = &Stories{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.storyStream, resource: storyStream,
-			store: n.store, published: m.stories, duration: m.storyDuration}}
+			store: n.store, published: m.stories.published, duration: m.stories.duration}}
 		n.archive = &Archive{prefix: cfg.SubjectPrefix, pub: &publisher{js: n.js, stream: n.names.itemStream, resource: itemStream,
-			store: n.store, published: m.archived, duration: m.archiveDuration}}
+			store: n.store, published: m.archive.published, duration: m.archive.duration}}
 	}
 	n.state = &StateStore{kv: kv, store: n.store, res: stateBucket}
 	n.deliveries = &Deliveries{prefix: cfg.SubjectPrefix, js: n.js, log: log.Named("deliveries"), alertStream: n.names.alertStream,
 		state: &StateStore{kv: n.store.deliveryKV, store: n.store, res: deliveryBucket},
 		pub: &publisher{js: n.js, stream: n.names.delivery, resource: deliveryStream, store: n.store,
-			published: m.deliveries, duration: m.deliverDuration}}
+			published: m.deliveries.published, duration: m.deliveries.duration}}
 	n.health = &Health{nc: n.nc, prefix: cfg.SubjectPrefix}
 	n.jobs = &JobQueue{js: n.js, names: n.names, cfg: cfg.Jobs, log: log.Named("jobs"), stream: n.names.pollStream, store: n.store, shared: n.srv == nil}
 	log.Info("nats ready", zap.String("url", n.redactedURL()), zap.Bool("embedded", n.srv != nil),
