@@ -248,8 +248,20 @@ func startDaemonBinary(t *testing.T, bin, config string, env ...string) *daemon 
 	go func() { d.done <- d.cmd.Wait() }()
 	t.Cleanup(func() {
 		if !d.stopped {
-			d.cmd.Process.Kill()
-			<-d.done
+			if t.Failed() {
+				// A daemon that a failed test left running shows where its goroutines stand:
+				// SIGQUIT has the Go runtime print every stack before it exits.
+				_ = d.cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-d.done:
+					d.stopped = true
+				case <-time.After(10 * time.Second):
+				}
+			}
+			if !d.stopped {
+				d.cmd.Process.Kill()
+				<-d.done
+			}
 		}
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", d.log)
