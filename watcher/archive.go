@@ -49,7 +49,9 @@ func (w *Watcher) archive(ctx context.Context, f *feedPlan, s step, now time.Tim
 				batch[i].Muted = s.muted
 			}
 		}
-		err := w.archiver.Archive(ctx, batch)
+		actx, cancel := context.WithTimeoutCause(ctx, publishTimeout, errPublishTimeout)
+		err := w.archiver.Archive(actx, batch)
+		cancel()
 		if errors.Is(err, ErrRejected) {
 			w.log.Error("items rejected by the archive for good; not retried", zap.String("feed", f.ID), zap.Int("items", len(batch)), zap.Error(err))
 			continue

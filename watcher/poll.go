@@ -14,6 +14,15 @@ import (
 	"github.com/newswatch/newswatch/event"
 )
 
+// publishTimeout bounds the wait for the acknowledgements of one batch of alerts or archived
+// items. The publisher retries what is not acknowledged until then; past it the poll fails, and
+// its job is delivered again, rather than hold a worker and the feed's one pending job for as
+// long as the acknowledgements do not come.
+const publishTimeout = 45 * time.Second
+
+// errPublishTimeout is the cause of a batch that publishTimeout ended.
+var errPublishTimeout = errors.New("no acknowledgement within the publish timeout")
+
 // maxSaveAttempts is how many times a poll tries to commit its state, re-reading it after each
 // failure, before it returns the error and lets the job be redelivered.
 const maxSaveAttempts = 5
@@ -497,7 +506,9 @@ func (w *Watcher) observeLag(f *feedPlan, slot time.Time) {
 // refuses for good are logged and dropped, so that they do not fail the feed's every poll from
 // now on.
 func (w *Watcher) publish(ctx context.Context, f *feedPlan, alerts []event.Alert) error {
-	err := w.pub.Publish(ctx, alerts)
+	pctx, cancel := context.WithTimeoutCause(ctx, publishTimeout, errPublishTimeout)
+	defer cancel()
+	err := w.pub.Publish(pctx, alerts)
 	if errors.Is(err, ErrRejected) {
 		w.log.Error("alerts rejected by the server for good; not retried", zap.String("feed", f.ID), zap.Int("alerts", len(alerts)), zap.Error(err))
 		return nil
