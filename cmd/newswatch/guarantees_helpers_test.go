@@ -192,7 +192,9 @@ func waitPolls(t *testing.T, n int, feeds ...polled) {
 	for i, f := range feeds {
 		before[i] = f.count()
 	}
-	waitFor(t, 60*time.Second, fmt.Sprintf("%d more polls of each feed", n), func() bool {
+	// Generous: after a restart, a feed's job that a killed process had pulled comes again only
+	// after its AckWait (1m).
+	waitFor(t, 150*time.Second, fmt.Sprintf("%d more polls of each feed", n), func() bool {
 		for i, f := range feeds {
 			if f.count() < before[i]+n {
 				return false

@@ -85,7 +85,7 @@ func TestKillNineLoop(t *testing.T) {
 	}
 
 	d = startDaemon(t, path)
-	awaitStreamCount(t, js, len(want), 60*time.Second)
+	awaitStreamCount(t, js, len(want), 150*time.Second)
 	waitPolls(t, 3, feeds.servers()...)
 	checkAlertStream(t, js, want)
 	reader.check(t, want)
@@ -144,7 +144,9 @@ func TestExternalNATSOutage(t *testing.T) {
 		ns = startNATSServer(t, port, store)
 		// Everything that appeared before and during the outage is alerted once NATS is back.
 		back := time.Now()
-		waitStreamCount(t, js, len(feeds.expected()), 60*time.Second)
+		// A job the server had handed to a pull request that the outage cut comes again only
+		// after its AckWait (1m): the catch-up may take that long and more.
+		waitStreamCount(t, js, len(feeds.expected()), 150*time.Second)
 		t.Logf("outage of %s: the alerts of every item caught up %s after NATS was back", length, time.Since(back).Round(10*time.Millisecond))
 		requireRunning(t, d)
 	}
@@ -153,7 +155,7 @@ func TestExternalNATSOutage(t *testing.T) {
 
 	feeds.halt()
 	want := feeds.expected()
-	awaitStreamCount(t, js, len(want), 60*time.Second)
+	awaitStreamCount(t, js, len(want), 150*time.Second)
 	waitPolls(t, 3, feeds.servers()...)
 	checkAlertStream(t, js, want)
 	reader.check(t, want)
@@ -205,7 +207,7 @@ func TestStartWhileNATSDown(t *testing.T) {
 		feeds.add()
 	}
 	want := feeds.expected()
-	awaitStreamCount(t, js, len(want), 60*time.Second)
+	awaitStreamCount(t, js, len(want), 150*time.Second)
 	waitPolls(t, 3, feeds.servers()...)
 	checkAlertStream(t, js, want)
 	d.stop(t, 30*time.Second)
