@@ -228,6 +228,15 @@ func (b *Bridge) recordJoin(ctx context.Context, l *ledger, ev notifier.Event, c
 	// A conflict is another bridge that changed the message meanwhile: the next attempt
 	// updates it again, showing both.
 	if _, err := l.putStory(ctx, rec, rev); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			// Our update may have reached Slack after the other bridge's, and shows less than
+			// the record it wrote: mark the record stale, so that the next attempt of this event
+			// updates the message as the record then stands.
+			if cur, gerr := l.getStory(ctx, rec.Story, rec.Channel); gerr == nil && cur.rev != 0 && !cur.rec.Stale {
+				cur.rec.Stale = true
+				_, _ = l.putStory(ctx, cur.rec, cur.rev)
+			}
+		}
 		o.result, o.err = postError, err
 		return o
 	}
