@@ -63,18 +63,25 @@ func pollSubject(prefix, feedID string) string {
 
 // streamConfigs are the streams newswatch owns, as they must be.
 func streamConfigs(cfg Config, n names) []jetstream.StreamConfig {
-	return []jetstream.StreamConfig{
-		{
-			Name:        n.alertStream,
-			Description: "newswatch alerts",
-			Subjects:    []string{n.prefix + ".alert.>"},
+	// The streams of events keep them by age and size, and drop a message published again
+	// within the duplicate window (a poll repeated after a crash, another replica's copy).
+	events := func(name, description string, maxAge time.Duration, maxBytes int64, subjects ...string) jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        name,
+			Description: description,
+			Subjects:    subjects,
 			Retention:   jetstream.LimitsPolicy,
 			Storage:     jetstream.FileStorage,
 			Duplicates:  cfg.DuplicateWindow,
-			MaxAge:      cfg.AlertMaxAge,
-			MaxBytes:    orUnlimited(cfg.AlertMaxBytes),
+			MaxAge:      maxAge,
+			MaxBytes:    orUnlimited(maxBytes),
 			Replicas:    cfg.Replicas,
-		},
+		}
+	}
+	items := events(n.itemStream, "newswatch item archive", cfg.Archive.MaxAge, cfg.Archive.MaxBytes, n.prefix+".item.>")
+	items.Compression = jetstream.S2Compression
+	return []jetstream.StreamConfig{
+		events(n.alertStream, "newswatch alerts", cfg.AlertMaxAge, cfg.AlertMaxBytes, n.prefix+".alert.>"),
 		{
 			Name:        n.pollStream,
 			Description: "newswatch poll jobs",
@@ -92,67 +99,26 @@ func streamConfigs(cfg Config, n names) []jetstream.StreamConfig {
 			DiscardNewPerSubject: true,
 			Replicas:             cfg.Replicas,
 		},
-		{
-			Name:        n.itemStream,
-			Description: "newswatch item archive",
-			Subjects:    []string{n.prefix + ".item.>"},
-			Retention:   jetstream.LimitsPolicy,
-			Storage:     jetstream.FileStorage,
-			Compression: jetstream.S2Compression,
-			Duplicates:  cfg.DuplicateWindow,
-			MaxAge:      cfg.Archive.MaxAge,
-			MaxBytes:    orUnlimited(cfg.Archive.MaxBytes),
-			Replicas:    cfg.Replicas,
-		},
-		{
-			Name:        n.storyStream,
-			Description: "newswatch story events",
-			Subjects:    []string{n.prefix + ".story.>"},
-			Retention:   jetstream.LimitsPolicy,
-			Storage:     jetstream.FileStorage,
-			Duplicates:  cfg.DuplicateWindow,
-			MaxAge:      cfg.AlertMaxAge,
-			MaxBytes:    orUnlimited(cfg.AlertMaxBytes),
-			Replicas:    cfg.Replicas,
-		},
-		{
-			Name:        n.delivery,
-			Description: "newswatch digests, budget notices and spikes",
-			Subjects:    []string{n.prefix + ".digest.>", n.prefix + ".spike.>"},
-			Retention:   jetstream.LimitsPolicy,
-			Storage:     jetstream.FileStorage,
-			// A digest is published again after a crash between its publication and the commit
-			// of its state, within seconds; the window of the alerts covers that many times over.
-			Duplicates: cfg.DuplicateWindow,
-			MaxAge:     cfg.AlertMaxAge,
-			MaxBytes:   orUnlimited(cfg.AlertMaxBytes),
-			Replicas:   cfg.Replicas,
-		},
+		items,
+		events(n.storyStream, "newswatch story events", cfg.AlertMaxAge, cfg.AlertMaxBytes, n.prefix+".story.>"),
+		// A digest is published again after a crash between its publication and the commit of
+		// its state, within seconds; the window of the alerts covers that many times over.
+		events(n.delivery, "newswatch digests, budget notices and spikes", cfg.AlertMaxAge, cfg.AlertMaxBytes,
+			n.prefix+".digest.>", n.prefix+".spike.>"),
 	}
 }
 
 func bucketConfig(cfg Config, n names, r resource) jetstream.KeyValueConfig {
-	if r == deliveryBucket {
-		return jetstream.KeyValueConfig{
-			Bucket:      n.deliveryKV,
-			Description: "newswatch delivery: each rule's digests, budget and spike counts",
-			History:     1,
-			Storage:     jetstream.FileStorage,
-			Replicas:    cfg.Replicas,
-		}
-	}
-	if r == ledgerBucket {
-		return jetstream.KeyValueConfig{
-			Bucket:      n.ledger,
-			Description: "newswatch backfills: the rule versions whose backfill is claimed or done",
-			History:     1,
-			Storage:     jetstream.FileStorage,
-			Replicas:    cfg.Replicas,
-		}
+	bucket, description := n.stateBucket, "newswatch feed state"
+	switch r {
+	case deliveryBucket:
+		bucket, description = n.deliveryKV, "newswatch delivery: each rule's digests, budget and spike counts"
+	case ledgerBucket:
+		bucket, description = n.ledger, "newswatch backfills: the rule versions whose backfill is claimed or done"
 	}
 	return jetstream.KeyValueConfig{
-		Bucket:      n.stateBucket,
-		Description: "newswatch feed state",
+		Bucket:      bucket,
+		Description: description,
 		History:     1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    cfg.Replicas,

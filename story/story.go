@@ -148,26 +148,48 @@ const minTime = -1 << 62
 // the latest seen is assigned all the same, against the stories still in the window.
 func (a *Assigner) Assign(it Item) Story {
 	a.restoring = nil
-	t := it.Time.UnixMilli()
-	if t > a.now {
-		a.now = t
-	}
-	pub := it.Publisher
-	if pub == "" {
-		pub = hostOf(it.Link)
-	}
-	lang := a.features(&it)
-	if it.Language != "" {
-		lang = strings.ToLower(it.Language)
-	}
-	a.link, a.title = linkKey(it.Link), a.titleKey(it.Title)
-	a.ix.halve(a.now, a.window)
+	tk := a.take(&it)
+	t, lang := tk.t, tk.lang
 	slot, first := a.decide(t, a.intern.langBit(lang))
 	if first {
 		slot = a.ix.open(storyID(&it), t)
 	}
-	a.ix.join(slot, t, a.top, first)
-	a.intern.addSources(&a.ix, slot, it.FeedID, pub, lang)
+	a.put(&it, slot, first, tk)
+	st := a.intern.story(&a.ix, slot, first)
+	st.Language = lang
+	return st
+}
+
+// taken is what take read of an item: its time (milliseconds), publisher and language.
+type taken struct {
+	t         int64
+	pub, lang string
+}
+
+// take reads an item for Assign or Restore: its time, which moves the window, its publisher
+// and language, and its keys and exact keys into a.
+func (a *Assigner) take(it *Item) taken {
+	tk := taken{t: it.Time.UnixMilli(), pub: it.Publisher}
+	if tk.t > a.now {
+		a.now = tk.t
+	}
+	if tk.pub == "" {
+		tk.pub = hostOf(it.Link)
+	}
+	tk.lang = a.features(it)
+	if it.Language != "" {
+		tk.lang = strings.ToLower(it.Language)
+	}
+	a.link, a.title = linkKey(it.Link), a.titleKey(it.Title)
+	a.ix.halve(a.now, a.window)
+	return tk
+}
+
+// put joins the item that take read to the story in slot (first: it opens it), records its
+// sources and exact keys, and sweeps the window: by time, and by MaxStories.
+func (a *Assigner) put(it *Item, slot uint32, first bool, tk taken) {
+	a.ix.join(slot, tk.t, a.top, first)
+	a.intern.addSources(&a.ix, slot, it.FeedID, tk.pub, tk.lang)
 	if a.link != 0 {
 		a.ix.exact[a.link] = slot
 	}
@@ -178,9 +200,6 @@ func (a *Assigner) Assign(it Item) Story {
 	if a.maxStories > 0 && a.ix.live > a.maxStories {
 		a.ix.sweep(a.ix.keepNewest(a.maxStories - a.maxStories/4))
 	}
-	st := a.intern.story(&a.ix, slot, first)
-	st.Language = lang
-	return st
 }
 
 // features extracts the item's keys into a.x.feats, adds the concepts of the term lists, and
@@ -313,25 +332,12 @@ func (a *Assigner) Restore(it Item, s Story) error {
 	if a.restoring == nil {
 		a.restoring = map[uint64]uint32{}
 	}
-	t := it.Time.UnixMilli()
-	if t > a.now {
-		a.now = t
-	}
-	pub := it.Publisher
-	if pub == "" {
-		pub = hostOf(it.Link)
-	}
-	lang := a.features(&it)
-	if it.Language != "" {
-		lang = strings.ToLower(it.Language)
-	}
-	a.link, a.title = linkKey(it.Link), a.titleKey(it.Title)
-	a.ix.halve(a.now, a.window)
+	tk := a.take(&it)
 	a.weigh()
 	slot, ok := a.restoring[id]
 	first := !ok || a.ix.stories[slot].id != id || !a.ix.liveAt(slot, a.now-a.window)
 	if first {
-		slot = a.ix.open(id, t)
+		slot = a.ix.open(id, tk.t)
 		if !s.FirstSeen.IsZero() {
 			a.ix.stories[slot].first = s.FirstSeen.UnixMilli()
 		}
@@ -339,14 +345,6 @@ func (a *Assigner) Restore(it Item, s Story) error {
 	} else {
 		a.markHas(slot)
 	}
-	a.ix.join(slot, t, a.top, first)
-	a.intern.addSources(&a.ix, slot, it.FeedID, pub, lang)
-	if a.link != 0 {
-		a.ix.exact[a.link] = slot
-	}
-	if a.title != 0 {
-		a.ix.exact[a.title] = slot
-	}
-	a.ix.maybeSweep(a.now - a.window)
+	a.put(&it, slot, first, tk)
 	return nil
 }

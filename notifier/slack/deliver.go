@@ -265,41 +265,61 @@ func (b *Bridge) post(ctx context.Context, l *ledger, msg jetstream.Msg, ev noti
 		o.result, o.err = postError, err
 		return o
 	}
-	pctx, cancel := context.WithTimeoutCause(ctx, b.cfg.PostTimeout, fmt.Errorf("post to %s took more than %s", channel, b.cfg.PostTimeout))
-	start := time.Now()
-	rcpt, err := b.cfg.Poster.Post(pctx, channel, FormatRules(ev, rules))
-	b.metrics.duration.Observe(time.Since(start).Seconds())
-	cancel()
+	rcpt, err := b.send(ctx, channel, FormatRules(ev, rules))
+	return b.settlePost(ctx, l, posted{msg: msg, ev: ev, channel: channel, rcpt: rcpt, err: err, gate: gate,
+		record: func(rcpt Receipt) error {
+			rec := it.rec
+			rec.State, rec.Owner, rec.ChannelID, rec.TS, rec.Posted = statePosted, "", rcpt.Channel, rcpt.TS, b.now().UTC()
+			_, err := l.putItem(ctx, rec, it.rev)
+			return err
+		},
+		drop: func() { b.dropItem(ctx, l, it) },
+	}, o)
+}
 
+// posted is a post of a new message (an item's or a story's) and what to do after it: record
+// writes the message's own record as posted, drop removes its pending record.
+type posted struct {
+	msg     jetstream.Msg
+	ev      notifier.Event
+	channel string
+	rcpt    Receipt
+	err     error
+	gate    *gate
+	record  func(Receipt) error
+	drop    func()
+}
+
+// settlePost is the outcome o of a post of a new message. Posted, it is recorded (its record,
+// then the event's; recording may fail, NATS down: the pending record stays, and the next alert
+// finds the message in Slack). Rate limited or refused for good, its pending record is dropped,
+// and a refused message dead-lettered. Any other failure (a 5xx, a network error: Slack may
+// have taken the message all the same) leaves the pending record, and the next attempt asks
+// Slack.
+func (b *Bridge) settlePost(ctx context.Context, l *ledger, p posted, o outcome) outcome {
 	var rl *RateLimitError
 	switch {
-	case err == nil:
-		o.result, o.ts = postPosted, rcpt.TS
-		// Recording may fail (NATS down): the pending record stays, and the next alert of the
-		// item finds the message in Slack.
-		rec := it.rec
-		rec.State, rec.Owner, rec.ChannelID, rec.TS, rec.Posted = statePosted, "", rcpt.Channel, rcpt.TS, b.now().UTC()
-		if _, rerr := l.putItem(ctx, rec, it.rev); rerr != nil {
-			b.log.Warn("posted, but cannot record it", zap.String("event_id", ev.ID), zap.String("channel", channel), zap.Error(rerr))
+	case p.err == nil:
+		o.result, o.ts = postPosted, p.rcpt.TS
+		if rerr := p.record(p.rcpt); rerr != nil {
+			b.log.Warn("posted, but cannot record it", zap.String("event_id", p.ev.ID), zap.String("channel", p.channel), zap.Error(rerr))
 		}
-		if rerr := l.record(ctx, ev.ID, channel, rcpt, b.now()); rerr != nil {
-			b.log.Warn("posted, but cannot record it", zap.String("event_id", ev.ID), zap.String("channel", channel), zap.Error(rerr))
+		if rerr := l.record(ctx, p.ev.ID, p.channel, p.rcpt, b.now()); rerr != nil {
+			b.log.Warn("posted, but cannot record it", zap.String("event_id", p.ev.ID), zap.String("channel", p.channel), zap.Error(rerr))
 		}
-	case errors.As(err, &rl):
-		gate.pause(rl.RetryAfter)
-		b.dropItem(ctx, l, it)
-		o.result, o.retryAfter, o.err = postRateLimited, rl.RetryAfter, err
-	case errors.Is(err, ErrPermanent):
-		b.dropItem(ctx, l, it)
-		if derr := b.deadLetter(ctx, msg, ev.ID, channel, err); derr != nil {
-			o.result, o.err = postError, fmt.Errorf("%w; and cannot dead-letter it: %w", err, derr)
+	case errors.As(p.err, &rl):
+		p.gate.pause(rl.RetryAfter)
+		p.drop()
+		o.result, o.retryAfter, o.err = postRateLimited, rl.RetryAfter, p.err
+	case errors.Is(p.err, ErrPermanent):
+		p.drop()
+		if derr := b.deadLetter(ctx, p.msg, p.ev.ID, p.channel, p.err); derr != nil {
+			o.result, o.err = postError, fmt.Errorf("%w; and cannot dead-letter it: %w", p.err, derr)
 			return o
 		}
-		o.result, o.err = postDead, err
+		o.result, o.err = postDead, p.err
 	default:
-		// A 5xx or a network error: Slack may have taken the message all the same (a timeout
-		// after it accepted). The pending record stays, and the next attempt asks Slack.
-		o.result, o.err = postError, err
+		o.result, o.err = postError, p.err
 	}
 	return o
 }

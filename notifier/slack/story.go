@@ -100,34 +100,14 @@ func (b *Bridge) postStory(ctx context.Context, l *ledger, msg jetstream.Msg, ev
 		return o
 	}
 	rcpt, err := b.send(ctx, channel, formatStory(rec, b.cfg.Threads))
-	var rl *RateLimitError
-	switch {
-	case err == nil:
-		o.result, o.ts = postPosted, rcpt.TS
-		rec.State, rec.Owner, rec.ChannelID, rec.TS, rec.Posted = statePosted, "", rcpt.Channel, rcpt.TS, b.now().UTC()
-		if _, rerr := l.putStory(ctx, rec, st.rev); rerr != nil {
-			b.log.Warn("posted, but cannot record it", zap.String("event_id", ev.ID), zap.String("channel", channel), zap.Error(rerr))
-		}
-		if rerr := l.record(ctx, ev.ID, channel, rcpt, b.now()); rerr != nil {
-			b.log.Warn("posted, but cannot record it", zap.String("event_id", ev.ID), zap.String("channel", channel), zap.Error(rerr))
-		}
-	case errors.As(err, &rl):
-		gate.pause(rl.RetryAfter)
-		b.dropStory(ctx, l, st)
-		o.result, o.retryAfter, o.err = postRateLimited, rl.RetryAfter, err
-	case errors.Is(err, ErrPermanent):
-		b.dropStory(ctx, l, st)
-		if derr := b.deadLetter(ctx, msg, ev.ID, channel, err); derr != nil {
-			o.result, o.err = postError, fmt.Errorf("%w; and cannot dead-letter it: %w", err, derr)
-			return o
-		}
-		o.result, o.err = postDead, err
-	default:
-		// Slack may have taken the message all the same: the pending record stays, and the
-		// next attempt asks Slack.
-		o.result, o.err = postError, err
-	}
-	return o
+	return b.settlePost(ctx, l, posted{msg: msg, ev: ev, channel: channel, rcpt: rcpt, err: err, gate: gate,
+		record: func(rcpt Receipt) error {
+			rec.State, rec.Owner, rec.ChannelID, rec.TS, rec.Posted = statePosted, "", rcpt.Channel, rcpt.TS, b.now().UTC()
+			_, err := l.putStory(ctx, rec, st.rev)
+			return err
+		},
+		drop: func() { b.dropStory(ctx, l, st) },
+	}, o)
 }
 
 // joinStory brings an alert to a channel where its story has a message already: with threads,
