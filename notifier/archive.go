@@ -122,18 +122,10 @@ func NewItemEvent(a event.Archived) (ItemEvent, error) {
 func (a *Archive) Publish(ctx context.Context, items []event.Archived) error {
 	msgs := make([]*nats.Msg, len(items))
 	for i, it := range items {
-		ev, err := NewItemEvent(it)
+		m, err := a.message(it)
 		if err != nil {
-			return fmt.Errorf("archive items: %w", err)
+			return err
 		}
-		body, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("encode item feed %s: %w", it.FeedID, err)
-		}
-		m := nats.NewMsg(ItemSubject(a.prefix, it.FeedID))
-		m.Data = body
-		m.Header.Set("Content-Type", EventContentType)
-		m.Header.Set(jetstream.MsgIDHeader, ev.ID)
 		msgs[i] = m
 	}
 	if ctx.Err() != nil {
@@ -143,6 +135,146 @@ func (a *Archive) Publish(ctx context.Context, items []event.Archived) error {
 	return a.pub.report(ctx, res, func(i int) string {
 		return "item feed " + items[i].FeedID + " key " + items[i].Item.Key
 	})
+}
+
+// message is the message of an archived item, with its Nats-Msg-Id.
+func (a *Archive) message(it event.Archived) (*nats.Msg, error) {
+	ev, err := NewItemEvent(it)
+	if err != nil {
+		return nil, fmt.Errorf("archive items: %w", err)
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode item feed %s: %w", it.FeedID, err)
+	}
+	m := nats.NewMsg(ItemSubject(a.prefix, it.FeedID))
+	m.Data = body
+	m.Header.Set("Content-Type", EventContentType)
+	m.Header.Set(jetstream.MsgIDHeader, ev.ID)
+	return m, nil
+}
+
+// PublishFirst archives the items of a feed's first poll, all of one feed, each once. Unlike
+// Publish, its messages carry no Nats-Msg-Id: each is stored only if the feed's subject still
+// ends where this publisher last saw it (Nats-Expected-Last-Subject-Sequence), starting from an
+// empty subject. When it does not, an earlier attempt (a first poll cut by a crash) or another
+// replica archived on the subject meanwhile: the items the subject holds are read, left out, and
+// the rest goes on from its end. So a first poll repeated or run twice at once archives each item
+// once, however late it comes, and a retry after a lost answer is harmless too.
+//
+// Why not message ids: the server keeps each one for the duplicate window, and a cold start of
+// many feeds archives every feed's items at once (2,000,000 at 100,000 feeds, in minutes); the
+// server's map of ids grows to hold them and keeps that size while any id is held, that is for as
+// long as items keep coming (BENCHMARKS.md). A first poll is where such bursts come from, and
+// where the condition costs nothing: the subject is empty, and then ends with the message just
+// stored.
+func (a *Archive) PublishFirst(ctx context.Context, items []event.Archived) error {
+	if len(items) == 0 {
+		return nil
+	}
+	defer func(start time.Time) { a.pub.duration.Observe(time.Since(start).Seconds()) }(time.Now())
+	feed := items[0].FeedID
+	msgs := make([]*nats.Msg, len(items))
+	for i, it := range items {
+		if it.FeedID != feed {
+			return fmt.Errorf("archive first items: %w: items of feeds %s and %s in one first poll", ErrInvalidItem, feed, it.FeedID)
+		}
+		m, err := a.message(it)
+		if err != nil {
+			return err
+		}
+		m.Header.Del(jetstream.MsgIDHeader)
+		msgs[i] = m
+	}
+	subject := ItemSubject(a.prefix, feed)
+	var (
+		last    uint64          // the subject's last sequence as this publisher knows it
+		held    map[string]bool // the item keys the subject holds, once it had to be read
+		refused []error
+		wait    = publishRetryFirst
+	)
+	for i := 0; i < len(msgs); {
+		if held[items[i].Item.Key] {
+			a.pub.published.WithLabelValues("duplicate").Inc()
+			i++
+			continue
+		}
+		ack, err := a.pub.js.PublishMsg(ctx, msgs[i], jetstream.WithExpectStream(a.pub.stream), jetstream.WithExpectLastSequencePerSubject(last))
+		if err == nil {
+			a.pub.published.WithLabelValues("ok").Inc()
+			last, wait = ack.Sequence, publishRetryFirst
+			i++
+			continue
+		}
+		if wrongLastSequence(err) {
+			held, last, err = readSubjectKeys(ctx, a.pub.js, a.pub.stream, subject)
+			if err == nil {
+				continue
+			}
+		}
+		switch r := classify(err); r.state {
+		case rejected:
+			a.pub.published.WithLabelValues("error").Inc()
+			refused = append(refused, fmt.Errorf("publish item feed %s key %s: %w: %w", feed, items[i].Item.Key, ErrRejected, err))
+			i++
+			continue
+		case failed:
+			return fmt.Errorf("archive first items of feed %s: %w", feed, err)
+		}
+		a.pub.store.heal(ctx, a.pub.resource, err)
+		if !pause(ctx, wait) {
+			return fmt.Errorf("archive first items of feed %s: %w (last error: %w)", feed, context.Cause(ctx), err)
+		}
+		wait = min(2*wait, publishRetryMax)
+	}
+	return errors.Join(refused...)
+}
+
+// wrongLastSequence reports whether err is the stream's refusal of a message whose subject does
+// not end at the expected sequence.
+func wrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// readSubjectKeys reads every item event on subject of stream: their item keys, and the
+// sequence of the last one (0 when there is none).
+func readSubjectKeys(ctx context.Context, js jetstream.JetStream, stream, subject string) (map[string]bool, uint64, error) {
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		return nil, 0, err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	keys := make(map[string]bool, info.NumPending)
+	var last uint64
+	for got := uint64(0); got < info.NumPending; {
+		batch, err := cons.Fetch(int(min(info.NumPending-got, archiveChunk)), jetstream.FetchMaxWait(archiveIdle))
+		if err != nil {
+			return nil, 0, err
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			if md, err := m.Metadata(); err == nil {
+				last = max(last, md.Sequence.Stream)
+			}
+			if it, err := ParseItemEvent(m.Data()); err == nil {
+				keys[it.Item.Key] = true
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return nil, 0, err
+		}
+		if n == 0 {
+			break // the stream's limits removed the rest meanwhile
+		}
+		got += uint64(n)
+	}
+	return keys, last, nil
 }
 
 // ParseItemEvent decodes a message body into an archived item. It decodes with go-json, which

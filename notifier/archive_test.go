@@ -1,6 +1,7 @@
 package notifier_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -210,4 +211,130 @@ func TestArchiveMaxAge(t *testing.T) {
 		t.Fatalf("archive holds %d items, want 1", got)
 	}
 	waitFor(t, "the item aged out of the archive", func() bool { return streamMsgs(t, n, notifier.DefaultArchiveStream) == 0 })
+}
+
+// TestArchiveFirst: the items of a first poll are stored once without message ids, whether the
+// poll is repeated after a part of it was stored, run by several publishers at once, or repeated
+// long after (no window of time is involved); the other feeds' subjects do not disturb it.
+func TestArchiveFirst(t *testing.T) {
+	n := notifiertest.Open(t, notifiertest.Config(t))
+	ctx := testContext(t)
+	now := time.Now().UTC()
+	var items []event.Archived
+	for i := range 40 {
+		items = append(items, archivedItem("world", i, now))
+	}
+	// Another feed's items, published the usual way, interleave in the stream.
+	if err := n.Archive().Publish(ctx, []event.Archived{archivedItem("asia", 0, now)}); err != nil {
+		t.Fatal(err)
+	}
+	// A first poll cut after 15 of its items.
+	if err := n.Archive().PublishFirst(ctx, items[:15]); err != nil {
+		t.Fatalf("PublishFirst: %v", err)
+	}
+	// Its repeats, three at once, beside the other feed.
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 3 {
+		wg.Go(func() { errs <- n.Archive().PublishFirst(ctx, items) })
+	}
+	wg.Go(func() { errs <- n.Archive().Publish(ctx, []event.Archived{archivedItem("asia", 1, now)}) })
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	// And once more, later.
+	if err := n.Archive().PublishFirst(ctx, items); err != nil {
+		t.Fatalf("PublishFirst: %v", err)
+	}
+
+	got := readAll(t, n, event.ArchiveQuery{Feeds: []string{"world"}})
+	keys := map[string]int{}
+	for _, a := range got {
+		keys[a.Item.Key]++
+	}
+	for _, it := range items {
+		if keys[it.Item.Key] != 1 {
+			t.Errorf("item %s archived %d times, want once", it.Item.Key, keys[it.Item.Key])
+		}
+	}
+	if len(got) != len(items) {
+		t.Errorf("feed world holds %d items, want %d", len(got), len(items))
+	}
+	if n := streamMsgs(t, n, notifier.DefaultArchiveStream); n != 42 {
+		t.Errorf("archive holds %d messages, want 42", n)
+	}
+
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, notifier.DefaultArchiveStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, notifier.ItemSubject("newswatch", "world"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := m.Header.Get(jetstream.MsgIDHeader); id != "" {
+		t.Errorf("a first poll's message has the Nats-Msg-Id %q; want none, so that the server keeps no id", id)
+	}
+
+	mixed := []event.Archived{archivedItem("world", 100, now), archivedItem("asia", 100, now)}
+	if err := n.Archive().PublishFirst(ctx, mixed); !errors.Is(err, notifier.ErrInvalidItem) {
+		t.Errorf("PublishFirst of two feeds' items: %v, want ErrInvalidItem", err)
+	}
+}
+
+// TestArchiveReadLosesMessages: items removed by the stream's limits while they are read end
+// the read after its idle wait with every item still there passed on, not with an error.
+func TestArchiveReadLosesMessages(t *testing.T) {
+	n := notifiertest.Open(t, notifiertest.Config(t))
+	// The read waits 10 s for the messages that will not come: more than testContext gives.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	now := time.Now()
+	var items []event.Archived
+	for i := range 8000 { // more than the reader asks the server for ahead of its chunks
+		items = append(items, archivedItem("world", i, now))
+	}
+	if err := n.Archive().Publish(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, notifier.DefaultArchiveStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := streamState(t, n, notifier.DefaultArchiveStream).LastSeq
+	got, purged := 0, false
+	err = n.ReadArchive(ctx, event.ArchiveQuery{}, func(chunk []event.Archived) func() error {
+		k := len(chunk)
+		return func() error {
+			got += k
+			if !purged {
+				// Once the read is under way, the newest 100 items go.
+				purged = true
+				for seq := last - 99; seq <= last; seq++ {
+					if err := s.DeleteMsg(ctx, seq); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
+	})
+	if err != nil {
+		t.Fatalf("ReadArchive: %v", err)
+	}
+	if got != 7900 {
+		t.Errorf("read passed on %d items, want the 7,900 left", got)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -163,37 +164,104 @@ func (c *archiveChunkWork) decode(to time.Time) {
 }
 
 // pull takes pending messages from cons in chunks of archiveChunk and hands each to emit, until
-// they are all taken, emit returns false, or ctx is done.
+// they are all taken, emit returns false, or ctx is done. It reads with Consume and a callback
+// rather than the Messages iterator, whose Next arms a timer per message: a quarter of the read's
+// CPU (BENCHMARKS.md). When no message comes for archiveIdle while some are still counted as
+// pending, the stream's limits removed them meanwhile: the chunk at hand is emitted and the read
+// ends.
 func pull(ctx context.Context, cons jetstream.Consumer, pending uint64, emit func(*archiveChunkWork) bool) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(4 * archiveChunk))
+	var (
+		// mu is held by the callback while it takes a message or emits a chunk, so that the idle
+		// check and the end of the read see the chunk whole and no emit is left running.
+		mu       sync.Mutex
+		c        *archiveChunkWork
+		progress uint64 // messages taken and chunks emitted
+		over     bool   // every pending message was taken, emit refused a chunk, or the read ended
+		emitting atomic.Bool
+	)
+	fresh := func() *archiveChunkWork {
+		return &archiveChunkWork{msgs: make([]jetstream.Msg, 0, min(pending, archiveChunk)), done: make(chan struct{})}
+	}
+	c = fresh()
+	ended := make(chan error, 1)
+	end := func(err error) {
+		select {
+		case ended <- err:
+		default:
+		}
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		if over {
+			return
+		}
+		progress++
+		c.msgs = append(c.msgs, m)
+		if uint64(len(c.msgs)) < min(pending, archiveChunk) {
+			return
+		}
+		pending -= uint64(len(c.msgs))
+		// emit blocks while the workers are behind (or a paced reader waits), which holds back
+		// the consumer's next pulls; that is no idleness.
+		emitting.Store(true)
+		ok := emit(c)
+		emitting.Store(false)
+		progress++
+		if !ok || pending == 0 {
+			over = true
+			end(nil)
+			return
+		}
+		c = fresh()
+	}, jetstream.PullMaxMessages(4*archiveChunk), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			end(err)
+		}
+	}))
 	if err != nil {
 		return err
 	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	for pending > 0 {
-		c := &archiveChunkWork{msgs: make([]jetstream.Msg, 0, min(pending, archiveChunk)), done: make(chan struct{})}
-		for uint64(len(c.msgs)) < min(pending, archiveChunk) {
-			m, err := it.Next(jetstream.NextMaxWait(archiveIdle))
-			switch {
-			case err == nil:
-			case ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed):
-				return context.Cause(ctx)
-			case errors.Is(err, nats.ErrTimeout):
-				// Fewer messages than were pending: the stream's limits removed some meanwhile.
-				return nil
-			default:
-				return err
+	defer func() {
+		cc.Stop()
+		mu.Lock() // waits for a callback emitting: its emit returns once ctx is done
+		over = true
+		mu.Unlock()
+	}()
+
+	tick := time.NewTicker(archiveIdle / 10)
+	defer tick.Stop()
+	var seen uint64
+	quiet := time.Now() // since when progress has stayed at seen
+	for {
+		select {
+		case err := <-ended:
+			return err
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case now := <-tick.C:
+			if emitting.Load() {
+				quiet = now
+				continue
 			}
-			c.msgs = append(c.msgs, m)
 		}
-		pending -= uint64(len(c.msgs))
-		if !emit(c) {
+		mu.Lock()
+		if progress != seen {
+			seen, quiet = progress, time.Now()
+		}
+		stalled := !over && time.Since(quiet) >= archiveIdle
+		if stalled {
+			// Fewer messages than were pending: the stream's limits removed some meanwhile.
+			over = true
+			if len(c.msgs) > 0 {
+				emit(c)
+			}
+		}
+		mu.Unlock()
+		if stalled {
 			return nil
 		}
 	}
-	return nil
 }
 
 // FollowArchive calls fn with every archived item first seen at from or later, in the archive's

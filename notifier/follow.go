@@ -3,7 +3,6 @@ package notifier
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -42,12 +41,7 @@ func (f streamFollow) run(ctx context.Context, fn func(jetstream.Msg, *jetstream
 			return fnErr.err
 		}
 		f.log.Warn("following "+f.what+"; retrying", zap.String("stream", f.stream), zap.Error(err), zap.Duration("retry_in", wait))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
+		pause(ctx, wait)
 		wait = min(2*wait, retryMax)
 	}
 	return nil

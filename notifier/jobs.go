@@ -133,12 +133,8 @@ func (q *JobQueue) Consume(ctx context.Context, workers int, handle func(ctx con
 				cons = c
 			}
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !pause(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
 		wait = min(2*wait, retryMax)
 	}

@@ -68,13 +68,7 @@ func (p *publisher) send(ctx context.Context, msgs []*nats.Msg) []result {
 		// A deleted stream comes back empty, and the next attempt stores every alert not
 		// acknowledged yet in it.
 		p.store.heal(ctx, p.resource, missingCause(res, todo))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
-		if ctx.Err() != nil {
+		if !pause(ctx, wait) {
 			break
 		}
 		wait = min(2*wait, publishRetryMax)
@@ -275,4 +269,16 @@ func (p *publisher) report(ctx context.Context, res []result, name func(i int) s
 		unsent = append(unsent, errors.New(err.Error()))
 	}
 	return errors.Join(unsent...)
+}
+
+// pause waits for d, and reports whether it did: false when ctx ended first.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

@@ -394,12 +394,8 @@ func retry(ctx context.Context, log *zap.Logger, what string, attempt func(conte
 			level = zap.WarnLevel
 		}
 		log.Log(level, "nats not answering, retrying", zap.String("op", what), zap.Int("attempt", n), zap.Error(err))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !pause(ctx, wait) {
 			return fmt.Errorf("%s: %w (last error: %w)", what, context.Cause(ctx), err)
-		case <-t.C:
 		}
 		wait = min(2*wait, retryMax)
 	}

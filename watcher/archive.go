@@ -30,8 +30,14 @@ func (w *Watcher) archive(ctx context.Context, f *feedPlan, s step, now time.Tim
 			alerting[it.Key] = true
 		}
 	}
-	for start := 0; start < len(items); start += alertBatch {
-		chunk := items[start:min(start+alertBatch, len(items))]
+	archive, size := w.archiver.Archive, alertBatch
+	if s.first {
+		// One call for the whole poll (at most the poll's cap of items): each call of
+		// ArchiveFirst after the first would have to read what the earlier ones archived.
+		archive, size = w.archiver.ArchiveFirst, len(items)
+	}
+	for start := 0; start < len(items); start += size {
+		chunk := items[start:min(start+size, len(items))]
 		batch := make([]event.Archived, len(chunk))
 		for i, it := range chunk {
 			item := boundedItem(it.Item)
@@ -50,7 +56,7 @@ func (w *Watcher) archive(ctx context.Context, f *feedPlan, s step, now time.Tim
 			}
 		}
 		actx, cancel := context.WithTimeoutCause(ctx, publishTimeout, errPublishTimeout)
-		err := w.archiver.Archive(actx, batch)
+		err := archive(actx, batch)
 		cancel()
 		if errors.Is(err, ErrRejected) {
 			w.log.Error("items rejected by the archive for good; not retried", zap.String("feed", f.ID), zap.Int("items", len(batch)), zap.Error(err))

@@ -49,6 +49,7 @@ type step struct {
 	fresh    []Item // the new items, archived before the state commits
 	alerting []Item // the new items to match and alert
 	muted    string // why the fresh items not alerting are not: event.MutedBaseline, MutedFlood
+	first    bool   // the feed's first successful poll, archived by Archiver.ArchiveFirst
 	title    string // the feed's title, for the alerts
 	alerts   alertTally
 	health   []FeedHealth
@@ -294,7 +295,7 @@ func newItems(f *feedPlan, st feedState, next *feedState, doc Document, now time
 	switch {
 	case !st.Baselined:
 		alerting = firstPollItems(f.FirstPoll, fresh, now)
-		s.muted = event.MutedBaseline
+		s.muted, s.first = event.MutedBaseline, true
 	case isFlood(f, st, fresh):
 		s.flood, alerting = len(fresh), nil
 		s.muted = event.MutedFlood

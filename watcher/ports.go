@@ -22,8 +22,13 @@ type Publisher interface {
 // commits; like Publisher, it returns only once every item is stored, archiving an item again is
 // harmless (the implementation de-duplicates by feed and item key), and items refused for good
 // make an error that wraps ErrRejected, the others stored.
+//
+// ArchiveFirst does the same for the items of a feed's first poll, all of one feed; it must keep
+// them once without a window of time in which repeats are recognised, because a cold start of
+// many feeds archives all their items at once (see notifier.Archive.PublishFirst).
 type Archiver interface {
 	Archive(ctx context.Context, items []event.Archived) error
+	ArchiveFirst(ctx context.Context, items []event.Archived) error
 }
 
 // ErrRejected marks alerts that the server refused for good; see Publisher. A poll logs them

@@ -123,6 +123,10 @@ func (a itemArchiver) Archive(ctx context.Context, items []event.Archived) error
 	return rejections(a.archive.Publish(ctx, items))
 }
 
+func (a itemArchiver) ArchiveFirst(ctx context.Context, items []event.Archived) error {
+	return rejections(a.archive.PublishFirst(ctx, items))
+}
+
 // rejections is err of the notifier, marked for the watcher when it is one of rejections for
 // good: the notifier's contract for them is the watcher's (the rest was stored).
 func rejections(err error) error {
