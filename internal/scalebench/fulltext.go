@@ -22,6 +22,11 @@ func (b *bench) fullTextInfo() {
 	b.printf("full text: %d feeds (--fulltext %g) carry headlines alone and have fulltext: auto; the live phase brings about %.2f of their items a second, "+
 		"whose articles are on the feeds' own %d simulator host(s): %.3f a second a host, against the daemon's pace of one request a second a host\n",
 		st.FullTextFeeds, b.o.fullText, rate, b.o.hosts, rate/float64(b.o.hosts))
+	if rate/float64(b.o.hosts) > 0.25 {
+		// A poll waits for its articles, holding its worker, while their host's turns come.
+		b.printf("full text: WARNING: at %.2f articles a second a host, polls wait for their hosts' turns and hold the daemon's workers: this measures the pace, not the cost (raise --hosts)\n",
+			rate/float64(b.o.hosts))
+	}
 }
 
 // fullTextReport reports the articles the daemon read in a phase: its own counts by result
