@@ -65,10 +65,11 @@ type configOptions struct {
 	schedule         string
 	storeDir         string
 	archive, stories bool
+	fullText         []bool // feeds written with `fulltext: auto` (nil: none)
 }
 
 // writeConfig writes a newswatch configuration that polls every simulated feed, feed n on
-// addrs[n mod len(addrs)], and returns the addresses it chose for http.listen and the embedded
+// addrs[n mod len(addrs)], the headline-only ones with `fulltext: auto`, and returns the addresses it chose for http.listen and the embedded
 // NATS server: free ports at the time of writing.
 func writeConfig(path string, o configOptions, addrs []string) (httpAddr, natsAddr string, err error) {
 	feeds, schedule, storeDir := o.feeds, o.schedule, o.storeDir
@@ -96,7 +97,11 @@ func writeConfig(path string, o configOptions, addrs []string) (httpAddr, natsAd
 	fmt.Fprintf(w, "defaults:\n  schedule: %s\n  timeout: 30s\n  max_body: 10MiB\n  first_poll: baseline\n  flood_guard: 10\n  allow_private: true\n", strconv.Quote(schedule))
 	fmt.Fprintf(w, "feeds:\n")
 	for n := range feeds {
-		fmt.Fprintf(w, "  - {id: %s, url: \"http://%s/feeds/%d.xml\"}\n", feedID(n), addrs[n%len(addrs)], n)
+		ft := ""
+		if n < len(o.fullText) && o.fullText[n] {
+			ft = ", fulltext: auto"
+		}
+		fmt.Fprintf(w, "  - {id: %s, url: \"http://%s/feeds/%d.xml\"%s}\n", feedID(n), addrs[n%len(addrs)], n, ft)
 	}
 	w.WriteString(exampleListsAndRules)
 	if err := w.Flush(); err != nil {

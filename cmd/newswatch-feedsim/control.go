@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -32,10 +33,17 @@ type control struct {
 	late      lateness
 	perFeed   []atomic.Int32 // requests since the last reset, by feed
 	last      []atomic.Int64 // Unix nanoseconds of the last request, by feed
+	fullText  []bool         // the headline-only feeds, whose items link to article pages
+	articles  struct{ pages, robots, notFound atomic.Int64 }
 }
 
-func newControl(sim *feedsim.Sim, feeds int, every time.Duration) *control {
-	c := &control{sim: sim, every: every, perFeed: make([]atomic.Int32, feeds), last: make([]atomic.Int64, feeds)}
+// newControl returns the control of sim's feeds; fullText marks the headline-only ones (nil:
+// none).
+func newControl(sim *feedsim.Sim, feeds int, every time.Duration, fullText []bool) *control {
+	if fullText == nil {
+		fullText = make([]bool, feeds)
+	}
+	c := &control{sim: sim, every: every, perFeed: make([]atomic.Int32, feeds), last: make([]atomic.Int64, feeds), fullText: fullText}
 	c.mode.Store(modeLive)
 	return c
 }
@@ -67,8 +75,21 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintln(w, c.last[n].Load())
 		return
+	case r.URL.Path == "/robots.txt":
+		c.articles.robots.Add(1)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, robotsTxt)
+		return
+	case strings.HasPrefix(r.URL.Path, articlePrefix):
+		c.serveArticle(w, r)
+		return
 	}
-	if n, ok := feedNumber(r.URL.Path); ok && n < len(c.perFeed) {
+	edit := &editWriter{ResponseWriter: w}
+	n, ok := feedNumber(r.URL.Path)
+	if ok && n < len(c.perFeed) {
+		if c.fullText[n] {
+			edit.edits = append(edit.edits, func(doc []byte) []byte { return headlineOnly(doc, r.Host) })
+		}
 		c.last[n].Store(time.Now().UnixNano())
 		c.perFeed[n].Add(1)
 		if c.every > 0 {
@@ -85,30 +106,46 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case modeChanged:
 		r.Header.Del("If-None-Match")
-		w = &stampWriter{ResponseWriter: w}
+		edit.edits = append(edit.edits, stamp)
 	}
-	c.sim.ServeHTTP(w, r)
+	if len(edit.edits) == 0 {
+		c.sim.ServeHTTP(w, r)
+		return
+	}
+	c.sim.ServeHTTP(edit, r)
+	_ = edit.flush()
 }
 
-// stampWriter puts the time of the answer into a feed document as its lastBuildDate, so that
-// no two documents of the changed mode are the same bytes.
-type stampWriter struct {
+// editWriter holds the body of an answer and writes it edited once the handler is done.
+type editWriter struct {
 	http.ResponseWriter
-	done bool
+	buf   bytes.Buffer
+	edits []func([]byte) []byte
 }
 
-func (s *stampWriter) Write(p []byte) (int, error) {
-	i := bytes.Index(p, []byte("<channel>"))
-	if s.done || i < 0 {
-		return s.ResponseWriter.Write(p)
+func (e *editWriter) Write(p []byte) (int, error) { return e.buf.Write(p) }
+
+func (e *editWriter) flush() error {
+	if e.buf.Len() == 0 {
+		return nil
 	}
-	s.done = true
-	stamp := "<channel><lastBuildDate>" + time.Now().UTC().Format(time.RFC1123Z) + "</lastBuildDate>"
-	q := slices.Concat(p[:i], []byte(stamp), p[i+len("<channel>"):])
-	if _, err := s.ResponseWriter.Write(q); err != nil {
-		return 0, err
+	doc := e.buf.Bytes()
+	for _, edit := range e.edits {
+		doc = edit(doc)
 	}
-	return len(p), nil
+	_, err := e.ResponseWriter.Write(doc)
+	return err
+}
+
+// stamp puts the time of the answer into a feed document as its lastBuildDate, so that no two
+// documents of the changed mode are the same bytes.
+func stamp(doc []byte) []byte {
+	i := bytes.Index(doc, []byte("<channel>"))
+	if i < 0 {
+		return doc
+	}
+	date := "<channel><lastBuildDate>" + time.Now().UTC().Format(time.RFC1123Z) + "</lastBuildDate>"
+	return slices.Concat(doc[:i], []byte(date), doc[i+len("<channel>"):])
 }
 
 // feedNumber is n of a path /feeds/<n>.xml.
@@ -126,6 +163,12 @@ func (c *control) stats(w http.ResponseWriter) {
 	doc := feedsim.StatsDoc{
 		Mode: c.mode.Load().(string), Requests: s.Requests, OK: s.OK, NotModified: s.NotModified,
 		Errors: s.Errors, Unchanged: c.unchanged.Load(), Lateness: c.late.stat(),
+		Articles: c.articles.pages.Load(), ArticlesNotFound: c.articles.notFound.Load(), Robots: c.articles.robots.Load(),
+	}
+	for _, ft := range c.fullText {
+		if ft {
+			doc.FullTextFeeds++
+		}
 	}
 	counts := make([]int32, len(c.perFeed))
 	for i := range c.perFeed {

@@ -19,6 +19,16 @@
 //     requests came after their feed's slot, as JSON.
 //   - GET /-/last?feed=N: when feed N was last requested, in Unix nanoseconds (0: never), so
 //     that a subscriber can time an alert from the start of the fetch that found its item.
+//   - GET /robots.txt, which allows everything but /-/, and GET /articles/<guid>: the article
+//     page of an item (a few KB of HTML: navigation, a cookie notice, the article, a list of
+//     related headlines, a footer), the same for the item every time.
+//
+// With --fulltext SHARE, that share of the feeds (picked by a hash of their numbers, so spread
+// over the listeners) carry headlines alone: their items have no description, and their links
+// point at their article pages on the host the feed was asked of, so that the daemon fetches
+// articles from as many hosts as it polls feeds on. The written configuration gives those
+// feeds `fulltext: auto`. The article's body holds the item's description (in its language)
+// and paragraphs of generated English that no example rule matches.
 package main
 
 import (
@@ -56,6 +66,7 @@ type cli struct {
 	StoreDir   string        `type:"path" help:"JetStream store of the written configuration; default: nats beside --config."`
 	Archive    bool          `default:"true" negatable:"" help:"Keep the item archive in the written configuration (--no-archive turns it off)."`
 	Stories    bool          `default:"true" negatable:"" help:"Give items their stories in the written configuration (--no-stories turns them off)."`
+	FullText   float64       `name:"fulltext" help:"Share of the feeds (0 to 1) that carry headlines alone, link their items to article pages of the simulator, and have fulltext: auto in the written configuration."`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -86,6 +97,9 @@ func (c cli) serve(stdout io.Writer) error {
 	if c.Feeds < 1 || c.Hosts < 1 {
 		return errors.New("--feeds and --hosts must be positive")
 	}
+	if c.FullText < 0 || c.FullText > 1 {
+		return fmt.Errorf("--fulltext %v: want a share from 0 to 1", c.FullText)
+	}
 	every, err := everyOf(c.Schedule)
 	if err != nil {
 		return err
@@ -94,7 +108,8 @@ func (c cli) serve(stdout io.Writer) error {
 		Feeds: c.Feeds, Period: c.Period, Items: c.Items, MatchEvery: c.MatchEvery,
 		BurstEvery: c.BurstEvery, BurstSize: c.BurstSize, Latency: c.Latency, ErrorRate: c.ErrorRate,
 	})
-	ctl := newControl(sim, c.Feeds, every)
+	fullText := fullTextFeeds(c.Feeds, c.FullText)
+	ctl := newControl(sim, c.Feeds, every, fullText)
 	host, _, err := net.SplitHostPort(c.Listen)
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
@@ -121,7 +136,7 @@ func (c cli) serve(stdout io.Writer) error {
 		if store == "" {
 			store = filepath.Join(filepath.Dir(c.Config), "nats")
 		}
-		httpAddr, natsAddr, err := writeConfig(c.Config, configOptions{feeds: c.Feeds, schedule: c.Schedule, storeDir: store, archive: c.Archive, stories: c.Stories}, addrs)
+		httpAddr, natsAddr, err := writeConfig(c.Config, configOptions{feeds: c.Feeds, schedule: c.Schedule, storeDir: store, archive: c.Archive, stories: c.Stories, fullText: fullText}, addrs)
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,8 @@ func TestWrittenConfigLoads(t *testing.T) {
 	if off, err := config.Load(path); err != nil || off.Archive.Enabled || off.Stories.Enabled {
 		t.Errorf("config with archive and stories false: got them on (%v), error %v; want off", off != nil && off.Archive.Enabled, err)
 	}
-	httpAddr, natsAddr, err := writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats"), archive: true, stories: true}, addrs)
+	fullText := []bool{false, true, false, false, true}
+	httpAddr, natsAddr, err := writeConfig(path, configOptions{feeds: 5, schedule: "@every 30s", storeDir: filepath.Join(dir, "nats"), archive: true, stories: true, fullText: fullText}, addrs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,13 +44,22 @@ func TestWrittenConfigLoads(t *testing.T) {
 	if f.ID != "f3" || f.URL != "http://127.0.0.1:1002/feeds/3.xml" || f.Schedule != "@every 30s" || !f.AllowPrivate || f.FirstPoll.Mode != config.FirstPollBaseline {
 		t.Errorf("feeds[3] = %+v, want f3 on the second listener, @every 30s, allow_private, baseline", f)
 	}
+	for i, f := range cfg.Feeds {
+		want := config.FullTextNever
+		if fullText[i] {
+			want = config.FullTextAuto
+		}
+		if f.FullText != want {
+			t.Errorf("feeds[%d].fulltext = %q, want %q", i, f.FullText, want)
+		}
+	}
 	if cfg.HTTP.Listen != httpAddr || cfg.NATS.Embedded.Listen != natsAddr || cfg.NATS.Embedded.StoreDir != filepath.Join(dir, "nats") {
 		t.Errorf("http %q nats %q store %q, want %q %q %q", cfg.HTTP.Listen, cfg.NATS.Embedded.Listen, cfg.NATS.Embedded.StoreDir, httpAddr, natsAddr, filepath.Join(dir, "nats"))
 	}
 }
 
 func TestModes(t *testing.T) {
-	c := newControl(feedsim.New(feedsim.Config{Feeds: 3}), 3, time.Minute)
+	c := newControl(feedsim.New(feedsim.Config{Feeds: 3}), 3, time.Minute, nil)
 	srv := httptest.NewServer(c)
 	defer srv.Close()
 	get := func(etag string) *http.Response {

@@ -10,6 +10,12 @@ type StatsDoc struct {
 	Errors      int64       `json:"errors"`
 	Unchanged   int64       `json:"unchanged_304"` // answered 304 by the unchanged mode
 	Lateness    LatenessDoc `json:"lateness"`
+	// FullTextFeeds are the headline-only feeds; Articles, ArticlesNotFound and Robots the
+	// article pages, the 404s of /articles/ and the robots.txt answered so far.
+	FullTextFeeds    int   `json:"fulltext_feeds,omitempty"`
+	Articles         int64 `json:"articles"`
+	ArticlesNotFound int64 `json:"articles_not_found"`
+	Robots           int64 `json:"robots"`
 	// PerFeed is the spread of the requests of each feed.
 	PerFeed struct {
 		Zero          int   `json:"zero"` // feeds not requested at all

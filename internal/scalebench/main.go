@@ -15,6 +15,10 @@
 //     alerts (newswatch_alert_publish_duration_seconds) and from the start of the fetch that
 //     found an item to its alert's delivery to a subscriber, VmRSS/VmHWM, heap in use per feed,
 //     the cost of one /metrics scrape, and the CPU the rest of the machine took meanwhile;
+//   - with --fulltext SHARE, that share of the feeds carries headlines alone and has
+//     `fulltext: auto`, and each phase reports the articles the daemon read by result
+//     (newswatch_fulltext_articles_total) and the article pages the simulator served; the
+//     articles are on the feeds' own hosts, so --hosts bounds them at one a second a host;
 //   - with --perf, a CPU profile of the daemon for each phase (perf record), top entries; with
 //     --pprof, the daemon runs in a test binary (cmd/newswatch, tag scale) that writes Go CPU
 //     profiles of each phase and heap profiles at their ends.
@@ -61,6 +65,7 @@ type options struct {
 	pprof             bool
 	archive, stories  bool
 	backfill          time.Duration
+	fullText          float64
 }
 
 func main() {
@@ -85,8 +90,12 @@ func main() {
 	flag.BoolVar(&o.archive, "archive", true, "keep the item archive (false: the configuration turns it off)")
 	flag.BoolVar(&o.stories, "stories", true, "give items their stories (false: the configuration turns them off)")
 	flag.DurationVar(&o.backfill, "backfill", 0, "at the start of the live phase, reload with a new rule that backfills this window of the archive (0: none)")
+	flag.Float64Var(&o.fullText, "fulltext", 0, "share of the feeds (0 to 1) that carry headlines alone and have fulltext: auto, so that the daemon reads the articles of their new items from the simulator (0: none)")
 	flag.Parse()
 	o.phases = strings.Split(phases, ",")
+	if o.fullText < 0 || o.fullText > 1 {
+		fatal(fmt.Errorf("--fulltext %v: want a share from 0 to 1", o.fullText))
+	}
 	every, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(o.schedule, "@every")))
 	if err != nil || !strings.HasPrefix(o.schedule, "@every") {
 		fatal(fmt.Errorf("--schedule %q: want @every D", o.schedule))
@@ -247,6 +256,9 @@ func (b *bench) startSim() error {
 	if !b.o.stories {
 		args = append(args, "--no-stories")
 	}
+	if b.o.fullText > 0 {
+		args = append(args, fmt.Sprintf("--fulltext=%g", b.o.fullText))
+	}
 	args = append(args, strings.Fields(b.o.simArgs)...)
 	cmd := exec.Command(filepath.Join(b.o.bin, "newswatch-feedsim"), args...)
 	stdout, err := cmd.StdoutPipe()
@@ -266,6 +278,7 @@ func (b *bench) startSim() error {
 		if _, err := fmt.Sscanf(line, "config %s http %s nats %s", new(string), &b.httpAddr, &b.natsAddr); err == nil {
 			go func() { _, _ = io.Copy(io.Discard, stdout) }()
 			b.printf("simulator pid %d on %s; daemon http %s, nats %s\n", b.sim.pid(), b.simAddr, b.httpAddr, b.natsAddr)
+			b.fullTextInfo()
 			return nil
 		}
 	}
@@ -575,6 +588,7 @@ func (b *bench) phaseReport(title string, s0, s1 snapshot) {
 	if n, err := b.feedsWithState(); err == nil {
 		b.printf("feeds polled at least once since the start: %d of %d\n", n, b.o.feeds)
 	}
+	b.fullTextReport(s0, s1, dt)
 	b.printf("a /metrics scrape: %s, %.0f ms, %.0f ms of daemon CPU\n", mib(s1.scrapeBytes), 1000*s1.scrapeWall.Seconds(), 1000*(s1.cpuAfterScrape-s1.cpu).Seconds())
 }
 
