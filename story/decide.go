@@ -14,6 +14,9 @@ type wfeat struct {
 	keep   bool   // posted even beyond the item's quota of keys
 	common bool   // more than maxChain stories have it: neither scored nor posted
 	has    uint32 // the chosen story's posting of this key, 0 when it has none
+	// head is the key's newest posting as the item is decided (0: none), taken with its weight so
+	// that the decision reads the keys' table once per key.
+	head uint32
 }
 
 // cand is a story that shares keys with the item being assigned.
@@ -80,14 +83,10 @@ func (a *Assigner) decide(t int64, lang uint32) (slot uint32, first bool) {
 		if f.indep {
 			nIndep++
 		}
-		c, ok := a.ix.keys[f.h]
-		if !ok {
-			continue
-		}
 		// Walk the newest postings only: a key that many stories share says little, and the
 		// recent stories are the likely ones. Liveness is checked once per candidate below.
 		walked := 0
-		for p := c.head; p != 0 && walked < maxWalk && budget > 0; p = a.ix.nodes[p].next {
+		for p := f.head; p != 0 && walked < maxWalk && budget > 0; p = a.ix.nodes[p].next {
 			walked++
 			budget--
 			s := a.ix.nodes[p].story
@@ -168,7 +167,7 @@ func (a *Assigner) weigh() {
 		df := float64(c.df)
 		// A story keeps its language-independent keys whatever their rank: they are few,
 		// and all that ties languages.
-		w := wfeat{h: f.h, indep: f.indep, weak: f.weak, keep: f.indep && !f.weak}
+		w := wfeat{h: f.h, indep: f.indep, weak: f.weak, keep: f.indep && !f.weak, head: c.head}
 		w.common = c.n > maxChain || docs >= commonFloor && df > docs*commonShare
 		w.w = float32(logDocs - logHalf(c.df))
 		if w.w < 0.1 {
@@ -225,11 +224,7 @@ func (a *Assigner) markHas(slot uint32) {
 		if f.common {
 			continue
 		}
-		c, ok := a.ix.keys[f.h]
-		if !ok {
-			continue
-		}
-		for p := c.head; p != 0; p = a.ix.nodes[p].next {
+		for p := f.head; p != 0; p = a.ix.nodes[p].next {
 			if a.ix.nodes[p].story == slot {
 				f.has = p
 				break
