@@ -48,6 +48,11 @@ const (
 	MaxArticlesPerPoll = 20
 	// DefaultArticleInterval is the least time between two article requests to one host.
 	DefaultArticleInterval = time.Second
+	// MaxHostWait is the longest an article waits for its turn at its host. A host asked for
+	// more articles than its pace allows (one outlet's many section feeds) would otherwise hold
+	// the polls of its feeds, and with them the workers every feed needs, up to ArticleTimeout
+	// each; past it, the item is matched with what its feed carries.
+	MaxHostWait = 2 * time.Second
 	// UserAgentToken is the name robots.txt rules address newswatch by.
 	UserAgentToken = "newswatch"
 
@@ -64,6 +69,7 @@ const (
 var (
 	errRobots         = errors.New("disallowed by robots.txt")
 	errArticleTimeout = errors.New("article deadline passed")
+	errHostBusy       = errors.New("the host's turn comes too late")
 )
 
 // articles fetches and extracts the articles of new items for full text, politely: through
@@ -74,6 +80,7 @@ type articles struct {
 	once     sync.Once
 	interval time.Duration // DefaultArticleInterval when zero at first use
 	deadline time.Duration // of one article; ArticleTimeout when zero at first use
+	hostWait time.Duration // the longest wait for a host's turn; MaxHostWait when zero at first use
 
 	mu     sync.Mutex
 	next   map[string]time.Time // host -> when its next request may start
@@ -94,6 +101,9 @@ func (a *articles) init() {
 		}
 		if a.deadline == 0 {
 			a.deadline = ArticleTimeout
+		}
+		if a.hostWait == 0 {
+			a.hostWait = MaxHostWait
 		}
 		a.next = make(map[string]time.Time)
 		a.texts = newLRU[string](articleCacheSize, func(s string) int { return len(s) + 64 })
@@ -180,7 +190,7 @@ func isHTTP(link string) bool {
 }
 
 // text returns the article text of it (empty when there is none to use) and the result to
-// count: fetched, cached, denied (robots.txt) or failed.
+// count: fetched, cached, denied (robots.txt), busy (the host's turn comes too late) or failed.
 func (a *articles) text(ctx context.Context, w *Watcher, f *feedPlan, it Item) (string, string, error) {
 	key := it.canonLink
 	if key == "" {
@@ -206,7 +216,9 @@ func (a *articles) text(ctx context.Context, w *Watcher, f *feedPlan, it Item) (
 		a.put(key, "")
 		return "", "denied", errRobots
 	}
-	if err := a.wait(ctx, strings.ToLower(u.Host)); err != nil {
+	if err := a.wait(ctx, strings.ToLower(u.Host)); errors.Is(err, errHostBusy) {
+		return "", "busy", err
+	} else if err != nil {
 		return "", "failed", err
 	}
 	opts.raw = true // Extract reads the charset of the answer, else of the page
@@ -303,8 +315,8 @@ func (e *robotsEntry) fetch(ctx context.Context, w *Watcher, opts FetchOptions, 
 }
 
 // wait waits until a request to host may start, and books that start: requests to one host
-// start at least interval apart. A request whose turn comes after ctx's deadline fails at once
-// without booking one.
+// start at least interval apart. A request whose turn comes after ctx's deadline or more than
+// hostWait from now fails at once with errHostBusy, without booking one.
 func (a *articles) wait(ctx context.Context, host string) error {
 	now := time.Now()
 	a.mu.Lock()
@@ -319,10 +331,14 @@ func (a *articles) wait(ctx context.Context, host string) error {
 	if n := a.next[host]; n.After(now) {
 		at = n
 	}
-	if dl, ok := ctx.Deadline(); ok && at.After(dl) {
-		// Its turn comes after its deadline: give it up now, and the turn to another.
+	limit := now.Add(a.hostWait)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(limit) {
+		limit = dl
+	}
+	if at.After(limit) {
+		// Give it up now, and the turn to another.
 		a.mu.Unlock()
-		return fmt.Errorf("wait for %s: its turn comes after the article's deadline", host)
+		return fmt.Errorf("wait for %s: %w (in %s)", host, errHostBusy, at.Sub(now).Round(time.Millisecond))
 	}
 	a.next[host] = at.Add(a.interval)
 	a.mu.Unlock()

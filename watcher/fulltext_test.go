@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,7 +97,7 @@ func (as *articleSetup) publish(t *testing.T, n int, items ...rssItem) {
 
 func (as *articleSetup) results() map[string]float64 {
 	out := map[string]float64{}
-	for _, r := range []string{"fetched", "cached", "denied", "failed"} {
+	for _, r := range []string{"fetched", "cached", "denied", "busy", "failed"} {
 		if v := testutil.ToFloat64(as.w.metrics.articles.WithLabelValues(r)); v > 0 {
 			out[r] = v
 		}
@@ -369,7 +370,41 @@ func TestFullTextHostRate(t *testing.T) {
 	}
 	// Turns at 0, 0.3, ... 1.5 s fit the deadline; the others are given up without a request.
 	r := as.results()
-	if len(at) == 0 || len(at) > 6 || r["fetched"] != float64(len(at)) || r["failed"] != float64(8-len(at)) {
-		t.Errorf("%d requests, results %v; want at most 6 fetched, the rest failed", len(at), r)
+	if len(at) == 0 || len(at) > 6 || r["fetched"] != float64(len(at)) || r["busy"] != float64(8-len(at)) {
+		t.Errorf("%d requests, results %v; want at most 6 fetched, the rest busy", len(at), r)
+	}
+}
+
+// TestFullTextHostBusy: a host asked for more articles than its pace allows does not hold the
+// poll up to the articles' deadline: the articles whose turn would come more than the host wait
+// from now are given up at once, so the poll takes about the host wait, not the deadline.
+func TestFullTextHostBusy(t *testing.T) {
+	var requests atomic.Int32
+	site := serverOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		requests.Add(1)
+		_, _ = w.Write([]byte(kurskArticle))
+	}))
+	as := newArticleSetup(t, FullTextAuto, nil)
+	const interval = 400 * time.Millisecond
+	as.w.articles.interval, as.w.articles.hostWait, as.w.articles.deadline = interval, time.Second, time.Minute
+	var items []rssItem
+	for i := range 10 {
+		items = append(items, rssItem{GUID: fmt.Sprint(i), Title: fmt.Sprintf("Statement %d", i), Link: fmt.Sprintf("%s/a/%d", site.URL, i)})
+	}
+	start := time.Now()
+	as.publish(t, 2, items...)
+	took := time.Since(start)
+	// Turns at 0, 0.4 and 0.8 s come within the host wait of a second; the seven others are
+	// given up without a request.
+	r := as.results()
+	if n := requests.Load(); n == 0 || n > 3 || r["fetched"] != float64(n) || r["busy"] != float64(10-n) {
+		t.Errorf("%d requests, results %v; want at most 3 fetched, the rest busy", n, r)
+	}
+	if took > 30*time.Second {
+		t.Errorf("the poll took %s; the host wait should bound it near a second, far below the minute of the deadline", took)
 	}
 }

@@ -135,7 +135,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		articles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "newswatch_fulltext_articles_total",
-			Help: "Articles of new items read for full text, by result: fetched, cached (by canonical link), denied (robots.txt) or failed (the item is matched with its feed's text).",
+			Help: "Articles of new items read for full text, by result: fetched, cached (by canonical link), denied (robots.txt), busy (the host's turn came too late) or failed; but for fetched and cached, the item is matched with its feed's text.",
 		}, []string{"result"}),
 		failing: make(map[string]bool),
 	}
