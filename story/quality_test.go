@@ -380,27 +380,33 @@ func measure(t testing.TB, items []labelled, lists map[string][]string) quality 
 	return q
 }
 
-// TestQuality measures story assignment against labelled corpora and holds: BCubed precision
-// at least 0.95 and recall at least 1.95 times the baseline's at its 0.95-precision threshold on
-// the news-aggregator sample (the goal is twice; it reaches 1.98); precision at least 0.95 and,
-// for the stories reported in four or more languages, recall at least 0.6 on the multilingual
-// set.
+// TestQuality measures story assignment against labelled corpora and holds what it reaches
+// (BENCHMARKS.md): on the news-aggregator sample in its first order, BCubed precision at least
+// 0.95 and recall at least twice the baseline's at its 0.95-precision threshold (the goals), in
+// two other orders precision at least 0.945 and recall at least 1.8 times the baseline's (the
+// goals are not reached there); precision at least 0.95 and, for the stories reported in four
+// or more languages, recall at least 0.6 on the multilingual set.
 // Run with -v to print the figures; -uci=path measures another copy of the data set.
 func TestQuality(t *testing.T) {
 	t.Run("uci", func(t *testing.T) {
-		items := interleave(loadUCI(t, *uciPath), 1)
-		q := measure(t, items, nil)
-		t.Logf("UCI News Aggregator (%s): %d items, %d stories; found %d", *uciPath, q.items, q.stories, q.found)
-		t.Logf("story:    BCubed precision %.4f recall %.4f", q.p, q.r)
-		t.Logf("baseline: BCubed precision %.4f recall %.4f at cosine >= %.2f", q.baseP, q.baseR, q.baseTh)
-		t.Logf("recall ratio %.2f", q.r/q.baseR)
-		if q.p < 0.95 {
-			t.Errorf("precision %.4f, want >= 0.95", q.p)
-		}
-		// The goal is twice the baseline's recall; the method reaches 1.98 times on this
-		// sample at this precision (BENCHMARKS.md), and the guard holds what it reaches.
-		if q.r < 1.95*q.baseR {
-			t.Errorf("recall %.4f, want >= 1.95 x baseline %.4f = %.4f", q.r, q.baseR, 1.95*q.baseR)
+		raw := loadUCI(t, *uciPath)
+		for seed := uint64(1); seed <= 3; seed++ {
+			items := interleave(raw, seed)
+			q := measure(t, items, nil)
+			t.Logf("UCI News Aggregator (%s), order %d: %d items, %d stories; found %d", *uciPath, seed, q.items, q.stories, q.found)
+			t.Logf("story:    BCubed precision %.4f recall %.4f", q.p, q.r)
+			t.Logf("baseline: BCubed precision %.4f recall %.4f at cosine >= %.2f", q.baseP, q.baseR, q.baseTh)
+			t.Logf("recall ratio %.3f", q.r/q.baseR)
+			minP, minRatio := 0.95, 2.0
+			if seed > 1 {
+				minP, minRatio = 0.945, 1.8
+			}
+			if q.p < minP {
+				t.Errorf("order %d: precision %.4f, want >= %.3f", seed, q.p, minP)
+			}
+			if q.r < minRatio*q.baseR {
+				t.Errorf("order %d: recall %.4f, want >= %.2f x baseline %.4f = %.4f", seed, q.r, minRatio, q.baseR, minRatio*q.baseR)
+			}
 		}
 	})
 	t.Run("multilingual", func(t *testing.T) {
