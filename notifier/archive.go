@@ -207,9 +207,15 @@ func (a *Archive) PublishFirst(ctx context.Context, items []event.Archived) erro
 			continue
 		}
 		if wrongLastSequence(err) {
+			before := last
 			held, last, err = readSubjectKeys(ctx, a.pub.js, a.pub.stream, subject)
-			if err == nil {
+			if err == nil && last != before {
 				continue
+			}
+			if err == nil {
+				// The subject ends elsewhere than its read says (a message removed meanwhile):
+				// read it again after a pause.
+				err = fmt.Errorf("the subject %s does not end at %d, where its read ended", subject, last)
 			}
 		}
 		switch r := classify(err); r.state {
