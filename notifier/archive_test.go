@@ -268,15 +268,7 @@ func TestArchiveFirst(t *testing.T) {
 		t.Errorf("archive holds %d messages, want 42", n)
 	}
 
-	js, err := jetstream.New(n.Conn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := js.Stream(ctx, notifier.DefaultArchiveStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.GetLastMsgForSubject(ctx, notifier.ItemSubject("newswatch", "world"))
+	m, err := streamOf(t, n, notifier.DefaultArchiveStream).GetLastMsgForSubject(ctx, notifier.ItemSubject("newswatch", "world"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,17 +297,10 @@ func TestArchiveReadLosesMessages(t *testing.T) {
 	if err := n.Archive().Publish(ctx, items); err != nil {
 		t.Fatal(err)
 	}
-	js, err := jetstream.New(n.Conn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := js.Stream(ctx, notifier.DefaultArchiveStream)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := streamOf(t, n, notifier.DefaultArchiveStream)
 	last := streamState(t, n, notifier.DefaultArchiveStream).LastSeq
 	got, purged := 0, false
-	err = n.ReadArchive(ctx, event.ArchiveQuery{}, func(chunk []event.Archived) func() error {
+	err := n.ReadArchive(ctx, event.ArchiveQuery{}, func(chunk []event.Archived) func() error {
 		k := len(chunk)
 		return func() error {
 			got += k

@@ -41,8 +41,8 @@ func streamMsgs(t *testing.T, n *notifier.Notifier, stream string) uint64 {
 	return streamState(t, n, stream).Msgs
 }
 
-// streamState is the stream's state: its messages, and the sequence of the last one stored.
-func streamState(t *testing.T, n *notifier.Notifier, stream string) jetstream.StreamState {
+// streamOf is the stream named stream, over n's connection.
+func streamOf(t *testing.T, n *notifier.Notifier, stream string) jetstream.Stream {
 	t.Helper()
 	js, err := jetstream.New(n.Conn())
 	if err != nil {
@@ -52,7 +52,13 @@ func streamState(t *testing.T, n *notifier.Notifier, stream string) jetstream.St
 	if err != nil {
 		t.Fatalf("stream %s: %v", stream, err)
 	}
-	info, err := s.Info(testContext(t))
+	return s
+}
+
+// streamState is the stream's state: its messages, and the sequence of the last one stored.
+func streamState(t *testing.T, n *notifier.Notifier, stream string) jetstream.StreamState {
+	t.Helper()
+	info, err := streamOf(t, n, stream).Info(testContext(t))
 	if err != nil {
 		t.Fatalf("stream %s info: %v", stream, err)
 	}
