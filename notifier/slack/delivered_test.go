@@ -176,3 +176,49 @@ func TestBridgePostsDeliveredAlertsOnce(t *testing.T) {
 		t.Errorf("dprk's alert: %q, want one post in C0DPRK", got)
 	}
 }
+
+// TestBridgeDeadLettersDeliveredAlert: a delivered alert that its channel refuses for good goes
+// to the dead-letter stream as the alert it carries, on <dead>.<rule>.<feed>, and its delivery
+// is acknowledged.
+func TestBridgeDeadLettersDeliveredAlert(t *testing.T) {
+	n := notifiertest.Open(t, notifiertest.Config(t))
+	s := fake(t, 10*time.Millisecond)
+	nc := connect(t, n)
+	dead, err := nc.SubscribeSync("newswatch.slack.dead.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	a := alert("lost", "world", 1)
+	ev, err := notifier.NewEvent(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := a.Time.Truncate(time.Hour)
+	if err := n.Deliveries().Publish(testContext(t), []notifier.DeliveryEvent{notifier.NewDelivered(notifier.DeliveredAlert{Rule: "lost",
+		Mode: "budget", Max: 3, Sent: 1, Window: notifier.DeliveryWindow{ID: "20261126T150000Z", Start: w, End: w.Add(time.Hour)}, Alert: ev})}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := baseConfig(nc, botPoster(t, s))
+	cfg.DigestRules = []string{"lost"}
+	cfg.Routes = []slack.Route{{Rule: "lost", Channels: []string{"#nowhere"}}}
+	runBridge(t, cfg, zap.NewNop())
+
+	dl, err := dead.NextMsg(waitTimeout)
+	if err != nil {
+		t.Fatalf("dead letter: %v", err)
+	}
+	if got, want := dl.Subject, "newswatch.slack.dead.lost.world"; got != want {
+		t.Errorf("dead letter subject: got %q, want %q", got, want)
+	}
+	if got, want := dl.Header.Get(slack.HeaderAlertSubject), "newswatch.digest.lost"; got != want {
+		t.Errorf("dead letter %s: got %q, want %q", slack.HeaderAlertSubject, got, want)
+	}
+	if got, err := notifier.ParseEvent(dl.Data); err != nil || got.ID != ev.ID {
+		t.Errorf("dead letter body: got event %q (%v), want the alert %q", got.ID, err, ev.ID)
+	}
+	consumerIdleOn(t, nc, "NEWSWATCH_DELIVERIES", "newswatch_slack_deliveries")
+	if posts := s.Posts(); len(posts) != 0 {
+		t.Errorf("%d posts, want none: %+v", len(posts), posts)
+	}
+}
