@@ -152,7 +152,7 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 	schemas := dataSchemas(t)
 	seen := map[string]bool{}
 	deadline := time.After(30 * time.Second)
-	for len(seen) < 7+len(healthStatuses) {
+	for len(seen) < 8+len(healthStatuses) {
 		select {
 		case m := <-msgs:
 			if !strings.HasPrefix(m.Subject, "newswatch.alert.") && !strings.HasPrefix(m.Subject, "newswatch.feed.") &&
@@ -183,7 +183,7 @@ func TestPublishedEventsMatchSchemas(t *testing.T) {
 			}
 			seen[ev.Type()] = true
 		case <-deadline:
-			t.Fatalf("got events of types %v within 30s, want an alert, an item, two story events, a digest, a notice, a spike and %d feed-health events", seen, len(healthStatuses))
+			t.Fatalf("got events of types %v within 30s, want an alert, an item, two story events, a digest, a notice, a delivered alert, a spike and %d feed-health events", seen, len(healthStatuses))
 		}
 	}
 }
@@ -199,6 +199,7 @@ func deliveryEvents(t *testing.T, now time.Time) []notifier.DeliveryEvent {
 	}
 	st := &delivery.State{}
 	var out []notifier.DeliveryEvent
+	spiked := false // one spike is enough
 	start := now.Add(-49 * time.Hour).Truncate(time.Hour)
 	evs := []delivery.Event{
 		{ID: "a0", Story: "s0", Title: "Earlier", Link: "https://a.example/0", Publisher: "a.example", Time: start},
@@ -208,10 +209,16 @@ func deliveryEvents(t *testing.T, now time.Time) []notifier.DeliveryEvent {
 	}
 	for _, ev := range evs {
 		d := p.Decide(st, ev)
+		if d.Action == delivery.Deliver {
+			a := alertEvent(t, ev)
+			out = append(out, notifier.NewDelivered(notifier.DeliveredAlert{Rule: "kursk", Mode: "budget", Max: 1, Sent: d.Sent,
+				Window: notifier.DeliveryWindow{ID: d.Period.ID, Start: d.Period.Start, End: d.Period.End}, Alert: a}))
+		}
 		if d.Notice != nil {
 			out = append(out, notifier.DeliveryEvent{Kind: notifier.KindNotice, RuleID: "kursk", ID: d.Notice.ID, Subject: d.Notice.Window.ID, Time: ev.Time, Data: d.Notice})
 		}
-		if d.Spike != nil && len(out) < 3 {
+		if d.Spike != nil && !spiked {
+			spiked = true
 			out = append(out, notifier.DeliveryEvent{Kind: notifier.KindSpike, RuleID: "kursk", ID: d.Spike.ID, Subject: d.Spike.End.Format(time.RFC3339), Time: d.Spike.End, Data: d.Spike})
 		}
 	}
@@ -222,10 +229,22 @@ func deliveryEvents(t *testing.T, now time.Time) []notifier.DeliveryEvent {
 	for _, e := range out {
 		kinds[e.Kind] = true
 	}
-	if len(kinds) != 3 {
-		t.Fatalf("the policy made %d kinds of delivery (%v), want a digest, a notice and a spike", len(kinds), kinds)
+	if len(kinds) != 4 {
+		t.Fatalf("the policy made %d kinds of delivery (%v), want a digest, a notice, a delivered alert and a spike", len(kinds), kinds)
 	}
 	return out
+}
+
+// alertEvent is the alert event of a delivery event, as the alert stream would have it.
+func alertEvent(t *testing.T, ev delivery.Event) notifier.Event {
+	t.Helper()
+	e, err := notifier.NewEvent(event.Alert{RuleID: "kursk", RuleQuery: "kursk", FeedID: "world", FeedURL: "https://example.org/rss",
+		Item: event.Item{Key: ev.ID, Link: ev.Link, Title: ev.Title, Published: ev.Time},
+		Hits: []event.Hit{{Field: "title", Start: 0, End: 5, Text: "Kursk"}}, Time: ev.Time})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // dataSchemas compiles every schema of schemas/, by the URI that events name in dataschema.
@@ -261,7 +280,7 @@ func dataSchemas(t *testing.T) map[string]*jsonschema.Schema {
 		}
 	}
 	for _, uri := range []string{notifier.AlertDataSchema, notifier.HealthDataSchema, notifier.ItemDataSchema, notifier.StoryDataSchema,
-		notifier.DigestDataSchema, notifier.SpikeDataSchema} {
+		notifier.DigestDataSchema, notifier.DeliveredDataSchema, notifier.SpikeDataSchema} {
 		if out[uri] == nil {
 			t.Errorf("the events name dataschema %q, which is none of api/schemas", uri)
 		}

@@ -58,8 +58,12 @@ func (a Action) String() string {
 // Decision is what Decide says of one event.
 type Decision struct {
 	Action Action
-	// Period is the digest period a held event joins.
+	// Period is the digest period a held event joins; for an event delivered in mode budget,
+	// the window it counts against.
 	Period Period
+	// Sent is, for an event delivered in mode budget, its place among the alerts its window
+	// delivered at once (1 to the budget).
+	Sent int
 	// Notice is set on the first event past the budget of a window: publish it once.
 	Notice *Notice
 	// Spike is set when this event's story made the rule spike: publish it.
@@ -149,7 +153,7 @@ func (p *Policy) Decide(st *State, ev Event) Decision {
 		}
 		if b.Sent < p.opts.Max {
 			b.Sent++
-			d.Action = Deliver
+			d.Action, d.Period, d.Sent = Deliver, w, b.Sent
 			break
 		}
 		w = p.clamp(st, w)

@@ -221,25 +221,31 @@ func TestBudget(t *testing.T) {
 		at     time.Duration
 		action Action
 		notice bool
+		sent   int // the place of a delivered alert in its window
 	}
 	steps := []step{
-		{1 * time.Minute, Deliver, false},
-		{2 * time.Minute, Deliver, false},
-		{3 * time.Minute, Deliver, false},
-		{4 * time.Minute, Hold, true},
-		{5 * time.Minute, Hold, false},
-		{59 * time.Minute, Hold, false},
-		{61 * time.Minute, Deliver, false}, // back to immediate in the next hour
-		{62 * time.Minute, Deliver, false},
-		{63 * time.Minute, Deliver, false},
-		{64 * time.Minute, Hold, true}, // one notice an hour
-		{200 * time.Minute, Deliver, false},
+		{1 * time.Minute, Deliver, false, 1},
+		{2 * time.Minute, Deliver, false, 2},
+		{3 * time.Minute, Deliver, false, 3},
+		{4 * time.Minute, Hold, true, 0},
+		{5 * time.Minute, Hold, false, 0},
+		{59 * time.Minute, Hold, false, 0},
+		{61 * time.Minute, Deliver, false, 1}, // back to immediate in the next hour
+		{62 * time.Minute, Deliver, false, 2},
+		{63 * time.Minute, Deliver, false, 3},
+		{64 * time.Minute, Hold, true, 0}, // one notice an hour
+		{200 * time.Minute, Deliver, false, 1},
 	}
 	var notices []Notice
 	for i, s := range steps {
 		d := p.Decide(st, ev(fmt.Sprint("a", i), fmt.Sprint("s", i), "pub", at(s.at)))
 		if d.Action != s.action || (d.Notice != nil) != s.notice {
 			t.Fatalf("step %d at +%s: got %s notice=%v, want %s notice=%v", i, s.at, d.Action, d.Notice != nil, s.action, s.notice)
+		}
+		if d.Action == Deliver {
+			if w := at(s.at).Truncate(time.Hour); d.Sent != s.sent || !d.Period.Start.Equal(w) || !d.Period.End.Equal(w.Add(time.Hour)) {
+				t.Errorf("step %d at +%s: delivered as %d of window %s–%s, want %d of %s–%s", i, s.at, d.Sent, d.Period.Start, d.Period.End, s.sent, w, w.Add(time.Hour))
+			}
 		}
 		if d.Notice != nil {
 			notices = append(notices, *d.Notice)

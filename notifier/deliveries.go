@@ -11,14 +11,18 @@ import (
 	"go.uber.org/zap"
 )
 
-// The delivery events: digests and budget notices on <prefix>.digest.<rule>, spikes on
-// <prefix>.spike.<rule>, all in the delivery stream. Within ".v1", fields are only ever added.
+// The delivery events: digests, budget notices and the alerts a rule in mode budget delivered
+// at once on <prefix>.digest.<rule>, spikes on <prefix>.spike.<rule>, all in the delivery
+// stream. Within ".v1", fields are only ever added.
 const (
-	DigestEventType = "io.newswatch.digest.v1"
-	NoticeEventType = "io.newswatch.digest.notice.v1"
-	SpikeEventType  = "io.newswatch.spike.v1"
+	DigestEventType    = "io.newswatch.digest.v1"
+	NoticeEventType    = "io.newswatch.digest.notice.v1"
+	DeliveredEventType = "io.newswatch.digest.alert.v1"
+	SpikeEventType     = "io.newswatch.spike.v1"
 	// DigestDataSchema is the dataschema of digests and budget notices.
 	DigestDataSchema = schemaBase + "digest.v1.json"
+	// DeliveredDataSchema is the dataschema of delivered alerts.
+	DeliveredDataSchema = schemaBase + "digest.alert.v1.json"
 	// SpikeDataSchema is the dataschema of spikes.
 	SpikeDataSchema = schemaBase + "spike.v1.json"
 )
@@ -30,10 +34,12 @@ type DeliveryKind string
 const (
 	KindDigest DeliveryKind = "digest" // a digest of a period (or of the alerts past a budget)
 	KindNotice DeliveryKind = "notice" // a rule reached its budget
+	KindAlert  DeliveryKind = "alert"  // an alert delivered at once by a rule whose mode is not immediate
 	KindSpike  DeliveryKind = "spike"  // a rule's topic surges
 )
 
-// DigestSubject is the subject of a rule's digests and budget notices: <prefix>.digest.<rule>.
+// DigestSubject is the subject of a rule's deliveries (digests, budget notices, alerts delivered
+// at once): <prefix>.digest.<rule>.
 func DigestSubject(prefix, ruleID string) string { return prefix + ".digest." + ruleID }
 
 // SpikeSubject is the subject of a rule's spikes: <prefix>.spike.<rule>.
@@ -71,6 +77,8 @@ func NewDeliveryCloudEvent(e DeliveryEvent) (DeliveryCloudEvent, error) {
 	case KindDigest:
 	case KindNotice:
 		typ = NoticeEventType
+	case KindAlert:
+		typ, schema = DeliveredEventType, DeliveredDataSchema
 	case KindSpike:
 		typ, schema = SpikeEventType, SpikeDataSchema
 	default:
@@ -87,6 +95,63 @@ func NewDeliveryCloudEvent(e DeliveryEvent) (DeliveryCloudEvent, error) {
 		SpecVersion: EventSpecVersion, Type: typ, Source: storySourcePath + e.RuleID, ID: e.ID,
 		Time: formatTime(e.Time), Subject: e.Subject, DataContentType: eventDataType, DataSchema: schema, Data: data,
 	}, nil
+}
+
+// DeliveredAlert is the data of a delivered alert (DeliveredEventType): an alert that a rule
+// whose delivery is not immediate delivered at once, which its readers get as it is. A rule in
+// mode budget delivers the first Max alerts of each window; those past it are held for the
+// window's digest and have no event of their own.
+type DeliveredAlert struct {
+	Rule string `json:"rule"`
+	// Mode is the rule's delivery mode ("budget").
+	Mode string `json:"mode"`
+	// Max is the rule's budget: the alerts a window delivers at once.
+	Max int `json:"max"`
+	// Sent is the alert's place among those its window delivered at once, 1 to Max.
+	Sent int `json:"sent"`
+	// Window is the budget window the alert counts against.
+	Window DeliveryWindow `json:"window"`
+	// Alert is the alert event, as the alert stream has it.
+	Alert Event `json:"alert"`
+}
+
+// DeliveryWindow is a period of a rule's delivery: its id is its start in UTC.
+type DeliveryWindow struct {
+	ID    string    `json:"id"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// DeliveredID is the delivery id of alert alertID delivered at once by rule: the same on every
+// replica and after every replay, so that the delivery stream keeps it once.
+func DeliveredID(rule, alertID string) string { return rule + ".alert." + alertID }
+
+// NewDelivered is the delivery event of the alert a delivered at once. Its CloudEvents subject
+// is the alert's id, its time the alert's.
+func NewDelivered(a DeliveredAlert) DeliveryEvent {
+	t, err := time.Parse(time.RFC3339Nano, a.Alert.Time)
+	if err != nil {
+		t = a.Window.Start
+	}
+	return DeliveryEvent{Kind: KindAlert, RuleID: a.Rule, ID: DeliveredID(a.Rule, a.Alert.ID), Subject: a.Alert.ID, Time: t, Data: a}
+}
+
+// ParseDelivered decodes the data of a delivered alert and checks that it holds an alert of its
+// rule.
+func ParseDelivered(ce DeliveryCloudEvent) (DeliveredAlert, error) {
+	var a DeliveredAlert
+	if ce.Type != DeliveredEventType {
+		return a, fmt.Errorf("parse delivered alert %s: type %q, want %q", ce.ID, ce.Type, DeliveredEventType)
+	}
+	if err := json.Unmarshal(ce.Data, &a); err != nil {
+		return a, fmt.Errorf("parse delivered alert %s: %w", ce.ID, err)
+	}
+	e := a.Alert
+	if e.SpecVersion != EventSpecVersion || e.Type != EventType || e.ID == "" || e.Data.Rule.ID != a.Rule || e.Data.Feed.ID == "" {
+		return a, fmt.Errorf("parse delivered alert %s: not a %s event of rule %q (type %q, id %q, rule %q)",
+			ce.ID, EventType, a.Rule, e.Type, e.ID, e.Data.Rule.ID)
+	}
+	return a, nil
 }
 
 // Deliveries publishes digests, notices and spikes to the delivery stream, keeps each rule's

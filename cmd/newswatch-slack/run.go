@@ -39,7 +39,7 @@ type runCmd struct {
 
 	Route          []string `name:"route" sep:" " placeholder:"RULE[/FEED]=CHANNEL[,CHANNEL]" help:"Route the alerts of matching rules and feeds (ids or * globs) to channels; repeatable, or space-separated."`
 	DefaultChannel string   `name:"default-channel" help:"Channel for the alerts that no route matches."`
-	DigestRules    []string `name:"digest-rules" sep:" " placeholder:"RULE" help:"Rules (ids or * globs) whose alerts are not posted one by one: their digests are (for rules with deliver mode digest); repeatable, or space-separated."`
+	DigestRules    []string `name:"digest-rules" sep:" " placeholder:"RULE" help:"Rules (ids or * globs) whose deliveries the bridge posts: their single alerts are posted only as the daemon delivers them at once, which for mode digest is never (mode budget: the first max of each window), besides their notices and digests; repeatable, or space-separated."`
 	Group          string   `name:"group" default:"stories" help:"One message per story and channel (stories: later alerts of the story update it) or per item and channel (items)."`
 	Threads        bool     `name:"threads" help:"With --group stories, also post each later source of a story as a reply in its message's thread."`
 

@@ -20,14 +20,16 @@ import (
 
 // The deliverer runs each rule's delivery policy over the alert stream: it decides every alert
 // (budgets, digests, spikes), keeps each rule's state in the delivery bucket with
-// compare-and-swap, publishes notices and spikes as their alerts are decided, and on a timer
-// freezes and publishes the digests whose period ended.
+// compare-and-swap, publishes notices, spikes and the alerts a rule in mode budget delivers at
+// once as their alerts are decided, and on a timer freezes and publishes the digests whose
+// period ended.
 //
 // It lives here rather than in watcher because it joins the delivery package and the bus, which
 // watcher does not import; and it follows the alert stream rather than being called by the poll
 // loop, so that an alert counts once whichever replica or backfill published it. Every replica
 // runs one: the compare-and-swap makes them agree on each rule's state, and the ids of digests,
-// notices and spikes (rule and period, window or time) make the delivery stream keep each once.
+// notices, spikes and delivered alerts (rule and period, window, time or alert) make the
+// delivery stream keep each once.
 type deliverer struct {
 	d   *notifier.Deliveries
 	log *zap.Logger
@@ -145,6 +147,13 @@ func (dl *deliverer) decide(ctx context.Context, a notifier.FollowedAlert) error
 		}
 		dec := p.Decide(doc.State, ev)
 		var out []notifier.DeliveryEvent
+		if o := p.Options(); dec.Action == delivery.Deliver && o.Mode != delivery.ModeImmediate {
+			// The readers of a rule in mode budget get the alerts it delivers at once from its
+			// deliveries, where the held ones are not: the alert stream has them all.
+			w := notifier.DeliveryWindow{ID: dec.Period.ID, Start: dec.Period.Start, End: dec.Period.End}
+			out = append(out, notifier.NewDelivered(notifier.DeliveredAlert{Rule: p.Rule(), Mode: string(o.Mode), Max: o.Max,
+				Sent: dec.Sent, Window: w, Alert: a.Event}))
+		}
 		if dec.Notice != nil {
 			out = append(out, notifier.DeliveryEvent{Kind: notifier.KindNotice, RuleID: p.Rule(), ID: dec.Notice.ID,
 				Subject: dec.Notice.Window.ID, Time: ev.Time, Data: dec.Notice})

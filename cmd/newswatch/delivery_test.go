@@ -93,10 +93,10 @@ func readDeliveries(t *testing.T, js jetstream.JetStream) []deliveryMsg {
 	return out
 }
 
-// alertOf is an alert as the delivery test reads it: its rule, story and time.
+// alertOf is an alert as the delivery test reads it: its rule, id, story and time.
 type alertOf struct {
-	rule, story string
-	at          time.Time
+	rule, id, story string
+	at              time.Time
 }
 
 func readAlertStories(t *testing.T, js jetstream.JetStream) []alertOf {
@@ -112,7 +112,7 @@ func readAlertStories(t *testing.T, js jetstream.JetStream) []alertOf {
 		if ev.Data.Story != nil {
 			s = ev.Data.Story.ID
 		}
-		out = append(out, alertOf{rule: ev.Data.Rule.ID, story: s, at: at})
+		out = append(out, alertOf{rule: ev.Data.Rule.ID, id: ev.ID, story: s, at: at})
 		return alertKey{Rule: ev.Data.Rule.ID, Item: ev.ID}, nil
 	})
 	return out
@@ -133,8 +133,9 @@ var spikeOpts = map[string]any{"window": "30m", "min_stories": 4, "min_publisher
 // alerted in its period, that a budget notice and a budget digest come once for the window past
 // the budget and none for a later window within it, that a surge of distinct stories from
 // several publishers spikes once (not again within its cooldown) while copies of one story do
-// not, and that every delivery is stored once although one replica is killed with SIGKILL with
-// digests pending and started again.
+// not, that the alerts budget delivers at once are published whole, exactly the first two of each
+// window and none past them, and that every delivery is stored once although one replica is
+// killed with SIGKILL with digests pending and started again.
 func TestDelivery(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
@@ -217,7 +218,7 @@ func TestDelivery(t *testing.T) {
 	}
 	listed := func(rule string) (n int) {
 		for _, m := range readDeliveries(t, js) {
-			if m.ce.Source == "newswatch/rules/"+rule && deliveryKind(m) != "notice" && deliveryKind(m) != "spike" {
+			if k := deliveryKind(m); m.ce.Source == "newswatch/rules/"+rule && (k == "digest" || k == "budget") {
 				var d delivery.Digest
 				if err := json.Unmarshal(m.ce.Data, &d); err != nil {
 					t.Fatal(err)
@@ -270,8 +271,23 @@ func TestDelivery(t *testing.T) {
 	inDigest := map[string][]delivery.Digest{}
 	var budgetDigests []delivery.Digest
 	notices, spikes := 0, map[string][]delivery.Spike{}
+	deliveredAt := map[string]notifier.DeliveredAlert{} // budget's alerts delivered at once, by alert id
 	for _, m := range msgs {
 		switch deliveryKind(m) {
+		case "alert":
+			d, err := notifier.ParseDelivered(m.ce)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Rule != "budget" {
+				t.Errorf("a delivered alert of rule %s, whose alerts the alert stream delivers (or its digests)", d.Rule)
+				continue
+			}
+			if m.subject != notifier.DigestSubject("newswatch", "budget") || m.ce.ID != "budget.alert."+d.Alert.ID || m.ce.Subject != d.Alert.ID {
+				t.Errorf("delivered alert %s: subject %s, cloudevents subject %s, want %s and the alert id %s", m.ce.ID, m.subject,
+					m.ce.Subject, notifier.DigestSubject("newswatch", "budget"), d.Alert.ID)
+			}
+			deliveredAt[d.Alert.ID] = d
 		case "digest", "budget":
 			var d delivery.Digest
 			if err := json.Unmarshal(m.ce.Data, &d); err != nil {
@@ -325,6 +341,41 @@ func TestDelivery(t *testing.T) {
 	} else if s := spikes["surge"][0]; s.Count < 4 || s.Publishers < 3 || len(s.Stories) != s.Count {
 		t.Errorf("surge spike: %d stories from %d publishers, %d listed", s.Count, s.Publishers, len(s.Stories))
 	}
+	// budget's alerts delivered at once are exactly the first two of each window (in the order
+	// of the alert stream, the order they are decided in; a late alert counts against the window
+	// being counted), whole, and none of those held for the digest.
+	var window time.Time
+	sent, wantDelivered := 0, 0
+	for _, al := range alerts {
+		if al.rule != "budget" {
+			continue
+		}
+		if w := al.at.UTC().Truncate(time.Minute); w.After(window) {
+			window, sent = w, 0
+		}
+		d, ok := deliveredAt[al.id]
+		if sent < 2 {
+			sent++
+			wantDelivered++
+			switch {
+			case !ok:
+				t.Errorf("budget: alert %s, number %d of the window %s, was not delivered at once", al.id, sent, window)
+			case d.Sent != sent || !d.Window.Start.Equal(window) || !d.Window.End.Equal(window.Add(time.Minute)) || d.Max != 2 || d.Mode != "budget":
+				t.Errorf("budget: alert %s delivered as %d of %d in %s–%s (mode %s), want %d of 2 in the window of %s", al.id, d.Sent, d.Max,
+					d.Window.Start, d.Window.End, d.Mode, sent, window)
+			case d.Alert.Data.Rule.ID != "budget" || d.Alert.Data.Item.Title == "" || d.Alert.Data.Feed.ID == "":
+				t.Errorf("budget: delivered alert %s does not carry its alert: %+v", al.id, d.Alert)
+			}
+			continue
+		}
+		if ok {
+			t.Errorf("budget: alert %s, past the budget of the window %s, was delivered at once", al.id, window)
+		}
+	}
+	if wantDelivered != 3 || len(deliveredAt) != wantDelivered {
+		t.Errorf("budget: %d alerts delivered at once, %d expected by the alert stream, want 3 (2 of the first window, 1 of the second)",
+			len(deliveredAt), wantDelivered)
+	}
 	if len(spikes["copies"]) != 0 {
 		t.Errorf("copies: %d spikes of copies of one story, want none", len(spikes["copies"]))
 	}
@@ -333,13 +384,15 @@ func TestDelivery(t *testing.T) {
 	b.stop(t, 30*time.Second)
 }
 
-// deliveryKind is digest, budget, notice or spike.
+// deliveryKind is digest, budget, notice, spike or alert (an alert delivered at once).
 func deliveryKind(m deliveryMsg) string {
 	switch m.ce.Type {
 	case notifier.NoticeEventType:
 		return "notice"
 	case notifier.SpikeEventType:
 		return "spike"
+	case notifier.DeliveredEventType:
+		return "alert"
 	}
 	var d struct{ Kind string }
 	_ = json.Unmarshal(m.ce.Data, &d)

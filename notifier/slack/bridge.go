@@ -78,7 +78,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	defer cancelWork(errors.New("slack bridge stopped"))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, b.cfg.MaxInFlight)
-	wg.Go(func() { b.runDeliveries(ctx) })
+	wg.Go(func() { b.runDeliveries(ctx, work) })
 
 	for ctx.Err() == nil {
 		cons, err := b.setup(ctx)

@@ -26,9 +26,10 @@ type Config struct {
 	// Durable is the name of the durable consumer; optional, "newswatch_slack". Two bridges with
 	// the same name share the work; with different names each posts every alert.
 	Durable string
-	// DigestRules are rule ids (or * globs) whose alerts are not posted one by one: their
-	// readers get the rule's digests and spikes, which are posted for every rule; optional.
-	// For a rule in mode digest of the daemon's configuration.
+	// DigestRules are rule ids (or * globs) whose deliveries the bridge posts: their single
+	// alerts are posted only as the daemon delivers them at once (the delivered alerts of the
+	// delivery stream), which for mode digest is never and for mode budget is the first max of
+	// each window; optional. Digests, notices and spikes are posted for every rule.
 	DigestRules []string
 	// Start says where a consumer that does not exist yet starts; optional, new alerts only.
 	// An existing consumer keeps its position.

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -9,11 +10,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// The headers of a dead letter; its body is the alert's, unchanged.
+// The headers of a dead letter; its body is the alert's, unchanged (for an alert delivered at
+// once, the alert event its delivery carries).
 const (
 	HeaderChannel      = "Newswatch-Slack-Channel"    // the channel that refused it; absent for an invalid event
 	HeaderError        = "Newswatch-Slack-Error"      // why
-	HeaderAlertSubject = "Newswatch-Alert-Subject"    // where the alert was published
+	HeaderAlertSubject = "Newswatch-Alert-Subject"    // where the alert (or its delivery) was published
 	HeaderAlertSeq     = "Newswatch-Alert-Stream-Seq" // its sequence in the alert stream
 )
 
@@ -22,6 +24,12 @@ const (
 func (b *Bridge) deadLetter(ctx context.Context, msg jetstream.Msg, eventID, channel string, cause error) error {
 	dl := nats.NewMsg(b.cfg.DeadLetterSubject + "." + b.alertTokens(msg.Subject()))
 	dl.Data = msg.Data()
+	if d, ok := b.delivered(msg); ok {
+		if body, err := json.Marshal(d.Alert); err == nil {
+			dl.Subject = b.cfg.DeadLetterSubject + "." + d.Alert.Data.Rule.ID + "." + d.Alert.Data.Feed.ID
+			dl.Data = body
+		}
+	}
 	if ct := msg.Headers().Get("Content-Type"); ct != "" {
 		dl.Header.Set("Content-Type", ct)
 	}

@@ -36,11 +36,16 @@ func (b *Bridge) receive(msg jetstream.Msg) job {
 	if j.err != nil {
 		return j
 	}
-	if j.claimed = b.claim(j.ev.ID); !j.claimed {
+	// A rule of DigestRules is routed nowhere here: its deliveries carry the alerts its readers
+	// get (see receiveDelivered).
+	return b.take(j, !b.digestRule(j.ev.Data.Rule.ID))
+}
+
+// take claims the job's alert and, when route is true, takes its turns in the lanes of the
+// channels it is routed to.
+func (b *Bridge) take(j job, route bool) job {
+	if j.claimed = b.claim(j.ev.ID); !j.claimed || !route {
 		return j
-	}
-	if b.digestRule(j.ev.Data.Rule.ID) {
-		return j // routed nowhere: the rule's digests carry it
 	}
 	for _, ch := range b.router.channels(j.ev.Data.Rule.ID, j.ev.Data.Feed.ID) {
 		j.turns = append(j.turns, b.lanes.enqueue(ch, j.seq))

@@ -21,8 +21,13 @@ import (
 // alerts. The ledger keeps one record per (event id, channel) once the channel has the message:
 // a redelivered event is skipped, and two bridges sharing the ledger and the consumer post each
 // once. A bridge killed between Slack's answer and the record posts that one message again.
+//
+// The alerts that a rule of DigestRules delivered at once (mode budget, up to its budget) come
+// the same way, and are posted as the alerts of the alert stream are, through handle: grouped by
+// story or item, one record per (alert id, channel), the same lanes and gates.
 
-// digestRule reports whether rule's alerts are left to its digests (Config.DigestRules).
+// digestRule reports whether rule's single alerts are posted from its deliveries rather than
+// from the alert stream (Config.DigestRules).
 func (b *Bridge) digestRule(rule string) bool {
 	for _, g := range b.cfg.DigestRules {
 		if globMatch(g, rule) {
@@ -38,9 +43,10 @@ func (b *Bridge) deliveriesDurable() string { return b.cfg.Durable + "_deliverie
 // deliveryStream is the daemon's delivery stream for the subject prefix.
 func (b *Bridge) deliveryStream() string { return streamName(b.cfg.SubjectPrefix) + "_DELIVERIES" }
 
-// runDeliveries posts the delivery stream's events until ctx is done. While the stream does not
-// exist (a daemon without delivery, or not started yet) it waits and tries again.
-func (b *Bridge) runDeliveries(ctx context.Context) {
+// runDeliveries posts the delivery stream's events until ctx is done; a delivered alert begun
+// keeps work, as the alerts of the alert stream do. While the stream does not exist (a daemon
+// without delivery, or not started yet) it waits and tries again.
+func (b *Bridge) runDeliveries(ctx, work context.Context) {
 	wait := b.cfg.RetryMin
 	for ctx.Err() == nil {
 		cons, err := b.deliveriesConsumer(ctx)
@@ -54,6 +60,16 @@ func (b *Bridge) runDeliveries(ctx context.Context) {
 		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			continue // no message yet, or the consumer is gone: created again above
+		}
+		if d, ok := b.delivered(msg); ok {
+			if !b.digestRule(d.Rule) {
+				_ = msg.Ack() // its rule's alerts are posted from the alert stream
+				continue
+			}
+			// Its turns come first in their lanes: its alert was decided after it came.
+			j := b.take(job{msg: msg, ev: d.Alert}, true)
+			b.handle(ctx, work, j) // acknowledges the message, or naks it for a later delivery
+			continue
 		}
 		if err := b.postDelivery(ctx, msg); err != nil {
 			if ctx.Err() == nil {
@@ -85,6 +101,21 @@ func (b *Bridge) deliveriesConsumer(ctx context.Context) (jetstream.Consumer, er
 	})
 }
 
+// delivered decodes a delivered alert; ok is false for any other event, and for one that does
+// not decode, which is skipped as other delivery events are.
+func (b *Bridge) delivered(msg jetstream.Msg) (notifier.DeliveredAlert, bool) {
+	var ce notifier.DeliveryCloudEvent
+	if err := json.Unmarshal(msg.Data(), &ce); err != nil || ce.Type != notifier.DeliveredEventType {
+		return notifier.DeliveredAlert{}, false
+	}
+	d, err := notifier.ParseDelivered(ce)
+	if err != nil {
+		b.log.Warn("skipping a delivered alert that does not decode", zap.String("id", ce.ID), zap.Error(err))
+		return notifier.DeliveredAlert{}, false
+	}
+	return d, true
+}
+
 // postDelivery posts one event to each channel of its rule that does not have it yet.
 func (b *Bridge) postDelivery(ctx context.Context, msg jetstream.Msg) error {
 	var ce notifier.DeliveryCloudEvent
@@ -93,6 +124,9 @@ func (b *Bridge) postDelivery(ctx context.Context, msg jetstream.Msg) error {
 		return nil
 	}
 	rule := strings.TrimPrefix(ce.Source, "newswatch/rules/")
+	if ce.Type == notifier.DeliveredEventType {
+		return nil // one that does not decode (see delivered)
+	}
 	m, err := FormatDelivery(ce)
 	if err != nil {
 		b.log.Warn("skipping a delivery event that does not decode", zap.String("id", ce.ID), zap.Error(err))

@@ -48,5 +48,10 @@
 // come again, in order, to the next bridge. The order holds within one bridge: replicas that
 // share a consumer share the alerts, and each posts its own in order.
 //
+// The rules of Config.DigestRules are not posted from the alert stream: their digests, budget
+// notices and the alerts the daemon delivered at once (mode budget, up to its budget) come from
+// the delivery stream through a second consumer, and those alerts are posted as the alert
+// stream's are (same stories, ledger records, lanes and gates).
+//
 // A Bridge is safe for concurrent use; Run may be called once.
 package slack
