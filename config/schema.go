@@ -343,7 +343,7 @@ func positive(description string) obj {
 // default), so the schema states them in words and not as "default": a file that writes them
 // out would not load as one that leaves them out.
 func deliverSchema(description string) obj {
-	return section(description+" The alert stream carries every alert whatever the mode; digests and notices are published on <prefix>.digest.<rule>.", obj{
+	return section(description+" The alert stream carries every alert whatever the mode; digests, notices and the alerts a budget delivers at once are published on <prefix>.digest.<rule>.", obj{
 		"mode": obj{
 			"description": "immediate (default): every alert at once; digest: one digest a period listing its stories; budget: at most max alerts a per window at once, the rest in the window's digest with one notice.",
 			"type":        []string{"string", "null"},
