@@ -29,7 +29,9 @@ var (
 
 // consoleRules is the running configuration's rules, lists and deliveries, which the reloader
 // keeps current, for the web console's playground.
-type consoleRules struct{ p atomic.Pointer[rulesAndDeliveries] }
+type consoleRules struct {
+	p atomic.Pointer[rulesAndDeliveries]
+}
 
 type rulesAndDeliveries struct {
 	l          *loaded

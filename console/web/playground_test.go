@@ -65,7 +65,7 @@ func get(t *testing.T, url string) *goquery.Document {
 // first, a budget of 5 an hour: 5 then 3 at once, a notice and a digest.
 func TestPlaygroundDeliveries(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
-	base := time.Now().UTC().Truncate(24*time.Hour).Add(-23 * time.Hour) // yesterday 01:00
+	base := time.Now().UTC().Truncate(24 * time.Hour).Add(-23 * time.Hour) // yesterday 01:00
 	var items []event.Archived
 	for i := range 15 {
 		items = append(items, archived("wire", fmt.Sprintf("p%d.example", i%3), i, fmt.Sprintf("Troops near Kursk, report %d", i), base.Add(time.Duration(i)*4*time.Minute)))
@@ -84,7 +84,7 @@ func TestPlaygroundDeliveries(t *testing.T) {
 	srv := serveConsole(t, n, nil, console.NewSnapshot(nil), consoleOptions{rules: rules})
 
 	type row struct {
-		name                                     string
+		name                                  string
 		alerts, digests, notices, spikes, sum int
 	}
 	standard := []row{
