@@ -12,6 +12,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/newswatch/newswatch/console"
 	"github.com/newswatch/newswatch/delivery"
 	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
@@ -26,8 +27,8 @@ type Backtester interface {
 
 // Playground bounds.
 const (
-	playgroundShown   = 100 // the newest matches a run shows
-	playgroundTimeout = 60 * time.Second
+	playgroundShown   = 100 // the first matches a run shows
+	playgroundTimeout = console.BacktestTimeout
 	maxQueryBytes     = 16 << 10
 )
 

@@ -1,8 +1,9 @@
 // Package web is newswatch's web console: server-rendered pages for people, under /, beside
 // the JSON API of package console. It shows the feeds and their health (with "poll now"), the
 // latest alerts grouped into stories with their hits highlighted (updated live), a read-only
-// rule playground that checks a query as it is typed and matches it over the item archive, and
-// the daemon's status. It reads through small interfaces, the console's and its own, which the
+// rule playground that checks a query as it is typed, matches it over the item archive (its
+// page streamed, the first matches shown as they are found) and previews what each delivery
+// would have sent of the matches (package delivery's replay), and the daemon's status. It reads through small interfaces, the console's and its own, which the
 // daemon wires to the watcher and the notifier.
 //
 // Every page is html/template, its text escaped; its assets (a stylesheet and a pinned htmx) are
