@@ -175,9 +175,13 @@ func (r oneRule) Delivery(string) (delivery.Options, bool) { return delivery.Opt
 // noAlerts is an alert stream with none: the playground reads none.
 type noAlerts struct{}
 
-func (noAlerts) RecentAlerts(context.Context, console.AlertQuery) ([]console.Alert, error) { return nil, nil }
+func (noAlerts) RecentAlerts(context.Context, console.AlertQuery) ([]console.Alert, error) {
+	return nil, nil
+}
 
 // benchStatus is the status of a process that is no daemon.
 type benchStatus struct{}
 
-func (benchStatus) Status(context.Context) (web.Status, error) { return web.Status{Version: "bench"}, nil }
+func (benchStatus) Status(context.Context) (web.Status, error) {
+	return web.Status{Version: "bench"}, nil
+}
