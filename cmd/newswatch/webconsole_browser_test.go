@@ -437,6 +437,8 @@ func TestWebConsoleBrowser(t *testing.T) {
 			t.Errorf("the rule's YAML reads %q", y)
 		}
 		b.screenshot("playground")
+		eval[bool](b, `(document.querySelector("#counts").scrollIntoView(), true)`)
+		b.screenshot("playground-counts")
 		b.checkAccessibility("playground")
 		b.noScriptRan("playground")
 
@@ -474,7 +476,8 @@ func TestWebConsoleBrowser(t *testing.T) {
 				if eval[bool](b, `(t => t.scrollWidth > t.parentElement.clientWidth + 1)(document.querySelector("#deliveries"))`) {
 					t.Errorf("%s: the deliveries' table is wider than a phone", p)
 				}
-				b.screenshot("playground-phone")
+				eval[bool](b, `(document.querySelector("#counts").scrollIntoView(), true)`)
+				b.screenshot("playground-counts-phone")
 			}
 			if eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
 				t.Errorf("%s scrolls sideways at a phone's width", p)
