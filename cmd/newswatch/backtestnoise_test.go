@@ -5,44 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/newswatch/newswatch/delivery"
 )
-
-// TestReplayNoise replays 25 alerts of distinct stories over two hours through each previewed
-// setting: immediate sends each; a digest an hour sends two; a budget of 10 an hour sends 10 at
-// once in each hour, a notice and a digest of the rest for each.
-func TestReplayNoise(t *testing.T) {
-	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	var evs []delivery.Event
-	for i := range 25 {
-		// 15 in the first hour, 10 in the second... and the 25th in the second hour too.
-		at := start.Add(time.Duration(i) * 4 * time.Minute)
-		evs = append(evs, delivery.Event{ID: fmt.Sprint(i), Story: fmt.Sprint("s", i), Publisher: fmt.Sprint("p", i%3), Time: at})
-	}
-	tests := []struct {
-		name string
-		o    delivery.Options
-		want noiseRow
-	}{
-		{"immediate", delivery.Options{}, noiseRow{immediate: 25}},
-		{"digest 1h", delivery.Options{Mode: delivery.ModeDigest, Every: time.Hour}, noiseRow{digests: 2}},
-		{"budget 10", delivery.Options{Mode: delivery.ModeBudget, Max: 10}, noiseRow{immediate: 20, digests: 1, notices: 1}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.o.Spike.Off = true
-			got, err := replay("kursk", tt.o, evs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.setting = ""
-			if got != tt.want {
-				t.Errorf("got %+v, want %+v", got, tt.want)
-			}
-		})
-	}
-}
 
 // TestBacktestDeliveries: backtest --deliveries prints each setting's messages for the rule over
 // the archive the daemon filled: twelve items of one poll are twelve alerts at once, one digest,

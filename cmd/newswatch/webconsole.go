@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/newswatch/newswatch/console/web"
+	"github.com/newswatch/newswatch/delivery"
 	"github.com/newswatch/newswatch/internal/buildinfo"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/notifier"
@@ -26,18 +27,40 @@ var (
 	_ web.StatusSource = daemonStatus{}
 )
 
-// consoleRules is the running configuration's rules and lists, which the reloader keeps
-// current, for the web console's playground.
-type consoleRules struct{ p atomic.Pointer[loaded] }
+// consoleRules is the running configuration's rules, lists and deliveries, which the reloader
+// keeps current, for the web console's playground.
+type consoleRules struct {
+	p atomic.Pointer[rulesAndDeliveries]
+}
 
-func (c *consoleRules) set(l *loaded) { c.p.Store(l.rulesOnly()) }
+type rulesAndDeliveries struct {
+	l          *loaded
+	deliveries map[string]delivery.Options
+}
+
+func (c *consoleRules) set(l *loaded) {
+	d := make(map[string]delivery.Options, len(l.cfg.Rules))
+	for _, r := range l.cfg.Rules {
+		d[r.ID] = deliveryOptions(r)
+	}
+	c.p.Store(&rulesAndDeliveries{l: l.rulesOnly(), deliveries: d})
+}
 
 func (c *consoleRules) Rules() ([]matcher.Rule, map[string][]string) {
-	l := c.p.Load()
-	if l == nil {
+	rd := c.p.Load()
+	if rd == nil {
 		return nil, nil
 	}
-	return l.rules, l.cfg.Lists
+	return rd.l.rules, rd.l.cfg.Lists
+}
+
+func (c *consoleRules) Delivery(rule string) (delivery.Options, bool) {
+	rd := c.p.Load()
+	if rd == nil {
+		return delivery.Options{}, false
+	}
+	o, ok := rd.deliveries[rule]
+	return o, ok
 }
 
 // playgroundBacktest matches the playground's rules over the notifier's item archive.

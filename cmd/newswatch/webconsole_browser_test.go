@@ -243,7 +243,8 @@ func (b *browser) noScriptRan(page string) {
 // its web console in Chromium: the feed list shows the failing feed first and "poll now" polls
 // it; a new item's alert appears on the stories page without a reload; the playground shows a
 // query's syntax error at its column, then its matches over the archive with their hits marked;
-// the feed's <script> shows as text everywhere. axe-core finds no serious or critical
+// the feed's <script> shows as text everywhere, and the playground's table of deliveries counts
+// what each would have sent of the matches. axe-core finds no serious or critical
 // accessibility violation on any page, and each page is captured.
 func TestWebConsoleBrowser(t *testing.T) {
 	dir := t.TempDir()
@@ -388,6 +389,8 @@ func TestWebConsoleBrowser(t *testing.T) {
 		b.waitJS(30*time.Second, "the query valid", `document.querySelector("#query-check").innerText.includes("valid")`)
 		b.run(chromedp.Click(chromedp.CSS(`form.play button[type=submit]`)))
 		b.waitJS(60*time.Second, "the matches", `document.querySelector("#results mark")`)
+		// The page streams: the counts and the deliveries come when the archive is read.
+		b.waitJS(60*time.Second, "the deliveries", `document.querySelector("#deliveries tbody tr")`)
 		marks := eval[[]string](b, `[...document.querySelectorAll("#results article mark")].map(m => m.innerText)`)
 		if len(marks) < 2 || !allFold(marks, "kursk") {
 			t.Errorf("the playground marks %q, want Kursk in each match", marks)
@@ -398,13 +401,56 @@ func TestWebConsoleBrowser(t *testing.T) {
 		if got := b.text("#results"); !strings.Contains(got, `<script>window.__xss=2</script>`) {
 			t.Errorf("the playground's matches read %q, want the item's <script> as text", got)
 		}
+		// What each delivery would have sent of the two matches, k1 and k3: each at once, one
+		// hourly digest for each hour and one daily digest for each day (UTC) they were first
+		// seen in, both within the budget of 10 an hour, too few stories for a spike.
+		seen := eval[[]string](b, `[...document.querySelectorAll("#matches article time")].map(t => t.dateTime)`)
+		hours, days := map[time.Time]bool{}, map[string]bool{}
+		for _, s := range seen {
+			at, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				t.Fatalf("a match's first seen time %q: %v", s, err)
+			}
+			hours[at.UTC().Truncate(time.Hour)], days[at.UTC().Format(time.DateOnly)] = true, true
+		}
+		if len(seen) != 2 {
+			t.Fatalf("the matches show %d first seen times, want 2: %v", len(seen), seen)
+		}
+		standard := [][]string{
+			{"immediate", "2", "0", "0", "0", "2"},
+			{"digest every 1h", "0", fmt.Sprint(len(hours)), "0", "0", fmt.Sprint(len(hours))},
+			{"digest every 24h", "0", fmt.Sprint(len(days)), "0", "0", fmt.Sprint(len(days))},
+			{"budget 10 an hour", "2", "0", "0", "0", "2"},
+		}
+		deliveries := func() [][]string {
+			return eval[[][]string](b, `[...document.querySelectorAll("#deliveries tbody tr")].map(tr => [...tr.cells].map(c => c.innerText.trim()))`)
+		}
+		if got := deliveries(); fmt.Sprint(got) != fmt.Sprint(standard) {
+			t.Errorf("the deliveries of the query read\n%v\nwant\n%v", got, standard)
+		}
+		if got := eval[[]string](b, `[...document.querySelectorAll("#deliveries thead th")].map(th => th.scope + ":" + th.innerText.trim())`); fmt.Sprint(got) !=
+			"[col:Delivery col:Alerts at once col:Digests col:Budget notices col:Spikes col:Messages]" {
+			t.Errorf("the deliveries' headers read %v", got)
+		}
 		b.run(chromedp.Click(chromedp.CSS(`details.yaml summary`)))
 		if y := b.text("details.yaml pre"); !strings.Contains(y, "query: kursk") {
 			t.Errorf("the rule's YAML reads %q", y)
 		}
 		b.screenshot("playground")
+		eval[bool](b, `(document.querySelector("#counts").scrollIntoView(), true)`)
+		b.screenshot("playground-counts")
 		b.checkAccessibility("playground")
 		b.noScriptRan("playground")
+
+		// Rule kursk picked: its own delivery (immediate, the default) comes first, over its
+		// query's matches (kursk OR troops: k1 and k3 again).
+		b.run(chromedp.SetValue(chromedp.CSS(`form.pick select`), "kursk"), chromedp.Click(chromedp.CSS(`form.pick button[type=submit]`)))
+		b.waitJS(60*time.Second, "the deliveries of rule kursk", `document.querySelector("#deliveries tbody tr.own")`)
+		want := append([][]string{{"configured (immediate)", "2", "0", "0", "0", "2"}}, standard...)
+		if got := deliveries(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("the deliveries of rule kursk read\n%v\nwant\n%v", got, want)
+		}
+		b.checkAccessibility("playground (rule kursk)")
 	})
 
 	t.Run("status", func(t *testing.T) {
@@ -425,6 +471,14 @@ func TestWebConsoleBrowser(t *testing.T) {
 		b.run(chromedp.EmulateViewport(390, 844))
 		for _, p := range []string{"/feeds", "/stories", "/playground?q=kursk", "/status"} {
 			b.open(p)
+			if strings.HasPrefix(p, "/playground") {
+				b.waitJS(60*time.Second, "the deliveries", `document.querySelector("#deliveries tbody tr")`)
+				if eval[bool](b, `(t => t.scrollWidth > t.parentElement.clientWidth + 1)(document.querySelector("#deliveries"))`) {
+					t.Errorf("%s: the deliveries' table is wider than a phone", p)
+				}
+				eval[bool](b, `(document.querySelector("#counts").scrollIntoView(), true)`)
+				b.screenshot("playground-counts-phone")
+			}
 			if eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
 				t.Errorf("%s scrolls sideways at a phone's width", p)
 			}

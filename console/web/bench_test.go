@@ -16,6 +16,7 @@ import (
 
 	"github.com/newswatch/newswatch/console"
 	"github.com/newswatch/newswatch/console/web"
+	"github.com/newswatch/newswatch/delivery"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
@@ -105,18 +106,33 @@ func feedsConsole(tb testing.TB, total int, doc func(i int) []byte) *httptest.Se
 		snap.Apply(id, doc(i))
 	}
 	snap.Ready()
-	rules := []matcher.Rule{{ID: "kursk", Query: "kursk"}}
-	ix, err := matcher.Compile(rules, nil)
+	return serveConsole(tb, n, feeds, snap, consoleOptions{rules: fixedRules{rules: []matcher.Rule{{ID: "kursk", Query: "kursk"}}}})
+}
+
+// consoleOptions are the parts of a console that its tests vary.
+type consoleOptions struct {
+	rules    fixedRules
+	backtest web.Backtester // nil: watcher.Backtest over the notifier's archive
+}
+
+// serveConsole serves the web console of a real watcher of feeds over n, with the feeds'
+// states in snap.
+func serveConsole(tb testing.TB, n *notifier.Notifier, feeds []watcher.Feed, snap *console.Snapshot, o consoleOptions) *httptest.Server {
+	rules := o.rules
+	if o.backtest == nil {
+		o.backtest = backtest{n}
+	}
+	ix, err := matcher.Compile(rules.rules, rules.lists)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w, err := watcher.New(watcher.Config{Feeds: feeds, Rules: rules, Index: ix,
+	w, err := watcher.New(watcher.Config{Feeds: feeds, Rules: rules.rules, Index: ix,
 		Publisher: n.Alerts(), State: n.State(), Jobs: n.Jobs()}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := web.New(web.Config{Feeds: w, States: snap, Poller: w, Alerts: alerts{n}, Backtest: backtest{n},
-		Rules: fixedRules(rules), Status: buildStatus{}}, nil)
+	c, err := web.New(web.Config{Feeds: w, States: snap, Poller: w, Alerts: alerts{n}, Backtest: o.backtest,
+		Rules: rules, Status: buildStatus{}}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -144,9 +160,21 @@ func (t backtest) Backtest(ctx context.Context, q watcher.BacktestQuery, found f
 	return watcher.Backtest(ctx, t.n, q, found)
 }
 
-type fixedRules []matcher.Rule
+// fixedRules is a configuration's rules, lists and deliveries that do not change.
+type fixedRules struct {
+	rules      []matcher.Rule
+	lists      map[string][]string
+	deliveries map[string]delivery.Options
+}
 
-func (r fixedRules) Rules() ([]matcher.Rule, map[string][]string) { return r, nil }
+func (r fixedRules) Rules() ([]matcher.Rule, map[string][]string) { return r.rules, r.lists }
+
+func (r fixedRules) Delivery(rule string) (delivery.Options, bool) {
+	if !slices.ContainsFunc(r.rules, func(ru matcher.Rule) bool { return ru.ID == rule }) {
+		return delivery.Options{}, false
+	}
+	return r.deliveries[rule], true
+}
 
 // buildStatus is the status of a process that is no daemon: its start alone.
 type buildStatus struct{}

@@ -3,15 +3,17 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/newswatch/newswatch/console"
+	"github.com/newswatch/newswatch/delivery"
 	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/watcher"
@@ -25,8 +27,8 @@ type Backtester interface {
 
 // Playground bounds.
 const (
-	playgroundShown   = 100 // the newest matches a run shows
-	playgroundTimeout = 60 * time.Second
+	playgroundShown   = 100 // the first matches a run shows
+	playgroundTimeout = console.BacktestTimeout
 	maxQueryBytes     = 16 << 10
 )
 
@@ -89,36 +91,47 @@ type dayCount struct {
 	Count int
 }
 
-// playMatch is an archived item that matched, its hits marked.
+// playMatch is an archived item that matched, its hits marked, and the clock it is told
+// against.
 type playMatch struct {
+	Now             time.Time
 	Feed, FeedTitle string
 	Link            string
 	Time            time.Time
 	Title, Text     template.HTML
 }
 
+// deliveryRow is what one delivery would have sent over the matches.
+type deliveryRow struct {
+	Name       string
+	Configured bool
+	delivery.Sent
+}
+
 // playground is the playground page's data.
 type playground struct {
-	Now       time.Time
-	Check     queryCheck
-	ID        string
-	Rule      string
-	Window    string
-	RuleIDs   []string
-	YAML      string
-	Ran       bool
-	Error     string
-	Days      []dayCount
-	Matches   []playMatch
-	Stats     watcher.BacktestStats
-	Shown     int
-	Truncated bool
+	Now     time.Time
+	Check   queryCheck
+	ID      string
+	Rule    string
+	Window  string
+	RuleIDs []string
+	YAML    string
+	Limit   int // the matches a run shows
+	// After a run:
+	Error      string
+	Days       []dayCount
+	Stats      watcher.BacktestStats
+	Shown      int
+	Truncated  bool
+	Deliveries []deliveryRow
+	Own        bool // the first delivery is the one configured for rule ID
 }
 
 func (c *Console) playgroundPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := c.cfg.Now()
-	p := playground{Now: now, ID: strings.TrimSpace(q.Get("id")), Rule: q.Get("rule"), Window: q.Get("window")}
+	p := playground{Now: now, ID: strings.TrimSpace(q.Get("id")), Rule: q.Get("rule"), Window: q.Get("window"), Limit: playgroundShown}
 	if _, ok := windows[p.Window]; !ok {
 		p.Window = "day"
 	}
@@ -137,53 +150,88 @@ func (c *Console) playgroundPage(w http.ResponseWriter, r *http.Request) {
 		p.ID = "my-rule"
 	}
 	p.Check = c.check(p.ID, query)
-	if p.Check.Valid {
-		if b, err := yaml.Marshal(map[string]any{"rules": []map[string]string{{"id": p.ID, "query": query}}}); err == nil {
-			p.YAML = string(b)
-		}
-		c.runPlayground(r.Context(), &p, now)
+	if !p.Check.Valid {
+		c.render(w, "playground", "layout", page{Title: "Rule playground", Nav: "playground", Data: p})
+		return
 	}
-	c.render(w, "playground", "layout", page{Title: "Rule playground", Nav: "playground", Data: p})
+	if b, err := yaml.Marshal(map[string]any{"rules": []map[string]string{{"id": p.ID, "query": query}}}); err == nil {
+		p.YAML = string(b)
+	}
+	c.streamPlayground(w, r, &p)
 }
 
-// runPlayground matches p's query over the archive's window before now: how many items match a
-// day, and the newest of them.
-func (c *Console) runPlayground(ctx context.Context, p *playground, now time.Time) {
-	ctx, cancel := context.WithTimeout(ctx, playgroundTimeout)
+// streamPlayground matches p's query over the archive's window before p.Now and streams the
+// page as it goes: the form at once, each of the first matches as soon as it is found, then how
+// many items match a day and what each delivery would have sent. A run over a million items
+// takes seconds; its first matches show in the first of them.
+func (c *Console) streamPlayground(w http.ResponseWriter, r *http.Request, p *playground) {
+	s := c.stream(w, "playground")
+	defer s.done(r.Context())
+	s.exec("head", page{Title: "Rule playground", Nav: "playground"})
+	s.exec("play-top", p)
+	s.exec("results-open", p)
+	s.flush()
+
+	ctx, cancel := context.WithTimeout(r.Context(), playgroundTimeout)
 	defer cancel()
-	p.Ran = true
+	from := p.Now.Add(-windows[p.Window])
 	days := map[string]int{}
-	var found []watcher.BacktestFound
+	var events []delivery.Event
 	st, err := c.cfg.Backtest.Backtest(ctx, watcher.BacktestQuery{
-		Archive: event.ArchiveQuery{From: now.Add(-windows[p.Window])},
+		Archive: event.ArchiveQuery{From: from},
 		Index:   p.Check.compiled,
 	}, func(f watcher.BacktestFound) error {
-		days[f.Item.FirstSeen.UTC().Format(time.DateOnly)]++
-		found = append(found, f)
-		if len(found) > 2*playgroundShown {
-			found = slices.Delete(found, 0, len(found)-playgroundShown)
+		a := f.Item
+		days[a.FirstSeen.UTC().Format(time.DateOnly)]++
+		// No story: the item is its own (the daemon's stories are not in the archive).
+		events = append(events, delivery.Event{ID: a.FeedID + " " + a.Item.Key, Title: a.Item.Title, Link: a.Item.Link,
+			Publisher: delivery.Publisher(a.Item.Link, a.FeedID), Time: a.FirstSeen})
+		if p.Shown == p.Limit {
+			return nil
 		}
-		return nil
+		p.Shown++
+		s.exec("play-match", newPlayMatch(f, p.Now))
+		s.flush()
+		return s.err // the client is gone: stop reading
 	})
+	if s.err != nil {
+		return
+	}
 	p.Stats = st
 	if err != nil {
 		p.Error = "Matching the archive failed: " + err.Error()
 	}
-	for d := now.Add(-windows[p.Window]).UTC(); !d.After(now.UTC()); d = d.Add(24 * time.Hour) {
+	for d := from.UTC(); !d.After(p.Now.UTC()); d = d.Add(24 * time.Hour) {
 		day := d.Format(time.DateOnly)
 		p.Days = append(p.Days, dayCount{day, days[day]})
 	}
-	if n := len(found); n > playgroundShown {
-		found = found[n-playgroundShown:]
+	p.Truncated = st.Matched > p.Shown
+	if err == nil {
+		c.previewDeliveries(p, events)
 	}
-	p.Truncated = st.Matched > len(found)
-	for i := len(found) - 1; i >= 0; i-- {
-		p.Matches = append(p.Matches, newPlayMatch(found[i]))
-	}
-	p.Shown = len(p.Matches)
+	s.exec("results-close", p)
+	s.exec("foot", nil)
 }
 
-func newPlayMatch(f watcher.BacktestFound) playMatch {
+// previewDeliveries replays the matches through each delivery a preview compares, the one
+// configured for the rule named p.ID first when there is one.
+func (c *Console) previewDeliveries(p *playground, events []delivery.Event) {
+	var own *delivery.Options
+	if o, ok := c.cfg.Rules.Delivery(p.ID); ok {
+		own, p.Own = &o, true
+	}
+	for _, set := range delivery.PreviewSettings(own) {
+		sent, err := delivery.Replay(p.ID, set.Options, events)
+		if err != nil {
+			p.Error = fmt.Sprintf("Previewing the delivery %s failed: %v", set.Name, err)
+			p.Deliveries = nil
+			return
+		}
+		p.Deliveries = append(p.Deliveries, deliveryRow{set.Name, set.Configured, sent})
+	}
+}
+
+func newPlayMatch(f watcher.BacktestFound, now time.Time) playMatch {
 	a := f.Item
 	var spans = map[string][]span{}
 	for _, m := range f.Matches {
@@ -199,7 +247,7 @@ func newPlayMatch(f watcher.BacktestFound) playMatch {
 	}
 	cut, sp := excerpt(text, spans[field], 400)
 	return playMatch{
-		Feed: a.FeedID, FeedTitle: a.FeedTitle, Link: safeLink(a.Item.Link), Time: a.FirstSeen,
+		Now: now, Feed: a.FeedID, FeedTitle: a.FeedTitle, Link: safeLink(a.Item.Link), Time: a.FirstSeen,
 		Title: highlight(a.Item.Title, spans["title"]), Text: highlight(cut, sp),
 	}
 }

@@ -1,8 +1,9 @@
 // Package web is newswatch's web console: server-rendered pages for people, under /, beside
 // the JSON API of package console. It shows the feeds and their health (with "poll now"), the
 // latest alerts grouped into stories with their hits highlighted (updated live), a read-only
-// rule playground that checks a query as it is typed and matches it over the item archive, and
-// the daemon's status. It reads through small interfaces, the console's and its own, which the
+// rule playground that checks a query as it is typed, matches it over the item archive (its
+// page streamed, the first matches shown as they are found) and previews what each delivery
+// would have sent of the matches (package delivery's replay), and the daemon's status. It reads through small interfaces, the console's and its own, which the
 // daemon wires to the watcher and the notifier.
 //
 // Every page is html/template, its text escaped; its assets (a stylesheet and a pinned htmx) are
@@ -13,6 +14,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/newswatch/newswatch/console"
+	"github.com/newswatch/newswatch/delivery"
 	"github.com/newswatch/newswatch/matcher"
 )
 
@@ -39,9 +42,12 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // Rules is the running configuration's rules and lists, which the playground offers and
-// compiles queries with.
+// compiles queries with, and their deliveries, which it previews.
 type Rules interface {
 	Rules() ([]matcher.Rule, map[string][]string)
+	// Delivery is the delivery configured for the rule of that id; false when there is no
+	// such rule.
+	Delivery(rule string) (delivery.Options, bool)
 }
 
 // States is the feeds' decoded states, as console.Snapshot keeps them.
@@ -185,14 +191,64 @@ func (c *Console) renderCode(w http.ResponseWriter, code int, name, tmpl string,
 		http.Error(w, "rendering the page failed", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
+	pageHeaders(w.Header())
+	w.WriteHeader(code)
+	_, _ = w.Write(b.Bytes())
+}
+
+// pageHeaders are the headers of every page.
+func pageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// The pages load nothing from elsewhere and run no inline script.
 	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	w.WriteHeader(code)
-	_, _ = w.Write(b.Bytes())
+}
+
+// stream writes a page a template at a time, each part reaching the client when flush is
+// called: for a page whose parts are ready at different times. Its status is 200 from the
+// first part on, so a part that fails ends the page where it is (and is logged): the parts are
+// simple enough that this does not happen but in a bug.
+type stream struct {
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	t    *template.Template
+	name string
+	log  *zap.Logger
+	err  error // the first failure; every later call does nothing
+}
+
+func (c *Console) stream(w http.ResponseWriter, name string) *stream {
+	pageHeaders(w.Header())
+	// A proxy that buffers would hold the first matches back (nginx reads this header).
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return &stream{w: w, rc: http.NewResponseController(w), t: c.pages[name], name: name, log: c.log}
+}
+
+// exec writes the template tmpl of the page with data.
+func (s *stream) exec(tmpl string, data any) {
+	if s.err == nil {
+		s.err = s.t.ExecuteTemplate(s.w, tmpl, data)
+	}
+}
+
+// flush sends what was written.
+func (s *stream) flush() {
+	if s.err != nil {
+		return
+	}
+	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.err = err
+	}
+}
+
+// done flushes the rest and logs a failure, unless the request was over (its client gone).
+func (s *stream) done(ctx context.Context) {
+	s.flush()
+	if s.err != nil && ctx.Err() == nil {
+		s.log.Error("streaming a page failed", zap.String("page", s.name), zap.Error(s.err))
+	}
 }
 
 // ago is how long before now t was, or after now it comes, in words a glance reads.
