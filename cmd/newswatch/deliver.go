@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -268,10 +266,7 @@ func deliveryEvent(e notifier.Event) delivery.Event {
 	if d.Story != nil && d.Story.ID != "" {
 		story = d.Story.ID
 	}
-	publisher := d.Feed.ID
-	if u, err := url.Parse(d.Item.Link); err == nil && u.Hostname() != "" {
-		publisher = strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
-	}
+	publisher := delivery.Publisher(d.Item.Link, d.Feed.ID)
 	t, err := time.Parse(time.RFC3339Nano, e.Time)
 	if err != nil {
 		t = time.Now()
