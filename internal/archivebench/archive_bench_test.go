@@ -99,22 +99,12 @@ func BenchmarkArchive(b *testing.B) {
 	perItem := func(b *testing.B, reads int) float64 {
 		return float64(b.Elapsed().Nanoseconds()) / float64(reads*n)
 	}
-	// cpu reports the CPU time (user and system, of the client and the embedded server alike)
-	// per item of what runs after it is called, when the returned function is called.
-	cpu := func(b *testing.B) func(reads int) float64 {
-		start := cpuTime(b)
-		return func(reads int) float64 {
-			us := float64((cpuTime(b) - start).Nanoseconds()) / float64(reads*n) / 1000
-			b.ReportMetric(us, "cpu-µs/item")
-			return us
-		}
-	}
 	// The floor reads with Consume and a callback, as ReadArchive does; the Messages iterator,
 	// which arms a timer per message, is kept beside it to show what that costs.
 	var floor, floorCPU, decoded float64 // ns per item; CPU µs per item
 	b.Run("read-floor", func(b *testing.B) {
 		reads := 0
-		report := cpu(b)
+		report := cpuPerItem(b, n)
 		for b.Loop() {
 			if got := readConsume(b, js, n); got != n {
 				b.Fatalf("read %d messages, want %d", got, n)
@@ -127,7 +117,7 @@ func BenchmarkArchive(b *testing.B) {
 	})
 	b.Run("read-floor-iterator", func(b *testing.B) {
 		reads := 0
-		report := cpu(b)
+		report := cpuPerItem(b, n)
 		for b.Loop() {
 			if got := readRaw(b, js, n); got != n {
 				b.Fatalf("read %d messages, want %d", got, n)
@@ -139,7 +129,7 @@ func BenchmarkArchive(b *testing.B) {
 	})
 	b.Run("read-decoded", func(b *testing.B) {
 		reads := 0
-		report := cpu(b)
+		report := cpuPerItem(b, n)
 		for b.Loop() {
 			got := 0
 			err := r.ReadArchive(ctx, event.ArchiveQuery{}, func(items []event.Archived) func() error {
@@ -166,7 +156,7 @@ func BenchmarkArchive(b *testing.B) {
 				b.Fatal(err)
 			}
 			reads, matches := 0, 0
-			report := cpu(b)
+			report := cpuPerItem(b, n)
 			for b.Loop() {
 				st, err := watcher.Backtest(ctx, r, watcher.BacktestQuery{Index: ix}, func(watcher.BacktestFound) error { return nil })
 				if err != nil || st.Items != n {
@@ -306,6 +296,18 @@ func diskUsage(b *testing.B, dir, stream string) int64 {
 }
 
 // cpuTime is the CPU time the process has taken so far, user and system.
+// cpuPerItem reports the CPU time (user and system, of the client and the embedded server
+// alike) per item of n of what runs after it is called, when the returned function is called
+// with the reads of the n items done, and returns it in µs.
+func cpuPerItem(b *testing.B, n int) func(reads int) float64 {
+	start := cpuTime(b)
+	return func(reads int) float64 {
+		us := float64((cpuTime(b) - start).Nanoseconds()) / float64(reads*n) / 1000
+		b.ReportMetric(us, "cpu-µs/item")
+		return us
+	}
+}
+
 func cpuTime(b *testing.B) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

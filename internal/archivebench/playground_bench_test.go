@@ -77,17 +77,11 @@ func BenchmarkPlayground(b *testing.B) {
 	var floor time.Duration
 	// cpu reports the CPU time (user and system, of the server, the console and the client
 	// alike) per item of what runs after it is called, when the returned function is called.
-	cpu := func(b *testing.B) func(reads int) {
-		start := cpuTime(b)
-		return func(reads int) {
-			b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/float64(reads*n)/1000, "cpu-µs/item")
-		}
-	}
 	b.Run("read-floor", func(b *testing.B) {
 		reads := 0
-		report := cpu(b)
+		report := cpuPerItem(b, n)
 		for b.Loop() {
-			if got := readRaw(b, js, n); got != n {
+			if got := readConsume(b, js, n); got != n {
 				b.Fatalf("read %d messages, want %d", got, n)
 			}
 			reads++
@@ -101,7 +95,7 @@ func BenchmarkPlayground(b *testing.B) {
 		count := regexp.MustCompile(`<span id="match-count">(\d+)</span> of (\d+) archived items`)
 		var first, whole time.Duration
 		pages := 0
-		report := cpu(b)
+		report := cpuPerItem(b, n)
 		for b.Loop() {
 			f, t, body := timePage(b, page)
 			m := count.FindSubmatch(body)
