@@ -75,20 +75,9 @@ func BenchmarkPlayground(b *testing.B) {
 		b.Fatal(err)
 	}
 	var floor time.Duration
-	// cpu reports the CPU time (user and system, of the server, the console and the client
-	// alike) per item of what runs after it is called, when the returned function is called.
 	b.Run("read-floor", func(b *testing.B) {
-		reads := 0
-		report := cpuPerItem(b, n)
-		for b.Loop() {
-			if got := readConsume(b, js, n); got != n {
-				b.Fatalf("read %d messages, want %d", got, n)
-			}
-			reads++
-		}
-		report(reads)
-		floor = b.Elapsed() / time.Duration(reads)
-		b.ReportMetric(float64(n)/floor.Seconds(), "items/s")
+		ns, _ := benchReads(b, n, func(b *testing.B) int { return readConsume(b, js, n) })
+		floor = time.Duration(ns * float64(n))
 	})
 	b.Run("page/rules=1", func(b *testing.B) {
 		page := srv.URL + "/playground?window=day&q=" + url.QueryEscape(kurskRule)
