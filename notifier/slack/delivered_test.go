@@ -1,14 +1,12 @@
 package slack_test
 
 import (
-	"context"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/newswatch/newswatch/delivery"
@@ -97,38 +95,8 @@ func TestBridgePostsDeliveredAlertsOnce(t *testing.T) {
 	cfg.DigestRules = []string{"kursk"}
 	cfg.Routes = []slack.Route{{Rule: "dprk", Channels: []string{"#dprk"}}}
 	cfg.DefaultChannel = "#kursk"
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 2 {
-		b, err := slack.New(cfg, zap.NewNop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- b.Run(ctx) }()
-		if i == 0 {
-			if _, err := s.WaitPosts(4, waitTimeout); err != nil {
-				t.Fatalf("posts: %v", err)
-			}
-		}
-		consumerIdleOn(t, nc, "NEWSWATCH_DELIVERIES", "newswatch_slack_deliveries")
-		consumerIdleOn(t, nc, "NEWSWATCH_ALERTS", "newswatch_slack")
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			// The next bridge reads both streams again: the ledger alone keeps it from posting.
-			for stream, durable := range map[string]string{"NEWSWATCH_DELIVERIES": "newswatch_slack_deliveries", "NEWSWATCH_ALERTS": "newswatch_slack"} {
-				if err := js.DeleteConsumer(testContext(t), stream, durable); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
+	// The second bridge reads both streams again: the ledger alone keeps it from posting.
+	runBridgeTwice(t, cfg, nc, s, 4, "NEWSWATCH_DELIVERIES", "NEWSWATCH_ALERTS")
 
 	posts := s.Posts()
 	byID := map[string][]string{}

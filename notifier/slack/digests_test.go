@@ -15,6 +15,7 @@ import (
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
 	"github.com/newswatch/newswatch/notifier/slack"
+	"github.com/newswatch/newswatch/notifier/slack/fakeslack"
 )
 
 // TestBridgePostsDeliveriesOnce publishes a digest, a budget notice and a spike to the delivery
@@ -54,36 +55,8 @@ func TestBridgePostsDeliveriesOnce(t *testing.T) {
 	cfg.DigestRules = []string{"kur*"}
 	cfg.Routes = []slack.Route{{Rule: "dprk", Channels: []string{"#dprk"}}}
 	cfg.DefaultChannel = "#kursk"
-	for i := range 2 {
-		b, err := slack.New(cfg, zap.NewNop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- b.Run(ctx) }()
-		if i == 0 {
-			if _, err := s.WaitPosts(4, waitTimeout); err != nil {
-				t.Fatalf("posts: %v", err)
-			}
-		}
-		consumerIdleOn(t, nc, "NEWSWATCH_DELIVERIES", "newswatch_slack_deliveries")
-		consumerIdleOn(t, nc, "NEWSWATCH_ALERTS", "newswatch_slack")
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			// The next bridge reads every event again: the ledger alone keeps it from posting.
-			js, err := jetstream.New(nc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := js.DeleteConsumer(testContext(t), "NEWSWATCH_DELIVERIES", "newswatch_slack_deliveries"); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	// The second bridge reads every delivery again: the ledger alone keeps it from posting.
+	runBridgeTwice(t, cfg, nc, s, 4, "NEWSWATCH_DELIVERIES")
 	posts := s.Posts()
 	if len(posts) != 4 {
 		t.Fatalf("%d posts, want 4 (a digest, a notice, a spike and dprk's alert, once each): %+v", len(posts), posts)
@@ -133,4 +106,45 @@ func consumerIdleOn(t *testing.T, nc *nats.Conn, stream, durable string) {
 		info, err := c.Info(testContext(t))
 		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
 	})
+}
+
+// durables are the bridge's durable consumers by stream, as cfg's defaults name them.
+var durables = map[string]string{"NEWSWATCH_DELIVERIES": "newswatch_slack_deliveries", "NEWSWATCH_ALERTS": "newswatch_slack"}
+
+// runBridgeTwice runs a bridge of cfg until its consumers are idle, once after it made posts
+// posts, then again after the durables of the streams reread are deleted, so that the second
+// bridge reads those streams from their start.
+func runBridgeTwice(t *testing.T, cfg slack.Config, nc *nats.Conn, s *fakeslack.Server, posts int, reread ...string) {
+	t.Helper()
+	for i := range 2 {
+		b, err := slack.New(cfg, zap.NewNop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		if i == 0 {
+			if _, err := s.WaitPosts(posts, waitTimeout); err != nil {
+				t.Fatalf("posts: %v", err)
+			}
+		}
+		consumerIdleOn(t, nc, "NEWSWATCH_DELIVERIES", durables["NEWSWATCH_DELIVERIES"])
+		consumerIdleOn(t, nc, "NEWSWATCH_ALERTS", durables["NEWSWATCH_ALERTS"])
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			js, err := jetstream.New(nc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, stream := range reread {
+				if err := js.DeleteConsumer(testContext(t), stream, durables[stream]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 }
