@@ -403,7 +403,9 @@ func (c *lru[V]) put(key string, v V) {
 
 // ReadFullText reads the articles of items as a poll of f would with mode (f's own when empty),
 // and returns the items with their text as content: what a dry run matches. The address guard
-// is opts.AddressPolicy unless opts.AllowPrivate; nothing is cached beyond the call.
+// is opts.AddressPolicy unless opts.AllowPrivate; nothing is cached beyond the call. A dry run
+// holds up no other feed, so its articles wait for their host's turn up to their deadline, not
+// MaxHostWait.
 func ReadFullText(ctx context.Context, f Feed, mode FullTextMode, items []Item, opts FetchOptions) []Item {
 	if mode == "" {
 		mode = f.FullText
@@ -415,6 +417,7 @@ func ReadFullText(ctx context.Context, f Feed, mode FullTextMode, items []Item, 
 		fetcher:   newFetcher(opts.AddressPolicy, 0),
 		userAgent: opts.UserAgent,
 	}
+	w.articles.hostWait = ArticleTimeout
 	defer w.fetcher.close()
 	s := step{alerting: slices.Clone(items)}
 	w.fullText(ctx, fp, &s)
