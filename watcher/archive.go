@@ -10,9 +10,10 @@ import (
 	"github.com/newswatch/newswatch/event"
 )
 
-// archive archives the new items of a poll of f (those its step holds), alertBatch at a time, and returns when every
-// one is stored. Items the archive refuses for good are logged and dropped, as alerts are, so
-// that they do not fail the feed's every poll from now on. Without an Archiver it does nothing.
+// archive archives the new items of a poll of f (those its step holds), alertBatch at a time (a
+// first poll's at once, through Archiver.ArchiveFirst), and returns when every one is stored.
+// Items the archive refuses for good are logged and dropped, as alerts are, so that they do not
+// fail the feed's every poll from now on. Without an Archiver it does nothing.
 //
 // The archive keeps every field the matcher reads as the item was parsed (each at most
 // MaxFieldBytes), so that a backtest matches it as the live poll did; the identifiers and
