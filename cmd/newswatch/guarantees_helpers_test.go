@@ -544,6 +544,9 @@ func startNATSServer(t *testing.T, port int, dir string) *natsServer {
 // when the test failed.
 func runNATSServer(t *testing.T, bin, name string, port int, args ...string) *natsServer {
 	t.Helper()
+	// The port may have served an earlier test's embedded server, whose credentials a client
+	// of this one (without authentication) must not wait for.
+	storeDirs.Delete(fmt.Sprintf("nats://127.0.0.1:%d", port))
 	ns := &natsServer{
 		name: name,
 		url:  fmt.Sprintf("nats://127.0.0.1:%d", port),
