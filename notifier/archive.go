@@ -76,8 +76,9 @@ type ArchiveItem struct {
 }
 
 // ItemID identifies an item of a feed in the archive: the first 32 hex digits of the SHA-256
-// of "item", the feed id and the item key. It is the message's Nats-Msg-Id, so that the same
-// item archived again within the duplicate window (a poll repeated after a crash) is dropped.
+// of "item", the feed id and the item key. It is the message's Nats-Msg-Id (but for a first
+// poll's items, see PublishFirst), so that the same item archived again within the duplicate
+// window (a poll repeated after a crash) is dropped.
 func ItemID(feedID, itemKey string) string {
 	h := sha256.New()
 	h.Write([]byte("item\x00"))
@@ -122,10 +123,11 @@ func NewItemEvent(a event.Archived) (ItemEvent, error) {
 func (a *Archive) Publish(ctx context.Context, items []event.Archived) error {
 	msgs := make([]*nats.Msg, len(items))
 	for i, it := range items {
-		m, err := a.message(it)
+		m, id, err := a.message(it)
 		if err != nil {
 			return err
 		}
+		m.Header.Set(jetstream.MsgIDHeader, id)
 		msgs[i] = m
 	}
 	if ctx.Err() != nil {
@@ -137,21 +139,20 @@ func (a *Archive) Publish(ctx context.Context, items []event.Archived) error {
 	})
 }
 
-// message is the message of an archived item, with its Nats-Msg-Id.
-func (a *Archive) message(it event.Archived) (*nats.Msg, error) {
+// message is the message of an archived item, and the item's event id.
+func (a *Archive) message(it event.Archived) (*nats.Msg, string, error) {
 	ev, err := NewItemEvent(it)
 	if err != nil {
-		return nil, fmt.Errorf("archive items: %w", err)
+		return nil, "", fmt.Errorf("archive items: %w", err)
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return nil, fmt.Errorf("encode item feed %s: %w", it.FeedID, err)
+		return nil, "", fmt.Errorf("encode item feed %s: %w", it.FeedID, err)
 	}
 	m := nats.NewMsg(ItemSubject(a.prefix, it.FeedID))
 	m.Data = body
 	m.Header.Set("Content-Type", EventContentType)
-	m.Header.Set(jetstream.MsgIDHeader, ev.ID)
-	return m, nil
+	return m, ev.ID, nil
 }
 
 // PublishFirst archives the items of a feed's first poll, all of one feed, each once. Unlike
@@ -179,11 +180,10 @@ func (a *Archive) PublishFirst(ctx context.Context, items []event.Archived) erro
 		if it.FeedID != feed {
 			return fmt.Errorf("archive first items: %w: items of feeds %s and %s in one first poll", ErrInvalidItem, feed, it.FeedID)
 		}
-		m, err := a.message(it)
+		m, _, err := a.message(it)
 		if err != nil {
 			return err
 		}
-		m.Header.Del(jetstream.MsgIDHeader)
 		msgs[i] = m
 	}
 	subject := ItemSubject(a.prefix, feed)

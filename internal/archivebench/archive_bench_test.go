@@ -35,7 +35,8 @@ const kurskRule = "kursk* OR курск* OR Κουρσκ OR 쿠르스크 OR 库�
 
 // BenchmarkArchive archives -archive.items items in an embedded server's archive (S2, as the
 // daemon makes it), then reads them all, one op being one read of the whole archive:
-//   - read-floor: an ordered consumer that takes every message and does nothing (the floor);
+//   - read-floor: an ordered consumer that takes every message with Consume and does nothing
+//     (the floor), and read-floor-iterator the same through the Messages iterator;
 //   - read-decoded: ReadArchive with work that does nothing (reading and decoding);
 //   - backtest/rules=1 and rules=10000: watcher.Backtest, as `newswatch backtest` runs it.
 //
@@ -45,20 +46,9 @@ func BenchmarkArchive(b *testing.B) {
 	n := *items
 	cfg := notifiertest.Config(b)
 	nf := notifiertest.Open(b, cfg)
-	c := newCorpus(time.Now().Add(-time.Duration(n)*time.Millisecond - time.Hour).UTC())
 	ctx := context.Background()
-
-	start := time.Now()
 	var jsonBytes int64
-	batch := make([]event.Archived, 0, 1000)
-	publish := func() {
-		if err := nf.Archive().Publish(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-		batch = batch[:0]
-	}
-	for i := range n {
-		it := c.item(i)
+	c, took := fillArchive(b, nf, n, func(it event.Archived) {
 		ev, err := notifier.NewItemEvent(it)
 		if err != nil {
 			b.Fatal(err)
@@ -68,14 +58,7 @@ func BenchmarkArchive(b *testing.B) {
 			b.Fatal(err)
 		}
 		jsonBytes += int64(len(body))
-		if batch = append(batch, it); len(batch) == cap(batch) {
-			publish()
-		}
-	}
-	if len(batch) > 0 {
-		publish()
-	}
-	took := time.Since(start)
+	})
 
 	nc := notifiertest.Connect(b, nf, notifier.RoleSubscriber)
 	js, err := jetstream.New(nc)
@@ -96,9 +79,7 @@ func BenchmarkArchive(b *testing.B) {
 		float64(state.Bytes)/float64(n), float64(disk)/float64(n), float64(disk)/float64(jsonBytes))
 
 	r := notifier.ArchiveReader{JS: js, Prefix: cfg.SubjectPrefix, Stream: notifier.DefaultArchiveStream}
-	perItem := func(b *testing.B, reads int) float64 {
-		return float64(b.Elapsed().Nanoseconds()) / float64(reads*n)
-	}
+	perItem := func(b *testing.B, reads int) float64 { return nsPerItem(b, reads, n) }
 	// The floor reads with Consume and a callback, as ReadArchive does; the Messages iterator,
 	// which arms a timer per message, is kept beside it to show what that costs.
 	var floor, floorCPU, decoded float64 // ns per item; CPU µs per item
@@ -277,9 +258,31 @@ func diskUsage(b *testing.B, dir, stream string) int64 {
 }
 
 // cpuTime is the CPU time the process has taken so far, user and system.
+// fillArchive archives n items of the corpus in nf's archive, first seen a millisecond apart
+// and ending an hour ago, 1,000 a publish, calls each (when not nil) with every item, and
+// returns the corpus and the time it took, generation included.
+func fillArchive(b *testing.B, nf *notifier.Notifier, n int, each func(event.Archived)) (*corpus, time.Duration) {
+	c := newCorpus(time.Now().Add(-time.Duration(n)*time.Millisecond - time.Hour).UTC())
+	start := time.Now()
+	batch := make([]event.Archived, 0, 1000)
+	for i := range n {
+		it := c.item(i)
+		if each != nil {
+			each(it)
+		}
+		if batch = append(batch, it); len(batch) == cap(batch) || i == n-1 {
+			if err := nf.Archive().Publish(context.Background(), batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return c, time.Since(start)
+}
+
 // benchReads times b.N reads of all n items of the archive by read, reports their CPU and
 // items/s, and returns the wall time (ns) and the CPU (µs) per item.
-func benchReads(b *testing.B, n int, read func(b *testing.B) int) (nsPerItem, cpuUS float64) {
+func benchReads(b *testing.B, n int, read func(b *testing.B) int) (ns, cpuUS float64) {
 	reads := 0
 	report := cpuPerItem(b, n)
 	for b.Loop() {
@@ -289,9 +292,14 @@ func benchReads(b *testing.B, n int, read func(b *testing.B) int) (nsPerItem, cp
 		reads++
 	}
 	cpuUS = report(reads)
-	nsPerItem = float64(b.Elapsed().Nanoseconds()) / float64(reads*n)
-	b.ReportMetric(1e9/nsPerItem, "items/s")
-	return nsPerItem, cpuUS
+	ns = nsPerItem(b, reads, n)
+	b.ReportMetric(1e9/ns, "items/s")
+	return ns, cpuUS
+}
+
+// nsPerItem is b's time so far per item of reads reads of n items.
+func nsPerItem(b *testing.B, reads, n int) float64 {
+	return float64(b.Elapsed().Nanoseconds()) / float64(reads*n)
 }
 
 // cpuPerItem reports the CPU time (user and system, of the client and the embedded server

@@ -17,7 +17,6 @@ import (
 	"github.com/newswatch/newswatch/console"
 	"github.com/newswatch/newswatch/console/web"
 	"github.com/newswatch/newswatch/delivery"
-	"github.com/newswatch/newswatch/event"
 	"github.com/newswatch/newswatch/matcher"
 	"github.com/newswatch/newswatch/notifier"
 	"github.com/newswatch/newswatch/notifier/notifiertest"
@@ -34,19 +33,8 @@ func BenchmarkPlayground(b *testing.B) {
 	n := *items
 	cfg := notifiertest.Config(b)
 	nf := notifiertest.Open(b, cfg)
-	c := newCorpus(time.Now().Add(-time.Duration(n)*time.Millisecond - time.Hour).UTC())
-	ctx := context.Background()
-	start := time.Now()
-	batch := make([]event.Archived, 0, 1000)
-	for i := range n {
-		if batch = append(batch, c.item(i)); len(batch) == cap(batch) || i == n-1 {
-			if err := nf.Archive().Publish(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
-	b.Logf("archived %d items in %s", n, time.Since(start).Round(time.Millisecond))
+	_, took := fillArchive(b, nf, n, nil)
+	b.Logf("archived %d items in %s", n, took.Round(time.Millisecond))
 
 	rules := []matcher.Rule{{ID: "kursk", Query: kurskRule}}
 	ix, err := matcher.Compile(rules, nil)
