@@ -119,3 +119,39 @@ ta z zi vid dlia pro pislia iak shcho tse do na u v i ne
 	}
 	return m
 }()
+
+// lexicon holds the words of voteWords and stop, so that a word is looked up once: its vote
+// (the index in voteLang plus one, 0 for none) in the bits of lexVote, and lexStop.
+var lexicon, maxStop = func() (map[string]uint8, int) {
+	m := map[string]uint8{}
+	n := 0
+	for w, v := range voteWords {
+		m[w] |= uint8(v + 1)
+	}
+	for w := range stop {
+		m[w] |= lexStop
+		n = max(n, len(w))
+	}
+	return m, n
+}()
+
+const (
+	lexVote = 7
+	lexStop = 8
+)
+
+// monthPairs marks the first two letters of the keys of months, so that most words skip the
+// lookup.
+var monthPairs = func() (p [26 * 26]bool) {
+	for k := range months {
+		p[int(k[0]-'a')*26+int(k[1]-'a')] = true
+	}
+	return p
+}()
+
+// mayBeMonth reports whether the folded word w, of three letters or more, may start with a key
+// of months.
+func mayBeMonth(w []byte) bool {
+	a, b := w[0]-'a', w[1]-'a'
+	return a >= 26 || b >= 26 || monthPairs[int(a)*26+int(b)]
+}
