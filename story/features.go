@@ -188,8 +188,19 @@ func titleCase(s string) bool {
 	start := true
 	n := 0
 	var first rune
-	for _, r := range s {
-		if isLetter(r) {
+	for i := 0; i < len(s); {
+		r := rune(s[i])
+		var letter bool
+		if r < utf8.RuneSelf {
+			letter = 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+			i++
+		} else {
+			var size int
+			r, size = utf8.DecodeRuneInString(s[i:])
+			letter = isLetter(r)
+			i += size
+		}
+		if letter {
 			if start {
 				first, n, start = r, 0, false
 			}
@@ -317,7 +328,7 @@ func (e *extractor) word(name bool) {
 	var lex uint8
 	looked := false
 	if len(w) >= 2 && len(w) <= 5 {
-		lex, looked = lexicon[string(w)], true
+		lex, looked = lexOf(w), true
 		if v := lex & lexVote; v != 0 {
 			e.langVot[v-1]++
 		}
@@ -341,7 +352,7 @@ func (e *extractor) word(name bool) {
 		return
 	}
 	if !looked && len(w) <= maxStop {
-		lex = lexicon[string(w)]
+		lex = lexOf(w)
 	}
 	if lex&lexStop != 0 {
 		return

@@ -63,14 +63,16 @@ func isUpper(r rune) bool {
 	if uint32(r) < tableRunes {
 		return runeProps[r]&propUpper != 0
 	}
-	return unicode.IsUpper(r)
+	return unicode.Is(unicode.Upper, r) // as unicode.IsUpper above Latin-1, and inlined
+
 }
 
 func isLetter(r rune) bool {
 	if uint32(r) < tableRunes {
 		return runeProps[r]&propLetter != 0
 	}
-	return unicode.IsLetter(r)
+	return unicode.Is(unicode.Letter, r) // as unicode.IsLetter above Latin-1, and inlined
+
 }
 
 func isMark(r rune) bool {

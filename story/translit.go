@@ -132,8 +132,27 @@ var lexicon, maxStop = func() (map[string]uint8, int) {
 		m[w] |= lexStop
 		n = max(n, len(w))
 	}
+	for w := range m {
+		lexPrefilter[lexBit(w)/64] |= 1 << (lexBit(w) % 64)
+	}
 	return m, n
 }()
+
+// lexPrefilter marks the length, first and last letters of the words of lexicon (lexBit), so
+// that most other words skip the lookup.
+var lexPrefilter [16 * 32 * 32 / 64]uint64
+
+func lexBit[T string | []byte](w T) int {
+	return (len(w)&15)<<10 | int(w[0]&31)<<5 | int(w[len(w)-1]&31)
+}
+
+// lexOf returns lexicon's answer for w.
+func lexOf(w []byte) uint8 {
+	if b := lexBit(w); lexPrefilter[b/64]&(1<<(b%64)) == 0 {
+		return 0
+	}
+	return lexicon[string(w)]
+}
 
 const (
 	lexVote = 7
