@@ -55,13 +55,13 @@ func (a *Assigner) decide(t int64, lang uint32) (slot uint32, first bool) {
 	since := a.now - a.window
 	a.weigh()
 	if k := a.link; k != 0 {
-		if s, ok := a.ix.exact[k]; ok && a.ix.liveAt(s, since) {
+		if s, ok := a.ix.exact.get(k); ok && a.ix.liveAt(s, since) {
 			a.markHas(s)
 			return s, false
 		}
 	}
 	if k := a.title; k != 0 {
-		if s, ok := a.ix.exact[k]; ok && a.ix.liveAt(s, since) {
+		if s, ok := a.ix.exact.get(k); ok && a.ix.liveAt(s, since) {
 			a.markHas(s)
 			return s, false
 		}

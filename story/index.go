@@ -51,7 +51,7 @@ type index struct {
 	keys    keyTable
 	nodes   []node
 	counts  []uint16            // per node: how many of the story's items had the key
-	exact   map[uint64]uint32   // link and title keys → story
+	exact   exactTable          // link and title keys → story
 	more    map[uint32]*sources // the feeds and publishers after the first, of the stories that have them
 	// docs counts the items, halved with the keys' document frequencies every half window of
 	// item time, so that both follow the window without remembering each item.
@@ -82,7 +82,7 @@ func (ix *index) init() {
 	ix.keys.init(0)
 	ix.nodes = make([]node, 1, 1024) // node 0 is the end of every chain
 	ix.counts = make([]uint16, 1, 1024)
-	ix.exact = map[uint64]uint32{}
+	ix.exact.init(0)
 	ix.more = map[uint32]*sources{}
 	ix.epoch = minTime
 }
@@ -217,11 +217,7 @@ func (ix *index) sweep(since int64) {
 		}
 		return chain{head: head, n: uint32(len(buf)), df: c.df}
 	})
-	for k, s := range ix.exact {
-		if dead[s] || ix.stories[s].free {
-			delete(ix.exact, k)
-		}
-	}
+	ix.exact.rebuild(0, func(s uint32) bool { return !dead[s] && !ix.stories[s].free })
 	for s := range ix.more {
 		if dead[s] {
 			delete(ix.more, s)

@@ -110,3 +110,75 @@ func (t *keyTable) rebuild(keep func(h uint32, c chain) chain) {
 		}
 	}
 }
+
+// exactTable maps the link and title keys of items to their stories, as keyTable does for keys:
+// open addressing with linear probing over pointer-free arrays. A key is never 0 (linkKey and
+// titleKey give 0 for none), so 0 marks an empty entry.
+type exactTable struct {
+	keys  []uint64
+	slots []uint32
+	shift uint8 // 64 - log2(len(keys))
+	count int
+}
+
+func (t *exactTable) init(capacity int) {
+	n := minKeyTable
+	for n*3/4 < capacity {
+		n *= 2
+	}
+	t.keys = make([]uint64, n)
+	t.slots = make([]uint32, n)
+	t.shift = uint8(64 - log2(n))
+	t.count = 0
+}
+
+func (t *exactTable) get(k uint64) (uint32, bool) {
+	mask := uint64(len(t.keys) - 1)
+	for i := (k * 0x9E3779B97F4A7C15) >> t.shift; ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case k:
+			return t.slots[i], true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
+func (t *exactTable) set(k uint64, slot uint32) {
+	mask := uint64(len(t.keys) - 1)
+	for i := (k * 0x9E3779B97F4A7C15) >> t.shift; ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case k:
+			t.slots[i] = slot
+			return
+		case 0:
+			if (t.count+1)*4 > len(t.keys)*3 {
+				t.rebuild(2*t.count, func(uint32) bool { return true })
+				t.set(k, slot)
+				return
+			}
+			t.keys[i], t.slots[i] = k, slot
+			t.count++
+			return
+		}
+	}
+}
+
+// rebuild keeps the keys whose stories keep accepts, in a table sized for at least capacity.
+func (t *exactTable) rebuild(capacity int, keep func(slot uint32) bool) {
+	keys, slots := t.keys, t.slots
+	n := 0
+	for i, k := range keys {
+		if k != 0 && keep(slots[i]) {
+			n++
+		} else {
+			keys[i] = 0
+		}
+	}
+	t.init(max(n, capacity))
+	for i, k := range keys {
+		if k != 0 {
+			t.set(k, slots[i])
+		}
+	}
+}

@@ -194,10 +194,10 @@ func (a *Assigner) put(it *Item, slot uint32, first bool, tk taken) {
 	a.ix.join(slot, tk.t, a.top, first)
 	a.intern.addSources(&a.ix, slot, it.FeedID, tk.pub, tk.lang)
 	if a.link != 0 {
-		a.ix.exact[a.link] = slot
+		a.ix.exact.set(a.link, slot)
 	}
 	if a.title != 0 {
-		a.ix.exact[a.title] = slot
+		a.ix.exact.set(a.title, slot)
 	}
 	a.ix.maybeSweep(a.now - a.window)
 	if a.maxStories > 0 && a.ix.live > a.maxStories {
