@@ -40,20 +40,6 @@ func log2(n int) int {
 
 func (e *keyEntry) empty() bool { return e.df == 0 && e.n == 0 }
 
-// get returns the key's chain, or a zero chain when the table lacks it.
-func (t *keyTable) get(h uint32) chain {
-	mask := uint32(len(t.e) - 1)
-	for i := (h * 2654435761) >> t.shift; ; i = (i + 1) & mask {
-		e := &t.e[i]
-		if e.empty() {
-			return chain{}
-		}
-		if e.h == h {
-			return e.chain
-		}
-	}
-}
-
 // ref returns the key's chain to update in place, adding the key when the table lacks it; the
 // caller must then make it not empty before the next call. The pointer is valid until the next
 // call of ref or init.
