@@ -7,13 +7,12 @@ import (
 
 // wfeat is a key of the item being assigned, with its weight in the window.
 type wfeat struct {
-	h      uint32
-	w      float32
-	indep  bool
-	weak   bool
-	keep   bool   // posted even beyond the item's quota of keys
-	common bool   // more than maxChain stories have it: neither scored nor posted
-	has    uint32 // the chosen story's posting of this key, 0 when it has none
+	h     uint32
+	w     float32
+	indep bool
+	weak  bool
+	keep  bool   // posted even beyond the item's quota of keys
+	has   uint32 // the chosen story's posting of this key, 0 when it has none
 	// head is the key's newest posting as the item is decided (0: none), taken with its weight so
 	// that the decision reads the keys' table once per key.
 	head uint32
@@ -56,13 +55,13 @@ func (a *Assigner) decide(t int64, lang uint32) (slot uint32, first bool) {
 	since := a.now - a.window
 	a.weigh()
 	if k := a.link; k != 0 {
-		if s, ok := a.ix.exact[k]; ok && a.ix.liveAt(s, since) {
+		if s, ok := a.ix.exact.get(k); ok && a.ix.liveAt(s, since) {
 			a.markHas(s)
 			return s, false
 		}
 	}
 	if k := a.title; k != 0 {
-		if s, ok := a.ix.exact[k]; ok && a.ix.liveAt(s, since) {
+		if s, ok := a.ix.exact.get(k); ok && a.ix.liveAt(s, since) {
 			a.markHas(s)
 			return s, false
 		}
@@ -76,9 +75,6 @@ func (a *Assigner) decide(t int64, lang uint32) (slot uint32, first bool) {
 	a.candUsed = a.candUsed[:0]
 	a.cands = a.cands[:0]
 	for _, f := range a.top {
-		if f.common {
-			continue
-		}
 		if !f.weak {
 			norm2 += f.w * f.w
 		}
@@ -159,53 +155,38 @@ func (a *Assigner) older(x, y uint32) bool {
 
 // weigh fills a.top with the item's keys, rarest first, at most topScoring of them. A key's
 // weight is its inverse document frequency over the stories of the window; a key no story has
-// weighs most.
+// weighs most. A key that more than maxChain stories have, or too many of the window's items, is
+// too common: it is neither scored nor posted.
 func (a *Assigner) weigh() {
 	a.top = a.top[:0]
+	a.rank = a.rank[:0]
 	docs := float64(a.ix.docs)
 	logDocs := math.Log(docs + 1)
 	for _, f := range a.x.feats {
-		c := a.ix.keys[f.h]
+		c := a.ix.keys.ref(f.h)
 		df := float64(c.df)
-		// A story keeps its language-independent keys whatever their rank: they are few,
-		// and all that ties languages.
-		w := wfeat{h: f.h, indep: f.indep, weak: f.weak, keep: f.indep && !f.weak, head: c.head}
-		w.common = c.n > maxChain || docs >= commonFloor && df > docs*commonShare
-		w.w = float32(logDocs - logHalf(c.df))
-		if w.w < 0.1 {
-			w.w = 0.1
+		common := c.n > maxChain || docs >= commonFloor && df > docs*commonShare
+		w := float32(logDocs - logHalf(c.df))
+		if w < 0.1 {
+			w = 0.1
 		}
-		a.top = append(a.top, w)
 		// Count the item in the key's document frequency now that its weight is taken.
 		c.df++
-		a.ix.keys[f.h] = c
+		if common {
+			continue
+		}
+		// A story keeps its language-independent keys whatever their rank: they are few,
+		// and all that ties languages.
+		a.top = append(a.top, wfeat{h: f.h, w: w, indep: f.indep, weak: f.weak, keep: f.indep && !f.weak, head: c.head})
+		a.rank = append(a.rank, rankOf(w, f.h))
 	}
 	a.ix.docs++
-	slices.SortFunc(a.top, func(x, y wfeat) int {
-		switch {
-		case x.common != y.common:
-			if x.common {
-				return 1
-			}
-			return -1
-		case x.w > y.w:
-			return -1
-		case x.w < y.w:
-			return 1
-		case x.h < y.h:
-			return -1
-		case x.h > y.h:
-			return 1
-		}
-		return 0
-	})
 	// Keep the rarest topScoring keys, and the language-independent keys (up to topIndep more)
 	// whatever their weight: concepts are common on a busy day but are all that ties languages.
+	a.order()
 	n, extra := 0, 0
-	for _, f := range a.top {
-		if f.common {
-			break
-		}
+	for _, r := range a.sorted {
+		f := a.top[a.find(r)]
 		switch {
 		case n < topScoring && !f.weak:
 			n++
@@ -214,18 +195,63 @@ func (a *Assigner) weigh() {
 		default:
 			continue
 		}
-		a.top[n+extra-1] = f
+		a.kept = append(a.kept, f)
+		if n == topScoring && extra == topIndep {
+			break
+		}
 	}
-	a.top = a.top[:n+extra]
+	a.top, a.kept = a.kept, a.top[:0]
+}
+
+// rankOf orders keys by weight, heaviest first, then by hash: a weight is positive, so its bits
+// order as the weights do.
+func rankOf(w float32, h uint32) uint64 {
+	return uint64(^math.Float32bits(w))<<32 | uint64(h)
+}
+
+// order sorts the ranks of a.top into a.sorted and indexes a.top by rank for find. Sorting the
+// ranks as integers and finding each key again costs a fraction of sorting the keys themselves
+// with a comparison function.
+func (a *Assigner) order() {
+	a.sorted = append(a.sorted[:0], a.rank...)
+	slices.Sort(a.sorted)
+	a.kept = a.kept[:0]
+	size := 64
+	for size < 2*len(a.rank) {
+		size *= 2
+	}
+	if cap(a.ordTab) < size {
+		a.ordTab = make([]uint32, size)
+	}
+	a.ordTab = a.ordTab[:size]
+	clear(a.ordTab)
+	mask := uint32(size - 1)
+	for i, r := range a.rank {
+		j := uint32(r) * 2654435761 & mask
+		for a.ordTab[j] != 0 {
+			j = (j + 1) & mask
+		}
+		a.ordTab[j] = uint32(i + 1)
+	}
+}
+
+// find returns the index in a.top of the key of rank r, once for each key of that rank.
+func (a *Assigner) find(r uint64) int {
+	const taken = ^uint32(0)
+	mask := uint32(len(a.ordTab) - 1)
+	for j := uint32(r) * 2654435761 & mask; ; j = (j + 1) & mask {
+		e := a.ordTab[j]
+		if e != taken && a.rank[e-1] == r {
+			a.ordTab[j] = taken
+			return int(e - 1)
+		}
+	}
 }
 
 // markHas sets has on the keys the story already has, so join posts only the others.
 func (a *Assigner) markHas(slot uint32) {
 	for i := range a.top {
 		f := &a.top[i]
-		if f.common {
-			continue
-		}
 		for p := f.head; p != 0; p = a.ix.nodes[p].next {
 			if a.ix.nodes[p].story == slot {
 				f.has = p

@@ -39,7 +39,7 @@ const (
 	scriptOther
 )
 
-func scriptOf(r rune) script {
+func scriptOfRune(r rune) script {
 	switch {
 	case r < 0x80:
 		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' {
@@ -188,8 +188,19 @@ func titleCase(s string) bool {
 	start := true
 	n := 0
 	var first rune
-	for _, r := range s {
-		if unicode.IsLetter(r) {
+	for i := 0; i < len(s); {
+		r := rune(s[i])
+		var letter bool
+		if r < utf8.RuneSelf {
+			letter = 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+			i++
+		} else {
+			var size int
+			r, size = utf8.DecodeRuneInString(s[i:])
+			letter = isLetter(r)
+			i += size
+		}
+		if letter {
 			if start {
 				first, n, start = r, 0, false
 			}
@@ -199,7 +210,7 @@ func titleCase(s string) bool {
 		if !start {
 			if n >= 4 {
 				words++
-				if unicode.IsUpper(first) {
+				if isUpper(first) {
 					caps++
 				}
 			}
@@ -208,7 +219,7 @@ func titleCase(s string) bool {
 	}
 	if !start && n >= 4 {
 		words++
-		if unicode.IsUpper(first) {
+		if isUpper(first) {
 			caps++
 		}
 	}
@@ -264,7 +275,7 @@ func (e *extractor) field(s string) {
 		}
 		// A word of letters of one kind of script.
 		j := i
-		upper := unicode.IsUpper(r)
+		upper := isUpper(r)
 		allUpper := true
 		letters := 0
 		e.buf = e.buf[:0]
@@ -276,11 +287,11 @@ func (e *extractor) field(s string) {
 					// possessives and elisions end the word: "Korea's", "l'armée"
 					break
 				}
-				if !unicode.IsMark(r2) {
+				if !isMark(r2) {
 					break
 				}
 			}
-			if !unicode.IsUpper(r2) {
+			if !isUpper(r2) {
 				allUpper = false
 			}
 			switch r2 {
@@ -309,36 +320,21 @@ func (e *extractor) field(s string) {
 	}
 }
 
-func (e *extractor) appendFolded(r rune) {
-	if r < 0x80 {
-		if 'A' <= r && r <= 'Z' {
-			r += 'a' - 'A'
-		}
-		e.buf = append(e.buf, byte(r))
-		return
-	}
-	if s, ok := latinOf[r]; ok {
-		e.buf = append(e.buf, s...)
-		return
-	}
-	if unicode.IsMark(r) {
-		return
-	}
-	e.buf = utf8.AppendRune(e.buf, unicode.ToLower(r))
-}
-
 // word adds the folded word in e.buf: its first five letters (a cheap stem that also absorbs
 // the case endings of transliterated names: Курской, Курске → kursk), or a date with the number
 // before it.
 func (e *extractor) word(name bool) {
 	w := e.buf
+	var lex uint8
+	looked := false
 	if len(w) >= 2 && len(w) <= 5 {
-		if v, ok := voteWords[string(w)]; ok {
-			e.langVot[v]++
+		lex, looked = lexOf(w), true
+		if v := lex & lexVote; v != 0 {
+			e.langVot[v-1]++
 		}
 	}
 	mon := 0
-	if len(w) >= 3 {
+	if len(w) >= 3 && mayBeMonth(w) {
 		k := w
 		if len(k) > 4 {
 			k = k[:4]
@@ -352,7 +348,13 @@ func (e *extractor) word(name bool) {
 		e.date(mon, e.prevNum)
 	}
 	e.prevMon, e.prevNum = mon, -1
-	if mon != 0 || len(w) < 3 && !(name && len(w) == 2) || stop[string(w)] {
+	if mon != 0 || len(w) < 3 && !(name && len(w) == 2) {
+		return
+	}
+	if !looked && len(w) <= maxStop {
+		lex = lexOf(w)
+	}
+	if lex&lexStop != 0 {
 		return
 	}
 	if len(w) > 5 {

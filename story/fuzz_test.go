@@ -1,7 +1,9 @@
 package story
 
 import (
+	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,6 +41,33 @@ func FuzzAssign(f *testing.F) {
 			if len(s.Feeds) > MaxSources || len(s.Publishers) > MaxSources {
 				t.Fatalf("item %d: %d feeds, %d publishers, want at most %d", i, len(s.Feeds), len(s.Publishers), MaxSources)
 			}
+		}
+	})
+}
+
+// FuzzHost holds the publisher read from a link without url.Parse to url.Parse's answer.
+func FuzzHost(f *testing.F) {
+	for _, link := range []string{
+		"https://feed1.example/a/1", "http://www.bbc.co.uk/news?x=1#top", "https://a.example", "https://a.example?q",
+		"https://a.example#f", "https://a-b.c9.example/", "https://www.example/", "https://www./", "https://", "http:///a",
+		"https://a..b/", "https://-a.example/", "https://a.example:8080/", "https://A.example/", "https://user@a.example/",
+		"https://a.example/%zz", "https://a.example/%41", "https://a.example/a b", "https://a.example/\x7f", "https://a.example/\n",
+		"https://a.example/é", "https://a.example#%zz", "https://a.example?%zz", "https://[::1]/", "https://a_b.example/",
+		"HTTPS://a.example/", "https:/a.example/", "ftp://a.example/", "https://a.example\\b", "https://www.www.example/",
+	} {
+		f.Add(link)
+	}
+	f.Fuzz(func(t *testing.T, link string) {
+		h, ok := plainHost(link)
+		if !ok {
+			return
+		}
+		u, err := url.Parse(link)
+		if err != nil {
+			t.Fatalf("plainHost(%q) = %q, but url.Parse fails: %v", link, h, err)
+		}
+		if want := strings.ToLower(u.Hostname()); h != want || u.Host == "" {
+			t.Fatalf("plainHost(%q) = %q, url.Parse gives host %q", link, h, want)
 		}
 	})
 }

@@ -48,10 +48,10 @@ type chain struct {
 type index struct {
 	stories []record
 	freed   []uint32
-	keys    map[uint32]chain
+	keys    keyTable
 	nodes   []node
 	counts  []uint16            // per node: how many of the story's items had the key
-	exact   map[uint64]uint32   // link and title keys → story
+	exact   exactTable          // link and title keys → story
 	more    map[uint32]*sources // the feeds and publishers after the first, of the stories that have them
 	// docs counts the items, halved with the keys' document frequencies every half window of
 	// item time, so that both follow the window without remembering each item.
@@ -79,10 +79,10 @@ const minSweep = 1 << 14
 
 func (ix *index) init() {
 	ix.stories = make([]record, 0, 1024)
-	ix.keys = map[uint32]chain{}
+	ix.keys.init(0)
 	ix.nodes = make([]node, 1, 1024) // node 0 is the end of every chain
 	ix.counts = make([]uint16, 1, 1024)
-	ix.exact = map[uint64]uint32{}
+	ix.exact.init(0)
 	ix.more = map[uint32]*sources{}
 	ix.epoch = minTime
 }
@@ -96,13 +96,10 @@ func (ix *index) halve(now, window int64) {
 	if now < ix.epoch {
 		return
 	}
-	for k, c := range ix.keys {
-		if c.df /= 2; c.df == 0 && c.n == 0 {
-			delete(ix.keys, k)
-		} else {
-			ix.keys[k] = c
-		}
-	}
+	ix.keys.rebuild(func(_ uint32, c chain) chain {
+		c.df /= 2
+		return c
+	})
 	ix.docs /= 2
 	ix.epoch = now + window/2
 }
@@ -139,9 +136,6 @@ func (ix *index) join(slot uint32, t int64, top []wfeat, first bool) {
 		limit = topNew
 	}
 	for _, f := range top {
-		if f.common {
-			continue
-		}
 		if f.has != 0 {
 			if c := ix.counts[f.has]; c < 1<<16-1 {
 				ix.counts[f.has] = c + 1
@@ -152,12 +146,11 @@ func (ix *index) join(slot uint32, t int64, top []wfeat, first bool) {
 		if !f.keep && limit == 0 || r.nkeys >= maxKeys {
 			continue
 		}
-		c := ix.keys[f.h]
+		c := ix.keys.ref(f.h)
 		ix.nodes = append(ix.nodes, node{story: slot, next: c.head})
 		ix.counts = append(ix.counts, 1)
 		c.head = uint32(len(ix.nodes) - 1)
 		c.n++
-		ix.keys[f.h] = c
 		r.nkeys++
 		r.norm2 += f.w * f.w
 		ix.added++
@@ -204,7 +197,7 @@ func (ix *index) sweep(since int64) {
 	nodes := make([]node, 1, len(ix.nodes)/2+1024)
 	counts := make([]uint16, 1, len(ix.nodes)/2+1024)
 	var buf, cbuf []uint32
-	for k, c := range ix.keys {
+	ix.keys.rebuild(func(_ uint32, c chain) chain {
 		buf, cbuf = buf[:0], cbuf[:0]
 		for p := c.head; p != 0; p = ix.nodes[p].next {
 			if s := ix.nodes[p].story; !dead[s] && !ix.stories[s].free {
@@ -213,12 +206,7 @@ func (ix *index) sweep(since int64) {
 			}
 		}
 		if len(buf) == 0 {
-			if c.df == 0 {
-				delete(ix.keys, k)
-			} else {
-				ix.keys[k] = chain{df: c.df}
-			}
-			continue
+			return chain{df: c.df}
 		}
 		// Rebuild the chain in the same order, newest first.
 		head := uint32(0)
@@ -227,13 +215,9 @@ func (ix *index) sweep(since int64) {
 			counts = append(counts, uint16(cbuf[i]))
 			head = uint32(len(nodes) - 1)
 		}
-		ix.keys[k] = chain{head: head, n: uint32(len(buf)), df: c.df}
-	}
-	for k, s := range ix.exact {
-		if dead[s] || ix.stories[s].free {
-			delete(ix.exact, k)
-		}
-	}
+		return chain{head: head, n: uint32(len(buf)), df: c.df}
+	})
+	ix.exact.rebuild(0, func(s uint32) bool { return !dead[s] && !ix.stories[s].free })
 	for s := range ix.more {
 		if dead[s] {
 			delete(ix.more, s)
@@ -337,22 +321,51 @@ func (in *interner) addSources(ix *index, slot uint32, feed, pub, lang string) {
 func (in *interner) story(ix *index, slot uint32, first bool) Story {
 	r := &ix.stories[slot]
 	s := Story{ID: FormatID(r.id), First: first, Size: int(r.size), FirstSeen: time.UnixMilli(r.first).UTC()}
+	more := ix.more[slot]
+	nf, np := 0, 0
 	if r.feed != 0 {
-		s.Feeds = append(s.Feeds, in.names[r.feed-1])
+		nf++
 	}
 	if r.pub != 0 {
-		s.Publishers = append(s.Publishers, in.names[r.pub-1])
+		np++
 	}
-	if more := ix.more[slot]; more != nil {
+	if more != nil {
+		nf += len(more.feeds)
+		np += len(more.pubs)
+	}
+	nl := bits.OnesCount32(r.langs)
+	if nf+np+nl == 0 {
+		return s
+	}
+	// One array holds the three lists; a list that is empty stays nil.
+	names := make([]string, 0, nf+np+nl)
+	if r.feed != 0 {
+		names = append(names, in.names[r.feed-1])
+	}
+	if more != nil {
 		for _, f := range more.feeds {
-			s.Feeds = append(s.Feeds, in.names[f-1])
+			names = append(names, in.names[f-1])
 		}
+	}
+	if r.pub != 0 {
+		names = append(names, in.names[r.pub-1])
+	}
+	if more != nil {
 		for _, p := range more.pubs {
-			s.Publishers = append(s.Publishers, in.names[p-1])
+			names = append(names, in.names[p-1])
 		}
 	}
 	for l := r.langs; l != 0; l &= l - 1 {
-		s.Languages = append(s.Languages, in.lang[bits.TrailingZeros32(l)])
+		names = append(names, in.lang[bits.TrailingZeros32(l)])
+	}
+	if nf > 0 {
+		s.Feeds = names[:nf:nf]
+	}
+	if np > 0 {
+		s.Publishers = names[nf : nf+np : nf+np]
+	}
+	if nl > 0 {
+		s.Languages = names[nf+np:]
 	}
 	return s
 }

@@ -32,7 +32,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/newswatch/newswatch/matcher"
 )
@@ -103,6 +102,10 @@ type Assigner struct {
 	ix         index
 	intern     interner
 	top        []wfeat
+	kept       []wfeat             // weigh's scratch
+	rank       []uint64            // per key of top as weigh fills it, see rankOf
+	sorted     []uint64            // rank, sorted
+	ordTab     []uint32            // see order
 	link       uint64              // the item's linkKey
 	title      uint64              // the item's titleKey
 	candTab    [candTabSize]uint64 // see candIndex
@@ -191,10 +194,10 @@ func (a *Assigner) put(it *Item, slot uint32, first bool, tk taken) {
 	a.ix.join(slot, tk.t, a.top, first)
 	a.intern.addSources(&a.ix, slot, it.FeedID, tk.pub, tk.lang)
 	if a.link != 0 {
-		a.ix.exact[a.link] = slot
+		a.ix.exact.set(a.link, slot)
 	}
 	if a.title != 0 {
-		a.ix.exact[a.title] = slot
+		a.ix.exact.set(a.title, slot)
 	}
 	a.ix.maybeSweep(a.now - a.window)
 	if a.maxStories > 0 && a.ix.live > a.maxStories {
@@ -228,11 +231,47 @@ func storyID(it *Item) uint64 {
 }
 
 func hostOf(link string) string {
+	if h, ok := plainHost(link); ok {
+		return strings.TrimPrefix(h, "www.")
+	}
 	u, err := url.Parse(link)
 	if err != nil || u.Host == "" {
 		return ""
 	}
 	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+}
+
+// plainHost returns the host of a link of the common form that url.Parse takes as it is, with
+// nothing to allocate: http or https, a host name of lower-case letters, digits, dots and hyphens,
+// and no escape or control character anywhere. ok is false for any other link, which hostOf then
+// gives to url.Parse (FuzzHost holds the two to the same answer).
+func plainHost(link string) (host string, ok bool) {
+	var rest string
+	switch {
+	case strings.HasPrefix(link, "https://"):
+		rest = link[len("https://"):]
+	case strings.HasPrefix(link, "http://"):
+		rest = link[len("http://"):]
+	default:
+		return "", false
+	}
+	i := 0
+	for i < len(rest) {
+		c := rest[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			break
+		}
+		i++
+	}
+	if i == 0 || i < len(rest) && rest[i] != '/' && rest[i] != '?' && rest[i] != '#' {
+		return "", false
+	}
+	for j := i; j < len(rest); j++ {
+		if c := rest[j]; c < 0x20 || c == 0x7f || c == '%' {
+			return "", false
+		}
+	}
+	return rest[:i], true
 }
 
 // linkKey is the hash of the link without scheme, "www.", fragment and trailing slash, or 0.
@@ -262,7 +301,7 @@ func (a *Assigner) titleKey(title string) uint64 {
 	words, in := 0, false
 	for _, r := range title {
 		if r < 0x80 && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') ||
-			r >= 0x80 && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
+			r >= 0x80 && !isWordRune(r) {
 			in = false
 			continue
 		}
@@ -287,8 +326,13 @@ func (a *Assigner) titleKey(title string) uint64 {
 
 // FormatID formats a story id as Story.ID does.
 func FormatID(id uint64) string {
-	s := strconv.FormatUint(id, 16)
-	return strings.Repeat("0", 16-len(s)) + s
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[id&0xf]
+		id >>= 4
+	}
+	return string(b[:])
 }
 
 // Stats describe the window of an Assigner.
@@ -309,7 +353,7 @@ func (a *Assigner) Stats() Stats {
 			s.Items += int(a.ix.stories[i].size)
 		}
 	}
-	s.Keys = len(a.ix.keys)
+	s.Keys = a.ix.keys.count
 	s.Postings = len(a.ix.nodes) - 1
 	return s
 }

@@ -119,3 +119,58 @@ ta z zi vid dlia pro pislia iak shcho tse do na u v i ne
 	}
 	return m
 }()
+
+// lexicon holds the words of voteWords and stop, so that a word is looked up once: its vote
+// (the index in voteLang plus one, 0 for none) in the bits of lexVote, and lexStop.
+var lexicon, maxStop = func() (map[string]uint8, int) {
+	m := map[string]uint8{}
+	n := 0
+	for w, v := range voteWords {
+		m[w] |= uint8(v + 1)
+	}
+	for w := range stop {
+		m[w] |= lexStop
+		n = max(n, len(w))
+	}
+	for w := range m {
+		lexPrefilter[lexBit(w)/64] |= 1 << (lexBit(w) % 64)
+	}
+	return m, n
+}()
+
+// lexPrefilter marks the length, first and last letters of the words of lexicon (lexBit), so
+// that most other words skip the lookup.
+var lexPrefilter [16 * 32 * 32 / 64]uint64
+
+func lexBit[T string | []byte](w T) int {
+	return (len(w)&15)<<10 | int(w[0]&31)<<5 | int(w[len(w)-1]&31)
+}
+
+// lexOf returns lexicon's answer for w.
+func lexOf(w []byte) uint8 {
+	if b := lexBit(w); lexPrefilter[b/64]&(1<<(b%64)) == 0 {
+		return 0
+	}
+	return lexicon[string(w)]
+}
+
+const (
+	lexVote = 7
+	lexStop = 8
+)
+
+// monthPairs marks the first two letters of the keys of months, so that most words skip the
+// lookup.
+var monthPairs = func() (p [26 * 26]bool) {
+	for k := range months {
+		p[int(k[0]-'a')*26+int(k[1]-'a')] = true
+	}
+	return p
+}()
+
+// mayBeMonth reports whether the folded word w, of three letters or more, may start with a key
+// of months.
+func mayBeMonth(w []byte) bool {
+	a, b := w[0]-'a', w[1]-'a'
+	return a >= 26 || b >= 26 || monthPairs[int(a)*26+int(b)]
+}
