@@ -261,7 +261,7 @@ func diskUsage(b *testing.B, dir, stream string) int64 {
 // fillArchive archives n items of the corpus in nf's archive, first seen a millisecond apart
 // and ending an hour ago, 1,000 a publish, calls each (when not nil) with every item, and
 // returns the corpus and the time it took, generation included.
-func fillArchive(b *testing.B, nf *notifier.Notifier, n int, each func(event.Archived)) (*corpus, time.Duration) {
+func fillArchive(b testing.TB, nf *notifier.Notifier, n int, each func(event.Archived)) (*corpus, time.Duration) {
 	c := newCorpus(time.Now().Add(-time.Duration(n)*time.Millisecond - time.Hour).UTC())
 	start := time.Now()
 	batch := make([]event.Archived, 0, 1000)
@@ -314,7 +314,7 @@ func cpuPerItem(b *testing.B, n int) func(reads int) float64 {
 	}
 }
 
-func cpuTime(b *testing.B) time.Duration {
+func cpuTime(b testing.TB) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
