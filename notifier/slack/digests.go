@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	slackapi "github.com/slack-go/slack"
 	"go.uber.org/zap"
@@ -48,18 +49,24 @@ func (b *Bridge) deliveryStream() string { return streamName(b.cfg.SubjectPrefix
 // without delivery, or not started yet) it waits and tries again.
 func (b *Bridge) runDeliveries(ctx, work context.Context) {
 	wait := b.cfg.RetryMin
+	var cons jetstream.Consumer
 	for ctx.Err() == nil {
-		cons, err := b.deliveriesConsumer(ctx)
-		if err != nil {
-			b.log.Debug("cannot consume the delivery stream; retrying", zap.String("stream", b.deliveryStream()), zap.Error(err))
-			b.sleep(ctx, wait)
-			wait = min(2*wait, 30*time.Second)
-			continue
+		if cons == nil {
+			var err error
+			if cons, err = b.deliveriesConsumer(ctx); err != nil {
+				b.log.Debug("cannot consume the delivery stream; retrying", zap.String("stream", b.deliveryStream()), zap.Error(err))
+				b.sleep(ctx, wait)
+				wait = min(2*wait, 30*time.Second)
+				continue
+			}
+			wait = b.cfg.RetryMin
 		}
-		wait = b.cfg.RetryMin
 		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			continue // no message yet, or the consumer is gone: created again above
+			if !errors.Is(err, nats.ErrTimeout) {
+				cons = nil // the consumer or its stream is gone, or the connection: opened again above
+			}
+			continue
 		}
 		if d, ok := b.delivered(msg); ok {
 			if !b.digestRule(d.Rule) {
@@ -89,7 +96,11 @@ func (b *Bridge) deliveriesConsumer(ctx context.Context) (jetstream.Consumer, er
 	if b.ledger.Load() == nil {
 		return nil, errors.New("the ledger is not open yet")
 	}
-	return b.js.CreateOrUpdateConsumer(actx, b.deliveryStream(), jetstream.ConsumerConfig{
+	stream, err := b.js.Stream(actx, b.deliveryStream())
+	if err != nil {
+		return nil, err
+	}
+	return b.openConsumer(actx, stream, jetstream.ConsumerConfig{
 		Durable:        b.deliveriesDurable(),
 		Description:    "newswatch Slack bridge: digests, budget notices and spikes",
 		FilterSubjects: []string{b.cfg.SubjectPrefix + ".digest.>", b.cfg.SubjectPrefix + ".spike.>"},
@@ -97,7 +108,6 @@ func (b *Bridge) deliveriesConsumer(ctx context.Context) (jetstream.Consumer, er
 		AckWait:        b.cfg.AckWait,
 		MaxDeliver:     -1,
 		MaxAckPending:  1, // in order, one at a time
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 }
 

@@ -148,3 +148,48 @@ func runBridgeTwice(t *testing.T, cfg slack.Config, nc *nats.Conn, s *fakeslack.
 		}
 	}
 }
+
+// TestBridgeDeliveriesStartWhereConfigured: a new bridge reads the delivery stream from where
+// its Start says, as it reads the alert stream: started at "new", it leaves a digest published
+// before it came and posts the one published after.
+func TestBridgeDeliveriesStartWhereConfigured(t *testing.T) {
+	n := notifiertest.Open(t, notifiertest.Config(t))
+	s := fake(t, 10*time.Millisecond)
+	nc := connect(t, n)
+
+	now := time.Now().UTC()
+	notice := func(id string) notifier.DeliveryEvent {
+		w := delivery.Period{ID: id, Start: now.Truncate(time.Hour), End: now.Truncate(time.Hour).Add(time.Hour)}
+		return notifier.DeliveryEvent{Kind: notifier.KindNotice, RuleID: "dprk", ID: "dprk.budget." + id, Subject: id, Time: now,
+			Data: delivery.Notice{ID: "dprk.budget." + id, Rule: "dprk", Max: 10, Window: w}}
+	}
+	if err := n.Deliveries().Publish(testContext(t), []notifier.DeliveryEvent{notice("20261126T140000Z")}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := baseConfig(nc, botPoster(t, s))
+	cfg.Start = slack.Start{Mode: slack.StartNew}
+	cfg.Routes = []slack.Route{{Rule: "dprk", Channels: []string{"#dprk"}}}
+	runBridge(t, cfg, zap.NewNop())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the bridge's consumer of the delivery stream", func() bool {
+		_, err := js.Consumer(testContext(t), "NEWSWATCH_DELIVERIES", durables["NEWSWATCH_DELIVERIES"])
+		return err == nil
+	})
+	if err := n.Deliveries().Publish(testContext(t), []notifier.DeliveryEvent{notice("20261126T150000Z")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WaitPosts(1, waitTimeout); err != nil {
+		t.Fatal(err)
+	}
+	consumerIdleOn(t, nc, "NEWSWATCH_DELIVERIES", durables["NEWSWATCH_DELIVERIES"])
+	var ids []string
+	for _, p := range s.Posts() {
+		ids = append(ids, p.EventID)
+	}
+	if len(ids) != 1 || ids[0] != "dprk.budget.20261126T150000Z" {
+		t.Fatalf("posted %v, want only the notice published after the bridge started", ids)
+	}
+}

@@ -72,10 +72,10 @@ func (b *Bridge) setupOnce(ctx context.Context) (jetstream.Consumer, error) {
 	return b.consumer(ctx, stream)
 }
 
-// consumer updates the durable consumer when it exists, keeping where it started, and creates
-// it otherwise.
+// consumer updates the durable consumer of the alert stream when it exists, keeping where it
+// started, and creates it otherwise.
 func (b *Bridge) consumer(ctx context.Context, stream jetstream.Stream) (jetstream.Consumer, error) {
-	want := jetstream.ConsumerConfig{
+	return b.openConsumer(ctx, stream, jetstream.ConsumerConfig{
 		Durable:       b.cfg.Durable,
 		Description:   "newswatch Slack bridge",
 		FilterSubject: b.cfg.SubjectPrefix + ".alert.>",
@@ -85,19 +85,24 @@ func (b *Bridge) consumer(ctx context.Context, stream jetstream.Stream) (jetstre
 		// The server never hands out more than this bridge handles at once, so that no alert waits
 		// in a buffer long enough to be delivered again.
 		MaxAckPending: b.cfg.MaxInFlight,
-	}
-	cons, err := stream.Consumer(ctx, b.cfg.Durable)
+	})
+}
+
+// openConsumer updates the durable consumer want names when it exists, keeping where it
+// started, and creates it otherwise, starting where the configuration's Start says.
+func (b *Bridge) openConsumer(ctx context.Context, stream jetstream.Stream, want jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	cons, err := stream.Consumer(ctx, want.Durable)
 	if err == nil {
 		have := cons.CachedInfo().Config
 		want.DeliverPolicy, want.OptStartTime, want.OptStartSeq = have.DeliverPolicy, have.OptStartTime, have.OptStartSeq
 		cons, err = stream.UpdateConsumer(ctx, want)
 		if err != nil {
-			return nil, fmt.Errorf("update consumer %s: %w", b.cfg.Durable, err)
+			return nil, fmt.Errorf("update consumer %s: %w", want.Durable, err)
 		}
 		return cons, nil
 	}
 	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, fmt.Errorf("consumer %s: %w", b.cfg.Durable, err)
+		return nil, fmt.Errorf("consumer %s: %w", want.Durable, err)
 	}
 	switch b.cfg.Start.Mode {
 	case StartAll:
@@ -111,8 +116,8 @@ func (b *Bridge) consumer(ctx context.Context, stream jetstream.Stream) (jetstre
 	}
 	cons, err = stream.CreateConsumer(ctx, want)
 	if err != nil {
-		return nil, fmt.Errorf("create consumer %s: %w", b.cfg.Durable, err)
+		return nil, fmt.Errorf("create consumer %s: %w", want.Durable, err)
 	}
-	b.log.Info("created the consumer", zap.String("consumer", b.cfg.Durable), zap.Stringer("start", b.cfg.Start))
+	b.log.Info("created the consumer", zap.String("consumer", want.Durable), zap.Stringer("start", b.cfg.Start))
 	return cons, nil
 }
