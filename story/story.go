@@ -348,7 +348,7 @@ func (a *Assigner) Stats() Stats {
 	var s Stats
 	since := a.now - a.window
 	for i := range a.ix.stories {
-		if a.ix.liveAt(uint32(i), since) {
+		if !a.ix.stories[i].merged && a.ix.liveAt(uint32(i), since) {
 			s.Stories++
 			s.Items += int(a.ix.stories[i].size)
 		}
