@@ -219,7 +219,7 @@ func (a *Assigner) weigh() {
 	a.top = a.top[:0]
 	a.rank = a.rank[:0]
 	docs := float64(a.ix.docs)
-	logDocs := math.Log(docs + 1)
+	logDocs := math.Log(max(docs, commonFloor) + 1)
 	for _, f := range a.x.feats {
 		c := a.ix.keys.ref(f.h)
 		df := float64(c.df)
