@@ -17,13 +17,10 @@ type record struct {
 	size  int32
 	nkeys uint16 // keys posted for this story
 	free  bool
-	// merged: the story merged into the story index.into holds for its slot, which took its
-	// items, keys and sources; its postings and exact keys count for that story.
-	merged bool
-	norm2  float32 // the squared norm of the story's vector: each key's weight times its count
-	langs  uint32  // bit i: language i of the interner
-	feed   uint32  // interned, +1; 0 none
-	pub    uint32
+	norm2 float32 // the squared norm of the story's vector: each key's weight times its count
+	langs uint32  // bit i: language i of the interner
+	feed  uint32  // interned, +1; 0 none
+	pub   uint32
 }
 
 // sources are the feeds and publishers of a story after its first.
@@ -57,7 +54,12 @@ type index struct {
 	counts  []uint16            // per node: how many of the story's items had the key
 	exact   exactTable          // link and title keys → story
 	more    map[uint32]*sources // the feeds and publishers after the first, of the stories that have them
-	into    map[uint32]uint32   // the slot each merged story merged into
+	// into maps the slot of each story that merged into another to that story's slot, which
+	// took its items, keys and sources; its postings and exact keys count for that story.
+	// merged has a bit per slot, set for those in into: decide reads it for every posting it
+	// walks, and a bit per story stays in the processor's cache where the stories do not.
+	into   map[uint32]uint32
+	merged []uint64
 	// docs counts the items, halved with the keys' document frequencies every half window of
 	// item time, so that both follow the window without remembering each item.
 	docs  uint32
@@ -112,10 +114,14 @@ func (ix *index) halve(now, window int64) {
 
 // root returns the slot of the story that the story in slot merged into, or slot.
 func (ix *index) root(slot uint32) uint32 {
-	for ix.stories[slot].merged {
+	for ix.isMerged(slot) {
 		slot = ix.into[slot]
 	}
 	return slot
+}
+
+func (ix *index) isMerged(slot uint32) bool {
+	return ix.merged[slot>>6]&(1<<(slot&63)) != 0
 }
 
 // merge merges the story in slot y into the story in slot x, which takes its items, keys and
@@ -124,7 +130,7 @@ func (ix *index) root(slot uint32) uint32 {
 // have (the exact cross term would need every key of both).
 func (ix *index) merge(x, y uint32) {
 	rx, ry := &ix.stories[x], &ix.stories[y]
-	ry.merged = true
+	ix.merged[y>>6] |= 1 << (y & 63)
 	ix.into[y] = x
 	rx.size += ry.size
 	rx.first = min(rx.first, ry.first)
@@ -159,7 +165,11 @@ func (ix *index) open(id uint64, t int64) uint32 {
 		return slot
 	}
 	ix.stories = append(ix.stories, r)
-	return uint32(len(ix.stories) - 1)
+	slot := uint32(len(ix.stories) - 1)
+	if int(slot>>6) >= len(ix.merged) {
+		ix.merged = append(ix.merged, 0)
+	}
+	return slot
 }
 
 // join counts the item in the story and posts its keys that the story lacks: up to topNew for a
@@ -214,7 +224,7 @@ func (ix *index) maybeSweep(since int64) {
 func (ix *index) keepNewest(n int) int64 {
 	lasts := make([]int64, 0, ix.live)
 	for i := range ix.stories {
-		if r := &ix.stories[i]; !r.free && !r.merged {
+		if r := &ix.stories[i]; !r.free && !ix.isMerged(uint32(i)) {
 			lasts = append(lasts, r.last)
 		}
 	}
@@ -266,6 +276,7 @@ func (ix *index) sweep(since int64) {
 	for s := range ix.into {
 		if dead[s] {
 			delete(ix.into, s)
+			ix.merged[s>>6] &^= 1 << (s & 63)
 		}
 	}
 	for i := range ix.stories {
