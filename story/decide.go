@@ -2,6 +2,7 @@ package story
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -23,18 +24,34 @@ type cand struct {
 	slot      uint32
 	dot       float32 // the dot product of the item's and the story's weighed keys
 	n, nIndep int32   // the keys in common, and the language-independent ones among them
+	nStrong   int32   // the language-independent keys in common that are not dates or years
+	keys      uint32  // bit i: the story has the item's key a.top[i] (the first 32, not weak)
+	cos       float32 // the decayed cosine when the story passes the cosine rule, else 0
 }
 
 // The decision's thresholds, chosen on the development corpora (BENCHMARKS.md, "Stories").
 const (
 	// joinShare is the cosine between the item's weighed keys and the story's (each key's
 	// weight times the number of the story's items that had it) a story must reach, with at
-	// least minShared keys in common.
-	joinShare = 0.26
-	minShared = 3
+	// least minShared keys in common, minSharedYoung while the story has fewer than youngSize
+	// items: a story of one or two items has not shown yet which of its words make it, and the
+	// stories that went wrong on the development corpora mostly went wrong there.
+	joinShare      = 0.23
+	minShared      = 3
+	minSharedYoung = 4
+	youngSize      = 5
+	// An item whose cosine passes mergeShare with two stories that share mergeKeys of its keys
+	// or more ties them: the younger story merges into the older, which takes its later items
+	// (two copies of one event that opened apart, typically while both were young, come
+	// together instead of splitting the event's later items between them).
+	mergeShare = 0.48
+	mergeKeys  = 3
 	// A story in another language must hold crossShare of the item's language-independent
-	// keys (names, numbers, dates, concepts), a story in the same language sameShare, with at
-	// least two in common and three in the item.
+	// keys (names, numbers, dates, concepts), a story in the item's language and others
+	// sameShare of those that are not dates or years (a day's news shares those), with at
+	// least two in common and three in the item. A story in the item's language alone has
+	// words in common with it, and only the cosine rule joins it: names and numbers alone
+	// tied the different events of one company or one day on the development corpora.
 	crossShare   = 0.35
 	sameShare    = 0.8
 	minIndep     = 2
@@ -54,32 +71,38 @@ const (
 func (a *Assigner) decide(t int64, lang uint32) (slot uint32, first bool) {
 	since := a.now - a.window
 	a.weigh()
-	if k := a.link; k != 0 {
-		if s, ok := a.ix.exact.get(k); ok && a.ix.liveAt(s, since) {
-			a.markHas(s)
-			return s, false
+	for _, k := range [2]uint64{a.link, a.title} {
+		if k == 0 {
+			continue
 		}
-	}
-	if k := a.title; k != 0 {
-		if s, ok := a.ix.exact.get(k); ok && a.ix.liveAt(s, since) {
-			a.markHas(s)
-			return s, false
+		if s, ok := a.ix.exact.get(k); ok {
+			if s = a.ix.root(s); a.ix.liveAt(s, since) {
+				a.markHas(s)
+				return s, false
+			}
 		}
 	}
 	var norm2 float32
-	var nIndep int32
+	var nIndep, nStrong int32
 	budget := walkBudget
 	for _, h := range a.candUsed {
 		a.candTab[h] = 0
 	}
 	a.candUsed = a.candUsed[:0]
 	a.cands = a.cands[:0]
-	for _, f := range a.top {
+	for ki, f := range a.top {
 		if !f.weak {
 			norm2 += f.w * f.w
 		}
 		if f.indep {
 			nIndep++
+			if !f.weak {
+				nStrong++
+			}
+		}
+		var bit uint32
+		if !f.weak && ki < 32 {
+			bit = 1 << ki
 		}
 		// Walk the newest postings only: a key that many stories share says little, and the
 		// recent stories are the likely ones. Liveness is checked once per candidate below.
@@ -87,15 +110,20 @@ func (a *Assigner) decide(t int64, lang uint32) (slot uint32, first bool) {
 		for p := f.head; p != 0 && walked < maxWalk && budget > 0; p = a.ix.nodes[p].next {
 			walked++
 			budget--
-			s := a.ix.nodes[p].story
+			// A posting of a story that merged into another counts for that one.
+			s := a.ix.root(a.ix.nodes[p].story)
 			i := a.candIndex(s)
 			cd := &a.cands[i]
 			if !f.weak {
 				cd.dot += f.w * f.w * float32(a.ix.counts[p])
 				cd.n++
+				cd.keys |= bit
 			}
 			if f.indep {
 				cd.nIndep++
+				if !f.weak {
+					cd.nStrong++
+				}
 			}
 		}
 	}
@@ -112,20 +140,25 @@ func (a *Assigner) decide(t int64, lang uint32) (slot uint32, first bool) {
 		}
 		d := 1 - decay*min(gap, 1)
 		score := float32(0)
-		if cd.n >= minShared && norm2 > 0 {
+		shared := int32(minShared)
+		if r.size < youngSize {
+			shared = minSharedYoung
+		}
+		if cd.n >= shared && norm2 > 0 {
 			s := d * cd.dot / float32(math.Sqrt(float64(norm2)*float64(max(r.norm2, 0.01))))
 			if s >= joinShare {
-				score = s
+				score, cd.cos = s, s
 			}
 		}
 		// Words of one language rarely meet another's: across languages, the
-		// language-independent keys decide.
-		need := float32(sameShare)
+		// language-independent keys decide; in a story that has the item's language among
+		// others, only names and numbers.
+		need, in, all := float32(sameShare), cd.nStrong, nStrong
 		if lang != 0 && r.langs != 0 && lang&r.langs == 0 {
-			need = crossShare
+			need, in, all = crossShare, cd.nIndep, nIndep
 		}
-		if cd.nIndep >= minIndep && nIndep >= minItemIndep {
-			if s := d * float32(cd.nIndep) / float32(nIndep); s >= need && s > score {
+		if r.langs&^lang != 0 && in >= minIndep && all >= minItemIndep {
+			if s := d * float32(in) / float32(all); s >= need && s > score {
 				score = s
 			}
 		}
@@ -140,8 +173,33 @@ func (a *Assigner) decide(t int64, lang uint32) (slot uint32, first bool) {
 		return 0, true
 	}
 	s := a.cands[best].slot
+	if b := &a.cands[best]; b.cos >= mergeShare {
+		s = a.mergeTies(b)
+	}
 	a.markHas(s)
 	return s, false
+}
+
+// mergeTies merges the stories that the item ties to the best candidate b into one, the
+// oldest, and returns its slot: those whose cosine with the item passes mergeShare as b's does
+// and that hold mergeKeys or more of the item's keys that b holds.
+func (a *Assigner) mergeTies(b *cand) uint32 {
+	s := b.slot
+	for i := range a.cands {
+		cd := &a.cands[i]
+		if cd == b || cd.cos < mergeShare || bits.OnesCount32(cd.keys&b.keys) < mergeKeys {
+			continue
+		}
+		o := cd.slot
+		if a.ix.root(o) != o || o == s {
+			continue
+		}
+		if a.older(o, s) {
+			s, o = o, s
+		}
+		a.ix.merge(s, o)
+	}
+	return s
 }
 
 // older breaks ties between stories deterministically: the older story, then the smaller id.
@@ -161,7 +219,7 @@ func (a *Assigner) weigh() {
 	a.top = a.top[:0]
 	a.rank = a.rank[:0]
 	docs := float64(a.ix.docs)
-	logDocs := math.Log(docs + 1)
+	logDocs := math.Log(max(docs, commonFloor) + 1)
 	for _, f := range a.x.feats {
 		c := a.ix.keys.ref(f.h)
 		df := float64(c.df)
@@ -253,7 +311,7 @@ func (a *Assigner) markHas(slot uint32) {
 	for i := range a.top {
 		f := &a.top[i]
 		for p := f.head; p != 0; p = a.ix.nodes[p].next {
-			if a.ix.nodes[p].story == slot {
+			if a.ix.root(a.ix.nodes[p].story) == slot {
 				f.has = p
 				break
 			}

@@ -1,6 +1,7 @@
 package story
 
 import (
+	"math"
 	"math/bits"
 	"slices"
 	"time"
@@ -53,6 +54,12 @@ type index struct {
 	counts  []uint16            // per node: how many of the story's items had the key
 	exact   exactTable          // link and title keys → story
 	more    map[uint32]*sources // the feeds and publishers after the first, of the stories that have them
+	// into maps the slot of each story that merged into another to that story's slot, which
+	// took its items, keys and sources; its postings and exact keys count for that story.
+	// merged has a bit per slot, set for those in into: decide reads it for every posting it
+	// walks, and a bit per story stays in the processor's cache where the stories do not.
+	into   map[uint32]uint32
+	merged []uint64
 	// docs counts the items, halved with the keys' document frequencies every half window of
 	// item time, so that both follow the window without remembering each item.
 	docs  uint32
@@ -84,6 +91,7 @@ func (ix *index) init() {
 	ix.counts = make([]uint16, 1, 1024)
 	ix.exact.init(0)
 	ix.more = map[uint32]*sources{}
+	ix.into = map[uint32]uint32{}
 	ix.epoch = minTime
 }
 
@@ -104,6 +112,43 @@ func (ix *index) halve(now, window int64) {
 	ix.epoch = now + window/2
 }
 
+// root returns the slot of the story that the story in slot merged into, or slot.
+func (ix *index) root(slot uint32) uint32 {
+	for ix.isMerged(slot) {
+		slot = ix.into[slot]
+	}
+	return slot
+}
+
+func (ix *index) isMerged(slot uint32) bool {
+	return ix.merged[slot>>6]&(1<<(slot&63)) != 0
+}
+
+// merge merges the story in slot y into the story in slot x, which takes its items, keys and
+// sources. x's vector becomes the sum of both; its squared norm is estimated as if the two
+// vectors' cosine were one half, about what two stories that passed mergeShare with one item
+// have (the exact cross term would need every key of both).
+func (ix *index) merge(x, y uint32) {
+	rx, ry := &ix.stories[x], &ix.stories[y]
+	ix.merged[y>>6] |= 1 << (y & 63)
+	ix.into[y] = x
+	rx.size += ry.size
+	rx.first = min(rx.first, ry.first)
+	rx.last = max(rx.last, ry.last)
+	rx.nkeys = min(rx.nkeys+ry.nkeys, maxKeys)
+	rx.norm2 += ry.norm2 + float32(math.Sqrt(float64(rx.norm2)*float64(ry.norm2)))
+	rx.langs |= ry.langs
+	ix.addSource(x, ry.feed, ry.pub)
+	if more := ix.more[y]; more != nil {
+		for _, f := range more.feeds {
+			ix.addSource(x, f, 0)
+		}
+		for _, p := range more.pubs {
+			ix.addSource(x, 0, p)
+		}
+	}
+}
+
 func (ix *index) liveAt(slot uint32, since int64) bool {
 	r := &ix.stories[slot]
 	return !r.free && r.last >= since
@@ -120,7 +165,11 @@ func (ix *index) open(id uint64, t int64) uint32 {
 		return slot
 	}
 	ix.stories = append(ix.stories, r)
-	return uint32(len(ix.stories) - 1)
+	slot := uint32(len(ix.stories) - 1)
+	if int(slot>>6) >= len(ix.merged) {
+		ix.merged = append(ix.merged, 0)
+	}
+	return slot
 }
 
 // join counts the item in the story and posts its keys that the story lacks: up to topNew for a
@@ -175,7 +224,7 @@ func (ix *index) maybeSweep(since int64) {
 func (ix *index) keepNewest(n int) int64 {
 	lasts := make([]int64, 0, ix.live)
 	for i := range ix.stories {
-		if r := &ix.stories[i]; !r.free {
+		if r := &ix.stories[i]; !r.free && !ix.isMerged(uint32(i)) {
 			lasts = append(lasts, r.last)
 		}
 	}
@@ -187,10 +236,11 @@ func (ix *index) keepNewest(n int) int64 {
 }
 
 func (ix *index) sweep(since int64) {
+	// A merged story leaves the window with the story it merged into.
 	dead := make([]bool, len(ix.stories))
 	for i := range ix.stories {
 		r := &ix.stories[i]
-		if !r.free && r.last < since {
+		if !r.free && ix.stories[ix.root(uint32(i))].last < since {
 			dead[i] = true
 		}
 	}
@@ -221,6 +271,12 @@ func (ix *index) sweep(since int64) {
 	for s := range ix.more {
 		if dead[s] {
 			delete(ix.more, s)
+		}
+	}
+	for s := range ix.into {
+		if dead[s] {
+			delete(ix.into, s)
+			ix.merged[s>>6] &^= 1 << (s & 63)
 		}
 	}
 	for i := range ix.stories {
@@ -282,27 +338,37 @@ func (in *interner) id(s string) uint32 {
 	return v
 }
 
-func (in *interner) addSources(ix *index, slot uint32, feed, pub, lang string) {
+// addSource adds an interned feed and publisher (0: none) to the story's sources.
+func (ix *index) addSource(slot, f, p uint32) {
 	r := &ix.stories[slot]
-	f, p := in.id(feed), in.id(pub)
-	switch {
-	case r.feed == 0:
+	if r.feed == 0 && r.pub == 0 {
 		r.feed, r.pub = f, p
-	default:
-		more := ix.more[slot]
-		if more == nil && (f != r.feed || p != r.pub) {
-			more = &sources{}
-			ix.more[slot] = more
+		return
+	}
+	if r.feed == 0 {
+		r.feed, f = f, 0
+	}
+	if r.pub == 0 {
+		r.pub, p = p, 0
+	}
+	more := ix.more[slot]
+	if more == nil && (f != 0 && f != r.feed || p != 0 && p != r.pub) {
+		more = &sources{}
+		ix.more[slot] = more
+	}
+	if more != nil {
+		if f != 0 && f != r.feed && !slices.Contains(more.feeds, f) && len(more.feeds) < MaxSources-1 {
+			more.feeds = append(more.feeds, f)
 		}
-		if more != nil {
-			if f != 0 && f != r.feed && !slices.Contains(more.feeds, f) && len(more.feeds) < MaxSources-1 {
-				more.feeds = append(more.feeds, f)
-			}
-			if p != 0 && p != r.pub && !slices.Contains(more.pubs, p) && len(more.pubs) < MaxSources-1 {
-				more.pubs = append(more.pubs, p)
-			}
+		if p != 0 && p != r.pub && !slices.Contains(more.pubs, p) && len(more.pubs) < MaxSources-1 {
+			more.pubs = append(more.pubs, p)
 		}
 	}
+}
+
+func (in *interner) addSources(ix *index, slot uint32, feed, pub, lang string) {
+	r := &ix.stories[slot]
+	ix.addSource(slot, in.id(feed), in.id(pub))
 	if lang == "" {
 		return
 	}

@@ -17,8 +17,10 @@
 // the same normalised title; otherwise the story whose keys, counted over its items, are closest
 // to the item's rarest keys by cosine, or, across languages, the story that holds most of its
 // language-independent keys (names, numbers, dates, concepts); the score falls with the time
-// since the story's last item. Anything else opens a new story. The thresholds favour
-// precision: merging two events hides an alert, splitting one only repeats it.
+// since the story's last item. Anything else opens a new story. An item close to two stories
+// merges the younger into the older, which takes the later items of both (the items already
+// given the younger's id keep it). The thresholds favour precision: merging two events hides an
+// alert, splitting one only repeats it.
 //
 // The state is bounded by the window (stories that leave it are swept, their slots reused) and
 // is not serialised: it is a function of the items in their order. Restore rebuilds it from
@@ -348,7 +350,7 @@ func (a *Assigner) Stats() Stats {
 	var s Stats
 	since := a.now - a.window
 	for i := range a.ix.stories {
-		if a.ix.liveAt(uint32(i), since) {
+		if !a.ix.isMerged(uint32(i)) && a.ix.liveAt(uint32(i), since) {
 			s.Stories++
 			s.Items += int(a.ix.stories[i].size)
 		}
@@ -366,8 +368,10 @@ var ErrStoryID = errors.New("story: invalid story id")
 // recorded stories and keep every story id it published. Items must come in their original
 // order, the window's worth before the first new item; the first item restored into a story
 // that opened before them recreates the story with the recorded id and first_seen. Restoring the
-// whole history gives the Assigner the state it had; restoring a window's worth gives nearly
-// that (the keys posted by older items are missing).
+// whole history gives the Assigner nearly the state it had: the keys posted by items older than
+// those restored are missing, and stories that Assign merged stay apart (the items of the
+// younger after the merge are restored into the older, but a later item may still join the
+// younger).
 func (a *Assigner) Restore(it Item, s Story) error {
 	id, err := strconv.ParseUint(s.ID, 16, 64)
 	if err != nil || len(s.ID) != 16 {

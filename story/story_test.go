@@ -311,3 +311,39 @@ func TestMaxStories(t *testing.T) {
 		t.Error("negative MaxStories: no error")
 	}
 }
+
+// TestMerge: an item close to two stories that opened apart merges the younger into the older.
+// The younger's items keep the id they were given; later items of either, copies included, get
+// the older story's id, which counts the items and sources of both; both leave the window
+// together.
+func TestMerge(t *testing.T) {
+	a, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := a.Assign(item("wire", "1", "en", "Chiquita and Fyffes agree merger to create largest banana company", "", 0))
+	apart := a.Assign(item("paper", "2", "en", "Banana giants Chiquita, Fyffes combine in Dublin deal", "", 5))
+	if !first.First || !apart.First || apart.ID == first.ID {
+		t.Fatalf("got %+v and %+v, want two stories (a young story needs four keys in common)", first, apart)
+	}
+	tie := a.Assign(item("blog", "3", "en", "Chiquita, Fyffes merger creates largest banana company as giants combine in Dublin deal", "", 10))
+	if tie.ID != first.ID || tie.Size != 3 {
+		t.Errorf("the item that ties them: got story %s size %d, want %s (the older) size 3", tie.ID, tie.Size, first.ID)
+	}
+	copyOf := a.Assign(Item{FeedID: "radio", Key: "4", Title: "Fruit news", Link: "https://paper.example/2", Time: t0.Add(20 * time.Minute)})
+	if copyOf.ID != first.ID || copyOf.Size != 4 {
+		t.Errorf("a copy of the younger story's item: got story %s size %d, want %s size 4", copyOf.ID, copyOf.Size, first.ID)
+	}
+	if want := []string{"wire", "paper", "blog", "radio"}; !slices.Equal(copyOf.Feeds, want) {
+		t.Errorf("got feeds %q, want %q", copyOf.Feeds, want)
+	}
+	if st := a.Stats(); st.Stories != 1 || st.Items != 4 {
+		t.Errorf("got %d stories of %d items in the window, want 1 of 4", st.Stories, st.Items)
+	}
+	later := a.Assign(item("wire", "5", "en", "Something else entirely happened today", "", 50*60))
+	a.ix.sweep(a.now - a.window)
+	if len(a.ix.into) != 0 || a.Stats().Stories != 1 || len(a.ix.freed) != 2 {
+		t.Errorf("after the window: %d merged stories, %d stories, %d freed slots; want 0, 1 (%s), 2",
+			len(a.ix.into), a.Stats().Stories, len(a.ix.freed), later.ID)
+	}
+}
