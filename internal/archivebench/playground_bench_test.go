@@ -62,6 +62,7 @@ func BenchmarkPlayground(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	settle(b, js, n)
 	var floor time.Duration
 	b.Run("read-floor", func(b *testing.B) {
 		ns, _ := benchReads(b, n, func(b *testing.B) int { return readConsume(b, js, n) })
