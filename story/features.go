@@ -97,6 +97,7 @@ var voteLang = [4]string{"en", "de", "fr", "es"}
 // extract fills e.feats with the sorted, distinct features of the text fields, and returns the
 // language guessed from their scripts and function words.
 func (e *extractor) extract(fields ...string) string {
+	buildRuneTables()
 	e.feats = e.feats[:0]
 	e.counts = [scriptOther + 1]int{}
 	e.langVot = [4]int{}

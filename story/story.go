@@ -119,6 +119,7 @@ type Assigner struct {
 
 // New validates the options and returns an empty Assigner.
 func New(opts Options) (*Assigner, error) {
+	buildRuneTables()
 	w := opts.Window
 	if w == 0 {
 		w = DefaultWindow
