@@ -220,7 +220,7 @@ func (a *Assigner) weigh() {
 	a.rank = a.rank[:0]
 	docs := float64(a.ix.docs)
 	logDocs := math.Log(max(docs, commonFloor) + 1)
-	for _, f := range a.x.feats {
+	for _, f := range a.feats {
 		c := a.ix.keys.ref(f.h)
 		df := float64(c.df)
 		common := c.n > maxChain || docs >= commonFloor && df > docs*commonShare

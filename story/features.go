@@ -214,6 +214,12 @@ func titleCase(s string) bool {
 				if isUpper(first) {
 					caps++
 				}
+				// The rest of s holds at most more words of four letters; if all of them
+				// were capitalised and the share still fell short, the answer is no.
+				more := (len(s)-i)/5 + 1
+				if (caps+more)*10 < (words+more)*6 {
+					return false
+				}
 			}
 			start = true
 		}

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,11 +97,10 @@ var ErrOptions = errors.New("story: invalid options")
 // Assigner gives each item its story. See the package comment.
 type Assigner struct {
 	maxStories int
-	window     int64 // milliseconds
-	now        int64 // the latest item time seen, milliseconds
-	concepts   *matcher.Matcher
-	mitem      matcher.Item
-	x          extractor
+	window     int64          // milliseconds
+	now        int64          // the latest item time seen, milliseconds
+	conceptIx  *matcher.Index // the term lists compiled, for the Preparers; nil without lists
+	k          keyer          // reads Assign's items
 	ix         index
 	intern     interner
 	top        []wfeat
@@ -108,6 +108,7 @@ type Assigner struct {
 	rank       []uint64            // per key of top as weigh fills it, see rankOf
 	sorted     []uint64            // rank, sorted
 	ordTab     []uint32            // see order
+	feats      []feature           // the keys of the item being assigned
 	link       uint64              // the item's linkKey
 	title      uint64              // the item's titleKey
 	candTab    [candTabSize]uint64 // see candIndex
@@ -142,7 +143,7 @@ func New(opts Options) (*Assigner, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: lists: %w", ErrOptions, err)
 		}
-		a.concepts = ix.NewMatcher()
+		a.conceptIx, a.k.concepts = ix, ix.NewMatcher()
 	}
 	return a, nil
 }
@@ -153,14 +154,56 @@ const minTime = -1 << 62
 // updates the window. Items should come in the order they were first seen; an item older than
 // the latest seen is assigned all the same, against the stories still in the window.
 func (a *Assigner) Assign(it Item) Story {
+	keys := a.k.read(&it)
+	return a.assign(&it, keys, a.k.x.feats)
+}
+
+// Prepared is an item with the keys that Assign reads from its title, text and link, read by a
+// Preparer ahead of AssignPrepared.
+type Prepared struct {
+	it    Item
+	keys  itemKeys
+	feats []feature
+}
+
+// Preparer reads the keys of items for AssignPrepared. Reading keys is most of the cost of
+// Assign, and needs nothing of the window: a Preparer of each of several goroutines may read
+// items side by side while their Assigner assigns the items read before, so that only the
+// decision is serial. A Preparer is one goroutine's.
+type Preparer struct{ k keyer }
+
+// NewPreparer returns a Preparer of a's options (its term lists). It is safe for concurrent use
+// with a's methods.
+func (a *Assigner) NewPreparer() *Preparer {
+	p := &Preparer{}
+	if a.conceptIx != nil {
+		p.k.concepts = a.conceptIx.NewMatcher()
+	}
+	return p
+}
+
+// Prepare reads the item's keys.
+func (p *Preparer) Prepare(it Item) Prepared {
+	keys := p.k.read(&it)
+	return Prepared{it: it, keys: keys, feats: slices.Clone(p.k.x.feats)}
+}
+
+// AssignPrepared is Assign of an item that a Preparer of a read: it gives the item the story
+// that Assign gives it, and prepared items must come in the order Assign asks for.
+func (a *Assigner) AssignPrepared(p *Prepared) Story {
+	return a.assign(&p.it, p.keys, p.feats)
+}
+
+// assign is Assign of an item whose keys are read.
+func (a *Assigner) assign(it *Item, keys itemKeys, feats []feature) Story {
 	a.restoring = nil
-	tk := a.take(&it)
+	tk := a.take(it, keys, feats)
 	t, lang := tk.t, tk.lang
 	slot, first := a.decide(t, a.intern.langBit(lang))
 	if first {
-		slot = a.ix.open(storyID(&it), t)
+		slot = a.ix.open(storyID(it), t)
 	}
-	a.put(&it, slot, first, tk)
+	a.put(it, slot, first, tk)
 	st := a.intern.story(&a.ix, slot, first)
 	st.Language = lang
 	return st
@@ -172,23 +215,44 @@ type taken struct {
 	pub, lang string
 }
 
-// take reads an item for Assign or Restore: its time, which moves the window, its publisher
-// and language, and its keys and exact keys into a.
-func (a *Assigner) take(it *Item) taken {
-	tk := taken{t: it.Time.UnixMilli(), pub: it.Publisher}
+// take takes an item whose keys are read for Assign or Restore: its time, which moves the
+// window, and its keys and exact keys into a.
+func (a *Assigner) take(it *Item, keys itemKeys, feats []feature) taken {
+	tk := taken{t: it.Time.UnixMilli(), pub: keys.pub, lang: keys.lang}
 	if tk.t > a.now {
 		a.now = tk.t
 	}
-	if tk.pub == "" {
-		tk.pub = hostOf(it.Link)
-	}
-	tk.lang = a.features(it)
-	if it.Language != "" {
-		tk.lang = strings.ToLower(it.Language)
-	}
-	a.link, a.title = linkKey(it.Link), a.titleKey(it.Title)
+	a.feats, a.link, a.title = feats, keys.link, keys.title
 	a.ix.halve(a.now, a.window)
 	return tk
+}
+
+// keyer reads the keys of items: one goroutine's, its scratch space reused from item to item.
+type keyer struct {
+	x        extractor
+	concepts *matcher.Matcher // the term lists; nil without
+	mitem    matcher.Item
+}
+
+// itemKeys is what a keyer reads of an item besides its keys: its publisher, its language, and
+// the keys of its link and title (0: none).
+type itemKeys struct {
+	pub, lang   string
+	link, title uint64
+}
+
+// read reads the item's keys into k.x.feats, where they stay until the next read.
+func (k *keyer) read(it *Item) itemKeys {
+	keys := itemKeys{pub: it.Publisher}
+	if keys.pub == "" {
+		keys.pub = hostOf(it.Link)
+	}
+	keys.lang = k.features(it)
+	if it.Language != "" {
+		keys.lang = strings.ToLower(it.Language)
+	}
+	keys.link, keys.title = linkKey(it.Link), k.titleKey(it.Title)
+	return keys
 }
 
 // put joins the item that take read to the story in slot (first: it opens it), records its
@@ -208,14 +272,14 @@ func (a *Assigner) put(it *Item, slot uint32, first bool, tk taken) {
 	}
 }
 
-// features extracts the item's keys into a.x.feats, adds the concepts of the term lists, and
+// features extracts the item's keys into k.x.feats, adds the concepts of the term lists, and
 // returns the guessed language.
-func (a *Assigner) features(it *Item) string {
-	lang := a.x.extract(it.Title, it.Text)
-	if a.concepts != nil {
-		a.mitem = matcher.Item{FeedID: it.FeedID, Title: it.Title, Summary: it.Text}
-		for _, m := range a.concepts.Match(&a.mitem) {
-			a.x.feats = append(a.x.feats, feature{h: hash32(kindConcept, m.Rule), indep: true})
+func (k *keyer) features(it *Item) string {
+	lang := k.x.extract(it.Title, it.Text)
+	if k.concepts != nil {
+		k.mitem = matcher.Item{FeedID: it.FeedID, Title: it.Title, Summary: it.Text}
+		for _, m := range k.concepts.Match(&k.mitem) {
+			k.x.feats = append(k.x.feats, feature{h: hash32(kindConcept, m.Rule), indep: true})
 		}
 	}
 	return lang
@@ -299,7 +363,7 @@ func linkKey(link string) uint64 {
 
 // titleKey is the hash of the title's words, folded as keys are, or 0 for a title of fewer
 // than four words ("Update", "Breaking news" are not copies of each other).
-func (a *Assigner) titleKey(title string) uint64 {
+func (k *keyer) titleKey(title string) uint64 {
 	h := uint64(14695981039346656037)
 	words, in := 0, false
 	for _, r := range title {
@@ -314,9 +378,9 @@ func (a *Assigner) titleKey(title string) uint64 {
 			h ^= ' '
 			h *= 1099511628211
 		}
-		a.x.buf = a.x.buf[:0]
-		a.x.appendFolded(r)
-		for _, c := range a.x.buf {
+		k.x.buf = k.x.buf[:0]
+		k.x.appendFolded(r)
+		for _, c := range k.x.buf {
 			h ^= uint64(c)
 			h *= 1099511628211
 		}
@@ -381,7 +445,8 @@ func (a *Assigner) Restore(it Item, s Story) error {
 	if a.restoring == nil {
 		a.restoring = map[uint64]uint32{}
 	}
-	tk := a.take(&it)
+	keys := a.k.read(&it)
+	tk := a.take(&it, keys, a.k.x.feats)
 	a.weigh()
 	slot, ok := a.restoring[id]
 	first := !ok || a.ix.stories[slot].id != id || !a.ix.liveAt(slot, a.now-a.window)

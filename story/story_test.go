@@ -3,8 +3,10 @@ package story
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -345,5 +347,60 @@ func TestMerge(t *testing.T) {
 	if len(a.ix.into) != 0 || a.Stats().Stories != 1 || len(a.ix.freed) != 2 {
 		t.Errorf("after the window: %d merged stories, %d stories, %d freed slots; want 0, 1 (%s), 2",
 			len(a.ix.into), a.Stats().Stories, len(a.ix.freed), later.ID)
+	}
+}
+
+// TestPrepared assigns the same items with Assign, and with AssignPrepared after four Preparers
+// read them side by side, a chunk each in turn, and wants the same story for every item: ids,
+// sizes, sources, languages. The corpora are the multilingual set with its term lists, and the
+// UCI sample, whose thousands of items merge stories; a small MaxStories sweeps the window on the
+// way.
+func TestPrepared(t *testing.T) {
+	uci := interleave(loadUCI(t, *uciPath), 1)
+	for _, c := range []struct {
+		name  string
+		items []labelled
+		opts  Options
+	}{
+		{"multilingual", loadMultilingual(t), Options{Lists: testLists, MaxStories: 20}},
+		{"uci", uci[:min(len(uci), 6000)], Options{MaxStories: 2000}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			direct, err := New(c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []Story
+			for _, it := range c.items {
+				want = append(want, direct.Assign(it.Item))
+			}
+
+			a, err := New(c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const chunk = 7
+			prepared := make([]Prepared, len(c.items))
+			preparers := make([]*Preparer, 4)
+			for i := range preparers {
+				preparers[i] = a.NewPreparer()
+			}
+			var wg sync.WaitGroup
+			for w, p := range preparers {
+				wg.Go(func() {
+					for from := w * chunk; from < len(c.items); from += len(preparers) * chunk {
+						for i := from; i < min(from+chunk, len(c.items)); i++ {
+							prepared[i] = p.Prepare(c.items[i].Item)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			for i := range prepared {
+				if got := a.AssignPrepared(&prepared[i]); !reflect.DeepEqual(got, want[i]) {
+					t.Fatalf("item %d (%s): AssignPrepared gives\n%+v\nAssign gives\n%+v", i, c.items[i].Item.Key, got, want[i])
+				}
+			}
+		})
 	}
 }

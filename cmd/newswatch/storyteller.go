@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/newswatch/newswatch/console"
@@ -14,9 +15,10 @@ import (
 // over the items in the order it is shown them (publication for test's sources, the archive's
 // for backtest), and tells which match of a rule opened its story for the rule. One goroutine's.
 type storyTeller struct {
-	a      *story.Assigner
-	opened map[string]bool         // rule and story id
-	latest map[itemRef]story.Story // of the items of the chunk being told (backtest)
+	a         *story.Assigner
+	preparers sync.Pool               // of *story.Preparer of a, for the reader's goroutines
+	opened    map[string]bool         // rule and story id
+	latest    map[itemRef]story.Story // of the items of the chunk being told (backtest)
 }
 
 // itemRef names an item of a feed.
@@ -27,16 +29,39 @@ func newStoryTeller(l *loaded) (*storyTeller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &storyTeller{a: a, opened: map[string]bool{}, latest: map[itemRef]story.Story{}}, nil
+	s := &storyTeller{a: a, opened: map[string]bool{}, latest: map[itemRef]story.Story{}}
+	s.preparers.New = func() any { return a.NewPreparer() }
+	return s, nil
 }
 
 // assign gives an item of feed its story, at time at (its publication, else when it was seen).
 func (s *storyTeller) assign(feed string, it watcher.Item, at time.Time) story.Story {
+	return s.a.Assign(storyItem(feed, it, at))
+}
+
+// storyItem is an item of feed as the stories read it, at time at.
+func storyItem(feed string, it watcher.Item, at time.Time) story.Item {
 	text := it.Summary
 	if len(it.Content) > len(text) {
 		text = it.Content
 	}
-	return s.a.Assign(story.Item{FeedID: feed, Key: it.Key, Title: it.Title, Text: text, Link: it.Link, Time: at})
+	return story.Item{FeedID: feed, Key: it.Key, Title: it.Title, Text: text, Link: it.Link, Time: at}
+}
+
+// prepare reads the story keys of archived items, at the earlier of their publication and when
+// they were first seen. It is safe for concurrent use.
+func (s *storyTeller) prepare(items []event.Archived) []story.Prepared {
+	pr := s.preparers.Get().(*story.Preparer)
+	defer s.preparers.Put(pr)
+	out := make([]story.Prepared, len(items))
+	for i, a := range items {
+		at := a.FirstSeen
+		if p := a.Item.Published; !p.IsZero() && p.Before(at) {
+			at = p
+		}
+		out[i] = pr.Prepare(storyItem(a.FeedID, watcher.Item{Item: a.Item, Content: a.Content}, at))
+	}
+	return out
 }
 
 // ref is the story of a match of rule, which opens st for the rule when no earlier one did.
@@ -48,7 +73,8 @@ func (s *storyTeller) ref(st story.Story, rule string) *console.BacktestStory {
 
 // storyReader gives every item its reader passes on its story, in the archive's order, before
 // the work on the chunk is taken in: so that found, called in that taking, can read the story
-// of its item in latest.
+// of its item in latest. The keys of a chunk's items are read beside the work on the chunk, on
+// the reader's goroutines; only the stories' decisions are made in order.
 type storyReader struct {
 	r watcher.ArchiveReader
 	s *storyTeller
@@ -56,15 +82,12 @@ type storyReader struct {
 
 func (r storyReader) ReadArchive(ctx context.Context, q event.ArchiveQuery, work func([]event.Archived) func() error) error {
 	return r.r.ReadArchive(ctx, q, func(items []event.Archived) func() error {
+		prepared := r.s.prepare(items)
 		then := work(items)
 		return func() error {
 			clear(r.s.latest)
-			for _, a := range items {
-				at := a.FirstSeen
-				if p := a.Item.Published; !p.IsZero() && p.Before(at) {
-					at = p
-				}
-				r.s.latest[itemRef{a.FeedID, a.Item.Key}] = r.s.assign(a.FeedID, watcher.Item{Item: a.Item, Content: a.Content}, at)
+			for i, a := range items {
+				r.s.latest[itemRef{a.FeedID, a.Item.Key}] = r.s.a.AssignPrepared(&prepared[i])
 			}
 			return then()
 		}
