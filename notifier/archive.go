@@ -287,19 +287,27 @@ func readSubjectKeys(ctx context.Context, js jetstream.JetStream, stream, subjec
 // reads these events four times as fast as encoding/json and as encoding/json does: decoding was
 // most of a backtest's time (BENCHMARKS.md).
 func ParseItemEvent(body []byte) (event.Archived, error) {
-	// Only what the item is made of: the envelope's other fields are not read, nor allocated.
-	var ev struct {
-		Type string   `json:"type"`
-		ID   string   `json:"id"`
-		Data ItemData `json:"data"`
-	}
+	var ev itemEnvelope
 	if err := gojson.Unmarshal(body, &ev); err != nil {
 		return event.Archived{}, fmt.Errorf("parse item event: %w", err)
 	}
+	return ev.archived()
+}
+
+// itemEnvelope is what an item event is decoded into: only what the item is made of, so that
+// the envelope's other fields are not read, nor allocated.
+type itemEnvelope struct {
+	Type string   `json:"type"`
+	ID   string   `json:"id"`
+	Data ItemData `json:"data"`
+}
+
+// archived is the item of a decoded event, or an error when the event is no item event.
+func (ev *itemEnvelope) archived() (event.Archived, error) {
 	if ev.Type != ItemEventType || ev.Data.Item.Key == "" {
 		return event.Archived{}, fmt.Errorf("parse item event: not a %s event with an item key (type %q, id %q)", ItemEventType, ev.Type, ev.ID)
 	}
-	d := ev.Data
+	d := &ev.Data
 	a := event.Archived{
 		FeedID:    d.Feed.ID,
 		FeedURL:   d.Feed.URL,
@@ -325,6 +333,9 @@ func ParseItemEvent(body []byte) (event.Archived, error) {
 
 // parseTime is the time of an RFC 3339 text, zero when s is empty or not one.
 func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{} // without the error time.Parse would make
+	}
 	t, _ := time.Parse(time.RFC3339, s)
 	return t
 }

@@ -146,11 +146,12 @@ type archiveChunkWork struct {
 }
 
 // decode parses the chunk's messages into items, up to the first one seen at or after to. A
-// message that is no item event (written by hand, of a later type) is skipped.
+// message that is no item event (written by hand, of a later type) is skipped. The items'
+// strings point into the messages' bodies (readItemEvent), which nothing changes.
 func (c *archiveChunkWork) decode(to time.Time) {
 	c.items = make([]event.Archived, 0, len(c.msgs))
 	for _, m := range c.msgs {
-		a, err := ParseItemEvent(m.Data())
+		a, err := readItemEvent(m.Data())
 		if err != nil {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -332,6 +333,7 @@ func (in *interner) id(s string) uint32 {
 	if v, ok := in.ids[s]; ok {
 		return v
 	}
+	s = strings.Clone(s) // not the item's, which may keep a larger buffer alive
 	in.names = append(in.names, s)
 	v := uint32(len(in.names))
 	in.ids[s] = v
@@ -378,6 +380,7 @@ func (in *interner) addSources(ix *index, slot uint32, feed, pub, lang string) {
 			return
 		}
 		l = uint8(len(in.lang))
+		lang = strings.Clone(lang)
 		in.lang = append(in.lang, lang)
 		in.langs[lang] = l
 	}

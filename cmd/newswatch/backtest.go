@@ -430,6 +430,8 @@ func (t *tally) items(days []dayCount, feeds map[string]int) {
 	for id, n := range feeds {
 		b := t.feeds[id]
 		if b == nil {
+			// A copy: the item's feed id points into the body of its message (ReadArchive).
+			id = strings.Clone(id)
 			b = &console.BucketCount{Feed: id, Rules: map[string]int{}}
 			t.feeds[id] = b
 		}
