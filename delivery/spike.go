@@ -118,11 +118,7 @@ func (p *Policy) observe(st *State, ev Event) *Spike {
 	if count < o.MinStories {
 		return nil
 	}
-	pubs := map[string]bool{}
-	for _, r := range ss.Recent {
-		pubs[r.Publisher] = true
-	}
-	if len(pubs) < o.MinPublishers {
+	if publishers(ss.Recent, o.MinPublishers) < o.MinPublishers {
 		return nil
 	}
 	sinceBucket := bucketOf(ss.Since)
@@ -147,7 +143,7 @@ func (p *Policy) observe(st *State, ev Event) *Spike {
 	sp := &Spike{
 		ID: p.rule + ".spike." + periodID(ev.Time), Rule: p.rule,
 		Start: time.Unix(first*int64(Bucket/time.Second), 0).UTC(), End: time.Unix(t, 0).UTC(),
-		Count: count, Publishers: len(pubs), Baseline: baseline, BaselineDays: days, Ratio: ratio,
+		Count: count, Publishers: publishers(ss.Recent, len(ss.Recent)), Baseline: baseline, BaselineDays: days, Ratio: ratio,
 	}
 	for _, r := range ss.Recent {
 		sp.Stories = append(sp.Stories, SpikeStory{ID: r.ID, Title: r.Title, Publisher: r.Publisher, FirstSeen: time.Unix(r.T, 0).UTC()})
@@ -164,4 +160,17 @@ func (ss *spikeState) sum(lo, hi int64) int {
 		}
 	}
 	return int(n)
+}
+
+// publishers counts the distinct publishers of the recent stories, up to enough: a rule of many
+// matches asks before each of its new stories whether they come from enough publishers yet.
+func publishers(recent []recentStory, enough int) int {
+	seen := make(map[string]struct{}, min(enough, len(recent)))
+	for _, r := range recent {
+		if len(seen) >= enough {
+			break
+		}
+		seen[r.Publisher] = struct{}{}
+	}
+	return len(seen)
 }
