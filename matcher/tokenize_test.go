@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -82,7 +83,7 @@ var tokenizeSeeds = []string{
 	"\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xef\xbf\xbf \xf0\x90\x80\x80 \xf4\x8f\xbf\xbf \xf4\x90\x80\x80",
 	"жж\xe2\x82", "жж\xd0", "ж\xe2\x82ж", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𝟙𝟚 😀x", "한국어\u200b문장", "한국어\u0301", "ｶﾞｷﾞ ガギ",
 	"汉字abc漢字", "abc汉字", "αβγδεζηθικλμνξοπρστυφχψω", "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-	"ABCDEFGHabcdefgh1234567", "x\u0301y\u0301z", "\u0301\u0301", "Ωmega ωmega Ωμέγα", "İstanbul ıi",
+	"\xe0\x81\xa1bc \xc1\xa1bc \xe0\xa0\x80bc жж\xe0\x81\xa1", "ABCDEFGHabcdefgh1234567", "x\u0301y\u0301z", "\u0301\u0301", "Ωmega ωmega Ωμέγα", "İstanbul ıi",
 }
 
 // checkTokensAgree tokenizes s with the tokenizer and with refTokenizer, twice over (so that
@@ -133,7 +134,9 @@ func checkTokensAgree(t *testing.T, s string) {
 
 func TestTokenizeAgrees(t *testing.T) {
 	for _, s := range tokenizeSeeds {
-		checkTokensAgree(t, s)
+		for n := range 9 { // words ending up to eight bytes before the end of the text
+			checkTokensAgree(t, s+strings.Repeat(".", n))
+		}
 	}
 	for _, c := range corpus(300, languages()) {
 		for _, s := range []string{c.item.Title, c.item.Summary, c.item.Content} {
