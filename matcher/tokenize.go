@@ -138,6 +138,16 @@ func (t *tokenizer) slow(s string, i int, inst int32) int {
 				w.srcEnd, w.end = i+size, i+size
 				i += size
 				continue
+			case e&3 == clsWord && w.in && !w.src:
+				// A word already copied into buf, as a capitalised or accented word is.
+				if f := foldedRune(r, e); 0x80 <= f && f < 0x800 {
+					t.buf = append(t.buf, byte(0xc0|f>>6), byte(0x80|f&0x3f))
+				} else {
+					t.buf = utf8.AppendRune(t.buf, f)
+				}
+				w.end = i + size
+				i += size
+				continue
 			case e&3 == clsSep, e&3 == clsSingle && same:
 			default:
 				t.step(&w, s, foldedRune(r, e), e&3, same, i, i+size, inst)
