@@ -13,11 +13,6 @@ type refTokenizer struct {
 	buf  []byte // folded words that differ from their source bytes
 }
 
-func (t *refTokenizer) reset() {
-	t.toks = t.toks[:0]
-	t.buf = t.buf[:0]
-}
-
 // add appends the words of s, tagged with inst. A word is a run of letters and digits after
 // folding; characters of Han, Hiragana and Katakana are words by themselves.
 func (t *refTokenizer) add(s string, inst int32) {
