@@ -81,7 +81,7 @@ func BenchmarkRegexpBaseline(b *testing.B) {
 	}
 }
 
-var langCases = []string{"en", ""}
+var langCases = []string{"en", "ru", "el", "ko", "zh", "ja", ""}
 
 func langName(l string) string {
 	if l == "" {

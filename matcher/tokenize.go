@@ -72,47 +72,124 @@ func (t *tokenizer) add(s string, inst int32) {
 	}
 }
 
-// wordState is the word being built by the slow path.
+// wordState is the word being built by the slow path. A word whose characters all fold to
+// themselves, one after the other in the source, is the source text itself, as in the ASCII
+// path; it is copied into buf only at its first character that does not.
 type wordState struct {
 	in         bool
-	start, end int // source offsets
-	b0         int // start in buf
+	src        bool // the word so far is s[start:srcEnd]
+	start, end int  // source offsets
+	srcEnd     int
+	b0         int // start in buf, when not src
 }
 
-// slow tokenizes from s[i] character by character through the fold table, until it is back at
-// an ASCII byte outside a word, and returns that index.
+// slow tokenizes from s[i] character by character through the fold table, until it is at an
+// ASCII letter or digit outside a word, which the ASCII path takes on, and returns its index.
+// Separators, and words whose characters all fold to themselves, take no call and no copy.
 func (t *tokenizer) slow(s string, i int, inst int32) int {
 	var w wordState
 	first := i
 	for i < len(s) {
 		c := s[i]
-		if c < 0x80 && !w.in && i != first {
-			return i
-		}
-		r, size := rune(c), 1
-		if c >= 0x80 {
-			r, size = utf8.DecodeRuneInString(s[i:])
-		}
-		e := foldEntry(r)
-		if e&4 != 0 {
-			for _, x := range foldedExpansion(e) {
-				t.step(&w, x, foldEntry(x)&3, i, i+size, inst)
+		var e uint32 // clsSep for an ASCII separator
+		size := 1
+		if c < 0x80 {
+			if f := asciiFold[c]; f != 0 {
+				switch {
+				case !w.in && i != first:
+					return i
+				case w.in && w.src && f == c && i == w.srcEnd:
+					w.srcEnd, w.end = i+1, i+1
+				default:
+					t.step(&w, s, rune(f), clsWord, f == c, i, i+1, inst)
+				}
+				i++
+				continue
 			}
 		} else {
-			t.step(&w, foldedRune(r, e), e&3, i, i+size, inst)
+			// The two- and three-byte forms of Cyrillic, Greek, Hangul, Han and Kana are
+			// decoded here; the rest, and every invalid byte, by utf8.
+			var r rune
+			size = 0
+			if c < 0xe0 {
+				if c >= 0xc2 && i+1 < len(s) && s[i+1]&0xc0 == 0x80 {
+					r, size = rune(c&0x1f)<<6|rune(s[i+1]&0x3f), 2
+				}
+			} else if c < 0xf0 && i+2 < len(s) && s[i+1]&0xc0 == 0x80 && s[i+2]&0xc0 == 0x80 {
+				r = rune(c&0x0f)<<12 | rune(s[i+1]&0x3f)<<6 | rune(s[i+2]&0x3f)
+				if r >= 0x800 && (r < 0xd800 || r > 0xdfff) { // not overlong, not a surrogate
+					size = 3
+				}
+			}
+			if size == 0 {
+				r, size = utf8.DecodeRuneInString(s[i:])
+			}
+			e = foldEntry(r)
+			// An invalid byte decodes to RuneError of size 1, which is not its source.
+			same := e>>8 == 0 && size > 1
+			switch {
+			case e&4 != 0:
+				for _, x := range foldedExpansion(e) {
+					t.step(&w, s, x, foldEntry(x)&3, false, i, i+size, inst)
+				}
+				i += size
+				continue
+			case e&3 == clsWord && w.in && w.src && same && i == w.srcEnd:
+				w.srcEnd, w.end = i+size, i+size
+				i += size
+				continue
+			case e&3 == clsWord && w.in && !w.src:
+				// A word already copied into buf, as a capitalised or accented word is.
+				if f := foldedRune(r, e); 0x80 <= f && f < 0x800 {
+					t.buf = append(t.buf, byte(0xc0|f>>6), byte(0x80|f&0x3f))
+				} else {
+					t.buf = utf8.AppendRune(t.buf, f)
+				}
+				w.end = i + size
+				i += size
+				continue
+			case e&3 == clsSep, e&3 == clsSingle && same:
+			default:
+				t.step(&w, s, foldedRune(r, e), e&3, same, i, i+size, inst)
+				i += size
+				continue
+			}
+		}
+		// A separator, or a character of its own that is its source bytes: the end of a word.
+		if w.in {
+			if w.src {
+				t.toks = append(t.toks, token{word: s[w.start:w.srcEnd], start: int32(w.start), end: int32(w.end),
+					inst: inst, wide: w.start+8 <= len(s)})
+				w.in = false
+			} else {
+				t.finish(&w, s, inst)
+			}
+		}
+		if e&3 == clsSingle {
+			t.toks = append(t.toks, token{word: s[i : i+size], start: int32(i), end: int32(i + size), inst: inst,
+				single: true, wide: i+8 <= len(s)})
 		}
 		i += size
 	}
-	t.finish(&w, inst)
+	t.finish(&w, s, inst)
 	return i
 }
 
-// step feeds one folded character of class cls, which came from s[from:to].
-func (t *tokenizer) step(w *wordState, r rune, cls uint32, from, to int, inst int32) {
+// step feeds one folded character of class cls, which came from s[from:to]; same says that the
+// character is its source bytes.
+func (t *tokenizer) step(w *wordState, s string, r rune, cls uint32, same bool, from, to int, inst int32) {
 	switch cls {
 	case clsWord:
 		if !w.in {
-			*w = wordState{in: true, start: from, b0: len(t.buf)}
+			*w = wordState{in: true, src: true, start: from, srcEnd: from}
+		}
+		if w.src {
+			if same && from == w.srcEnd {
+				w.srcEnd, w.end = to, to
+				return
+			}
+			w.src, w.b0 = false, len(t.buf)
+			t.buf = append(t.buf, s[w.start:w.srcEnd]...)
 		}
 		t.buf = utf8.AppendRune(t.buf, r)
 		w.end = to
@@ -121,22 +198,32 @@ func (t *tokenizer) step(w *wordState, r rune, cls uint32, from, to int, inst in
 			w.end = to
 		}
 	case clsSingle:
-		t.finish(w, inst)
+		t.finish(w, s, inst)
+		if same {
+			t.toks = append(t.toks, token{word: s[from:to], start: int32(from), end: int32(to), inst: inst, single: true,
+				wide: from+8 <= len(s)})
+			return
+		}
 		b0 := len(t.buf)
 		t.buf = utf8.AppendRune(t.buf, r)
 		t.toks = append(t.toks, token{word: t.bufString(b0), start: int32(from), end: int32(to), inst: inst, single: true,
 			wide: b0+8 <= cap(t.buf)})
 	default:
-		t.finish(w, inst)
+		t.finish(w, s, inst)
 	}
 }
 
-func (t *tokenizer) finish(w *wordState, inst int32) {
+func (t *tokenizer) finish(w *wordState, s string, inst int32) {
 	if !w.in {
 		return
 	}
-	t.toks = append(t.toks, token{word: t.bufString(w.b0), start: int32(w.start), end: int32(w.end), inst: inst,
-		wide: w.b0+8 <= cap(t.buf)})
+	tok := token{start: int32(w.start), end: int32(w.end), inst: inst}
+	if w.src {
+		tok.word, tok.wide = s[w.start:w.srcEnd], w.start+8 <= len(s)
+	} else {
+		tok.word, tok.wide = t.bufString(w.b0), w.b0+8 <= cap(t.buf)
+	}
+	t.toks = append(t.toks, tok)
 	w.in = false
 }
 
