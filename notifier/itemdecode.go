@@ -200,20 +200,24 @@ func (d *itemDecoder) str(v *string) bool {
 	return true
 }
 
-// plain reads a key: a string without escapes, as the archive writes every key.
+// plain reads a key: a short string of ASCII without escapes, as the archive writes every key.
 func (d *itemDecoder) plain(v *string) bool {
 	d.space()
 	if d.i >= len(d.b) || d.b[d.i] != '"' {
 		return false
 	}
 	start := d.i + 1
-	end, special, high := scanString(d.b, start)
-	if special || end < 0 || high {
-		return false
+	for j := start; j < len(d.b); j++ {
+		switch c := d.b[j]; {
+		case c == '"':
+			*v = unsafe.String(unsafe.SliceData(d.b[start:]), j-start)
+			d.i = j + 1
+			return true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return false
+		}
 	}
-	*v = unsafe.String(unsafe.SliceData(d.b[start:]), end-start)
-	d.i = end + 1
-	return true
+	return false
 }
 
 // unescape reads the string whose text starts at b[start], and whose first escape or control
