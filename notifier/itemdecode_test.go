@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/newswatch/newswatch/event"
 )
 
@@ -55,10 +57,18 @@ func itemEventBodies(t testing.TB) []string {
 	)
 }
 
-// TestReadItemEvent: the decoder without copies reads every body as ParseItemEvent does, and
-// reads the archive's plain form itself (its strings point into the body).
+// TestReadItemEvent: go-json (ParseItemEvent) decodes every body as encoding/json does, the
+// decoder without copies as ParseItemEvent does, and the latter reads the archive's plain form
+// itself (its strings point into the body).
 func TestReadItemEvent(t *testing.T) {
 	for i, body := range itemEventBodies(t) {
+		var want, got ItemEvent
+		wantErr := json.Unmarshal([]byte(body), &want)
+		gotErr := gojson.Unmarshal([]byte(body), &got)
+		// On an error go-json leaves what it read before it; ParseItemEvent drops it.
+		if (wantErr != nil) != (gotErr != nil) || wantErr == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("body %d: go-json decoded %+v (%v)\nwant encoding/json's %+v (%v)\n%q", i, got, gotErr, want, wantErr, body)
+		}
 		checkReadItemEvent(t, []byte(body))
 		if i < 2 {
 			var ev itemEnvelope
