@@ -600,11 +600,28 @@ func (c *compiler) finish() {
 	ix.words = newTable(wt, wk, ix.keyText, ix.postStart)
 	ix.prefixes = newTable(pt, pk, ix.keyText, ix.postStart)
 	ix.bigrams = newTable(bt, bk, ix.keyText, ix.postStart)
+	if len(ix.always) == 0 {
+		ix.pre = newPrefilter(c.anchorKeys())
+	}
 	for len(ix.scoped)*64 < len(ix.rules) {
 		ix.scoped = append(ix.scoped, 0)
 	}
 	for len(ix.bare)*64 < len(ix.rules) {
 		ix.bare = append(ix.bare, 0)
 	}
+}
 
+// anchorKeys returns the kinds and texts of the words, prefixes and pairs that some rule is
+// anchored on, for the prefilter; none once there are more than it takes.
+func (c *compiler) anchorKeys() (kinds []byte, texts []string) {
+	for k, id := range c.keys {
+		if k.kind == 'f' || k.kind == 't' || c.ix.postStart[id+1] == c.ix.postStart[id] {
+			continue
+		}
+		if len(texts) == prefilterMax {
+			return nil, nil
+		}
+		kinds, texts = append(kinds, k.kind), append(texts, k.text)
+	}
+	return kinds, texts
 }

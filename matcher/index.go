@@ -73,7 +73,8 @@ type Index struct {
 	// each as rule<<2 | clause<<1 | 1 when the rule needs two clauses.
 	postStart []uint32
 	postings  []uint32
-	always    []int32 // rules that no word can anchor: evaluated for every item
+	always    []int32    // rules that no word can anchor: evaluated for every item
+	pre       *prefilter // nil: every item is tokenized
 
 	fields uint8 // every field some rule reads
 	pool   sync.Pool

@@ -101,6 +101,11 @@ func (ix *Index) Match(it *Item) []Match {
 // Match returns the rules that match it, as Index.Match does. The result and its hits are
 // valid until the next call of Match.
 func (m *Matcher) Match(it *Item) []Match {
+	m.matches = m.matches[:0]
+	if m.ix.pre != nil && !m.everyRule && !m.mayMatch(it) {
+		m.cands = m.cands[:0]
+		return m.matches
+	}
 	m.begin(it)
 	m.scan()
 	m.attributes()
@@ -168,29 +173,57 @@ func (m *Matcher) begin(it *Item) {
 	m.occ = m.occ[:0]
 	m.cands = m.cands[:0]
 	m.posts = m.posts[:0]
-	f := m.ix.fields
-	m.addText(f, fTitle, 0, it.Title)
-	m.addText(f, fSummary, 0, it.Summary)
-	m.addText(f, fContent, 0, it.Content)
-	if f&fAuthor != 0 {
-		for i, a := range it.Authors {
-			m.addText(f, fAuthor, i, a)
-		}
-	}
-	if f&fCategory != 0 {
-		for i, c := range it.Categories {
-			m.addText(f, fCategory, i, c)
-		}
-	}
-	m.addText(f, fLink, 0, it.Link)
+	m.ix.texts(it, func(field uint8, index int, text string) bool {
+		m.tok.add(text, int32(len(m.inst)))
+		m.inst = append(m.inst, instance{field: field, index: index, text: text})
+		return true
+	})
 }
 
-func (m *Matcher) addText(used, field uint8, index int, text string) {
-	if used&field == 0 || text == "" {
-		return
+// texts calls fn with each text of it that some rule reads, field by field, until fn returns
+// false, and reports whether it went through them all.
+func (ix *Index) texts(it *Item, fn func(field uint8, index int, text string) bool) bool {
+	use := func(field uint8, index int, text string) bool {
+		return ix.fields&field == 0 || text == "" || fn(field, index, text)
 	}
-	m.tok.add(text, int32(len(m.inst)))
-	m.inst = append(m.inst, instance{field: field, index: index, text: text})
+	if !use(fTitle, 0, it.Title) || !use(fSummary, 0, it.Summary) || !use(fContent, 0, it.Content) {
+		return false
+	}
+	if ix.fields&fAuthor != 0 {
+		for i, a := range it.Authors {
+			if !use(fAuthor, i, a) {
+				return false
+			}
+		}
+	}
+	if ix.fields&fCategory != 0 {
+		for i, c := range it.Categories {
+			if !use(fCategory, i, c) {
+				return false
+			}
+		}
+	}
+	return use(fLink, 0, it.Link)
+}
+
+// mayMatch reports whether it may match a rule, by the prefilter: false when none of the words,
+// prefixes and pairs that rules are anchored on can be in its text, and it has none of the feeds
+// and tags that rules name.
+func (m *Matcher) mayMatch(it *Item) bool {
+	ix := m.ix
+	if len(ix.feedKeys) > 0 {
+		if _, ok := ix.feedKeys[it.FeedID]; ok {
+			return true
+		}
+	}
+	if len(ix.tagKeys) > 0 {
+		for _, t := range it.Tags {
+			if _, ok := ix.tagKeys[t]; ok {
+				return true
+			}
+		}
+	}
+	return !ix.texts(it, func(_ uint8, _ int, text string) bool { return !ix.pre.mayHold(text) })
 }
 
 // scan looks every word of the item up in the index, records the occurrences of the words and

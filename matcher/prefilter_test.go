@@ -1,0 +1,213 @@
+package matcher
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// prefilterAgrees matches it against ix through the prefilter and by evaluating every rule, and
+// fails the test when the two differ. It returns the matches.
+func prefilterAgrees(t *testing.T, ix *Index, it *Item, what string) []Match {
+	t.Helper()
+	fast, slow := ix.NewMatcher(), ix.NewMatcher()
+	slow.everyRule = true
+	got, want := fast.Match(it), slow.Match(it)
+	if len(got) == 0 && len(want) == 0 {
+		return nil
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: through the prefilter %v, every rule evaluated %v", what, ruleIDs(got), ruleIDs(want))
+	}
+	return want
+}
+
+// foldingCases are texts whose words differ from their bytes in every way the tokenizer folds,
+// each with a rule that its folded words match.
+var foldingCases = []struct{ query, text string }{
+	{"kursk*", "Troops near KURSK."},
+	{"kursk*", "Ｋｕｒｓｋ ｏｂｌａｓｔ"},                 // full width
+	{"kursk", "\u212Aursk"},                    // the Kelvin sign folds to k
+	{"kursk", "𝐊𝐮𝐫𝐬𝐤 region"},                  // mathematical bold, beyond the BMP
+	{"kursk", "kur\u00adsk"},                   // a soft hyphen inside the word
+	{"kursk", "ku\u0301rsk"},                   // a combining accent inside the word
+	{"kursk", "\xffkursk\xfe"},                 // invalid bytes around it
+	{"finance", "ﬁnance ministers"},            // a ligature at the anchor's start
+	{"define*", "to deﬁne it"},                 // a ligature inside the anchor
+	{"strasse", "Hauptstraße 5"},               // ß folds to two characters
+	{"ssen", "ßen"},                            // the anchor starts in an expansion
+	{"4", "¼ of the vote"},                     // the word starts inside an expansion
+	{"ecole", "e\u0301cole normale"},           // decomposed
+	{"ecole", "École normale"},                 // precomposed
+	{"istanbul", "İstanbul"},                   // dotted capital I
+	{"οδος", "ΟΔΟΣ"},                           // final sigma
+	{"курск*", "КУРСКОЙ области"},              // Cyrillic capitals
+	{"ёлка", "ЁЛКА"},                           //
+	{`"库尔斯克"`, "在库尔斯克州"},                       // Han pairs
+	{`"库尔斯克"`, "库 尔斯克"},                        // a pair across a space
+	{`"库尔斯克"`, "库，尔斯克"},                        // across a full-width comma
+	{`"库尔斯克"`, "库 尔·斯\u0301 克"},                // every pair across separators or marks
+	{"クルスク", "ｸﾙｽｸ"},                           // half-width Katakana
+	{"쿠르스크", "쿠르스크에서"},                         // Hangul
+	{"title:kursk", "kursk"},                   // the field is read
+	{"kursk NEAR/2 troops", "troops in Kursk"}, //
+	{`"north korean" AND kursk*`, "North Korean troops in Kursk"},
+	{"=Kursk", "kursk"},            // exact case: no match, and none lost
+	{"/k.rsk/ OR moscow", "KURSK"}, // no anchor: every item is evaluated
+}
+
+func TestPrefilterFoldings(t *testing.T) {
+	matched := 0
+	for _, c := range foldingCases {
+		ix, err := Compile([]Rule{{ID: "r", Query: c.query}}, nil)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", c.query, err)
+		}
+		for _, it := range []*Item{{Title: c.text}, {Summary: "x " + c.text}, {Content: c.text + " y"}} {
+			if len(prefilterAgrees(t, ix, it, fmt.Sprintf("%q over %+v", c.query, *it))) > 0 {
+				matched++
+			}
+		}
+	}
+	// Every case but the exact-case one matches at least in its content; the title-only one
+	// matches only there.
+	if want := 2*(len(foldingCases)-1) + 1; matched < want {
+		t.Errorf("%d matches over the folding cases, want at least %d", matched, want)
+	}
+}
+
+// TestPrefilterAttributes: an item whose text holds no anchor still matches by its feed or tag.
+func TestPrefilterAttributes(t *testing.T) {
+	ix, err := Compile([]Rule{{ID: "r", Query: "kursk OR feed:f1 OR tag:war"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.pre == nil {
+		t.Fatal("no prefilter for a rule of one word and two attributes")
+	}
+	for _, it := range []*Item{{FeedID: "f1", Title: "x"}, {FeedID: "f2", Tags: []string{"war"}, Title: "x"}} {
+		if len(prefilterAgrees(t, ix, it, fmt.Sprintf("%+v", *it))) != 1 {
+			t.Errorf("%+v: no match", *it)
+		}
+	}
+}
+
+// TestPrefilterLosesNothing matches the benchmark corpus, and the folding cases, against many
+// small rule sets through the prefilter and by evaluating every rule. The prefilter must skip
+// most items, and the results must be identical.
+func TestPrefilterLosesNothing(t *testing.T) {
+	ls := languages()
+	cs := corpus(300, ls)
+	items := make([]*Item, 0, len(cs)+len(foldingCases))
+	for i := range cs {
+		items = append(items, &cs[i].item)
+	}
+	for _, c := range foldingCases {
+		items = append(items, &Item{Title: c.text, Content: cs[len(items)%len(cs)].item.Content})
+	}
+	sets := 150
+	if raceEnabled {
+		sets = 20
+	}
+	gs := rules(sets*3, ls)
+	rng := rand.New(rand.NewPCG(7, 8))
+	var matched, skipped, tried, prefiltered int
+	for s := range sets {
+		var rs []Rule
+		for i := range 1 + rng.IntN(4) {
+			q := gs[(s*3+i)%len(gs)].query
+			if rng.IntN(4) == 0 {
+				q = foldingCases[rng.IntN(len(foldingCases))].query
+			}
+			rs = append(rs, Rule{ID: fmt.Sprintf("r%d", i), Query: q})
+		}
+		ix, err := Compile(rs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ix.pre != nil {
+			prefiltered++
+		}
+		m := ix.NewMatcher()
+		for i, it := range items {
+			matched += len(prefilterAgrees(t, ix, it, fmt.Sprintf("rules %v, item %d", rs, i)))
+			if m.Match(it); m.Candidates() == 0 && ix.pre != nil && !m.mayMatch(it) {
+				skipped++
+			}
+			tried++
+		}
+	}
+	t.Logf("%d of %d rule sets with a prefilter; %d matches; %d of %d items skipped untokenized", prefiltered, sets, matched, skipped, tried)
+	if prefiltered < sets*9/10 || matched < 100 || skipped < tried/2 {
+		t.Errorf("the test means little: want most rule sets prefiltered, 100 matches and most items skipped")
+	}
+}
+
+// TestPrefilterLimits: no prefilter for an index with a rule every item must be evaluated
+// against, nor for one of more anchors than prefilterMax.
+func TestPrefilterLimits(t *testing.T) {
+	ix, err := Compile([]Rule{{ID: "a", Query: "kursk"}, {ID: "b", Query: "/k.rsk/"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.pre != nil {
+		t.Error("a prefilter beside a rule of no anchor")
+	}
+	var words []string
+	for i := range prefilterMax + 1 {
+		words = append(words, fmt.Sprintf("w%dx", i))
+	}
+	for n, want := range map[int]bool{prefilterMax: true, prefilterMax + 1: false} {
+		ix, err := Compile([]Rule{{ID: "r", Query: strings.Join(words[:n], " OR ")}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ix.pre != nil; got != want {
+			t.Errorf("%d anchors: prefilter %v, want %v", n, got, want)
+		}
+	}
+}
+
+// FuzzPrefilter: over arbitrary text, rules of the text's own words, their prefixes and pairs,
+// and an arbitrary query, match alike through the prefilter and by evaluating every rule.
+func FuzzPrefilter(f *testing.F) {
+	for _, c := range foldingCases {
+		f.Add(c.text, c.query, uint8(1))
+	}
+	f.Add("a½b ① ｸﾙｽｸ \xff", "b*", uint8(3))
+	f.Fuzz(func(t *testing.T, text, query string, pick uint8) {
+		if !utf8.ValidString(query) {
+			return
+		}
+		rules := []Rule{{ID: "q", Query: query}}
+		words := Words(text)
+		for i, w := range words {
+			if uint8(i)%4 != pick%4 || strings.ContainsAny(w, `"*\/()=:-`) {
+				continue
+			}
+			rules = append(rules, Rule{ID: fmt.Sprintf("w%d", i), Query: `"` + w + `"`})
+			if r := []rune(w); len(r) > 1 {
+				rules = append(rules, Rule{ID: fmt.Sprintf("p%d", i), Query: string(r[:1+int(pick)%(len(r)-1)]) + "*"})
+			}
+			if i+1 < len(words) && !strings.ContainsAny(words[i+1], `"*\/()=:-`) {
+				rules = append(rules, Rule{ID: fmt.Sprintf("f%d", i), Query: `"` + w + " " + words[i+1] + `"`})
+			}
+		}
+		for _, r := range rules {
+			if _, err := Compile([]Rule{r}, nil); err != nil {
+				return
+			}
+		}
+		ix, err := Compile(rules, nil)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", rules, err)
+		}
+		half := len(text) / 2
+		for _, it := range []*Item{{Title: text}, {Summary: text[:half], Content: text[half:], Link: text}} {
+			prefilterAgrees(t, ix, it, fmt.Sprintf("rules %q over %+v", rules, *it))
+		}
+	})
+}
