@@ -31,8 +31,7 @@ import (
 // measured in the same run (x-floor), and the CPU time per item of each (cpu-µs/item).
 func BenchmarkPlayground(b *testing.B) {
 	n := *items
-	cfg := notifiertest.Config(b)
-	nf := notifiertest.Open(b, cfg)
+	_, nf := openArchive(b)
 	_, took := fillArchive(b, nf, n, nil)
 	b.Logf("archived %d items in %s", n, took.Round(time.Millisecond))
 
