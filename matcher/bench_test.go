@@ -207,3 +207,40 @@ func BenchmarkCompile(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPrefilter matches the corpus against small rule sets, as a backtest or a playground
+// query does: through the prefilter, and with it off (every item tokenized), in the same run.
+func BenchmarkPrefilter(b *testing.B) {
+	_, cs := benchData()
+	items := itemsOf(cs, "")
+	sets := map[string][]Rule{"kursk": {{ID: "kursk", Query: "kursk* OR курск* OR Κουρσκ OR 쿠르스크 OR 库尔斯克 OR クルスク"}}}
+	for _, n := range []int{1, 3, 10} {
+		sets[fmt.Sprintf("%d", n)] = genRules(benchRules(n))
+	}
+	for _, name := range []string{"kursk", "1", "3", "10"} {
+		for _, pre := range []bool{true, false} {
+			b.Run(fmt.Sprintf("rules=%s/prefilter=%v", name, pre), func(b *testing.B) {
+				ix, err := Compile(sets[name], nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if ix.pre == nil {
+					b.Skipf("no prefilter for these %d rules: too many anchors, or too many of one first character", len(sets[name]))
+				}
+				if !pre {
+					ix.pre = nil
+				}
+				m := ix.NewMatcher()
+				for _, it := range items {
+					m.Match(it)
+				}
+				matches, i := 0, 0
+				for b.Loop() {
+					matches += len(m.Match(items[i%len(items)]))
+					i++
+				}
+				b.ReportMetric(float64(matches)/float64(i), "matches/item")
+			})
+		}
+	}
+}

@@ -12,7 +12,12 @@ import (
 // their anchors, and reading the bytes for a few characters costs a fraction of tokenizing
 // them (BENCHMARKS.md). With many, nearly every item holds some anchor, and the tokenizer's
 // lookups are the cheaper test.
-const prefilterMax = 64
+const prefilterMax = 32
+
+// prefilterSameStart is the most anchors that may start with one character. Each place where
+// the text holds that character is compared with each of them: past eight, in English text,
+// reading the bytes so costs more than tokenizing them (BENCHMARKS.md).
+const prefilterSameStart = 8
 
 // prefilter tells, from an item's raw text, that no anchor of an index can occur in its words.
 // It rests on the tokenizer folding each character on its own (fold.go): a word is a run of
@@ -26,12 +31,15 @@ type prefilter struct {
 	bmp     [1024]uint64 // characters below 0x10000 whose folding holds an anchor's first character
 	astral  []rune       // the same above, sorted
 	anchors []anchor
+	// byASCII, by an ASCII letter or digit as it folds, the anchors that start with it.
+	byASCII [128][]int32
 }
 
 // anchor is one key of the presearcher, folded.
 type anchor struct {
 	runes []rune
-	pair  bool // two characters of a pair: separators and dropped characters may lie between
+	text  string // the runes, in UTF-8
+	pair  bool   // two characters of a pair: separators and dropped characters may lie between
 }
 
 // newPrefilter returns the prefilter for anchors, the keys the presearcher looks up by kind
@@ -42,13 +50,17 @@ func newPrefilter(kinds []byte, texts []string) *prefilter {
 		return nil
 	}
 	p := &prefilter{}
+	starting := make(map[rune]int) // anchors by first character
 	unfold := foldSources()
 	for i, t := range texts {
-		a := anchor{runes: []rune(t), pair: kinds[i] == 'b'}
+		a := anchor{runes: []rune(t), text: t, pair: kinds[i] == 'b'}
 		if len(a.runes) == 0 || a.pair && len(a.runes) != 2 {
 			return nil
 		}
 		first := a.runes[0]
+		if starting[first]++; starting[first] > prefilterSameStart {
+			return nil
+		}
 		switch foldEntry(first) & 3 {
 		case clsSep, clsDrop:
 			return nil
@@ -69,6 +81,9 @@ func newPrefilter(kinds []byte, texts []string) *prefilter {
 			} else if !slices.Contains(p.astral, r) {
 				p.astral = append(p.astral, r)
 			}
+		}
+		if first < 0x80 {
+			p.byASCII[first] = append(p.byASCII[first], int32(len(p.anchors)))
 		}
 		p.anchors = append(p.anchors, a)
 	}
@@ -117,14 +132,40 @@ func (p *prefilter) mayHold(s string) bool {
 			i++ // a continuation byte is never a lead, and an invalid byte reads as one byte
 			continue
 		}
-		r, size := rune(c), 1
-		if c >= 0x80 {
-			r, size = utf8.DecodeRuneInString(s[i:])
+		if c < 0x80 {
+			if p.holdsASCII(s, i) {
+				return true
+			}
+			i++
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
 		if p.starts(r) && p.holdsAt(r, s[i+size:]) {
 			return true
 		}
 		i += size
+	}
+	return false
+}
+
+// holdsASCII reports whether an anchor starts at s[i], an ASCII byte that folds to the first
+// character of some anchor. It compares ASCII bytes as they fold, and hands the anchor to
+// follows at the first byte that is not ASCII.
+func (p *prefilter) holdsASCII(s string, i int) bool {
+	for _, ai := range p.byASCII[asciiFold[s[i]]] {
+		a := &p.anchors[ai]
+		j, k := i+1, 1
+		for ; k < len(a.text) && j < len(s) && s[j] < 0x80 && !a.pair; j, k = j+1, k+1 {
+			if asciiFold[s[j]] != a.text[k] {
+				break
+			}
+		}
+		switch {
+		case k == len(a.text):
+			return true
+		case j < len(s) && (s[j] >= 0x80 || a.pair) && a.follows(foldReader{s: s[i+1:]}):
+			return true
+		}
 	}
 	return false
 }

@@ -147,7 +147,8 @@ func TestPrefilterLosesNothing(t *testing.T) {
 }
 
 // TestPrefilterLimits: no prefilter for an index with a rule every item must be evaluated
-// against, nor for one of more anchors than prefilterMax.
+// against, nor for one of more anchors than prefilterMax, or of more than prefilterSameStart
+// that start with one character.
 func TestPrefilterLimits(t *testing.T) {
 	ix, err := Compile([]Rule{{ID: "a", Query: "kursk"}, {ID: "b", Query: "/k.rsk/"}}, nil)
 	if err != nil {
@@ -156,17 +157,26 @@ func TestPrefilterLimits(t *testing.T) {
 	if ix.pre != nil {
 		t.Error("a prefilter beside a rule of no anchor")
 	}
-	var words []string
+	var spread, same []string
 	for i := range prefilterMax + 1 {
-		words = append(words, fmt.Sprintf("w%dx", i))
+		spread = append(spread, fmt.Sprintf("%c%dx", 'a'+i%26, i))
+		same = append(same, fmt.Sprintf("k%dx", i))
 	}
-	for n, want := range map[int]bool{prefilterMax: true, prefilterMax + 1: false} {
-		ix, err := Compile([]Rule{{ID: "r", Query: strings.Join(words[:n], " OR ")}}, nil)
+	for _, c := range []struct {
+		words []string
+		want  bool
+	}{
+		{spread[:prefilterMax], true},
+		{spread, false},
+		{same[:prefilterSameStart], true},
+		{same[:prefilterSameStart+1], false},
+	} {
+		ix, err := Compile([]Rule{{ID: "r", Query: strings.Join(c.words, " OR ")}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := ix.pre != nil; got != want {
-			t.Errorf("%d anchors: prefilter %v, want %v", n, got, want)
+		if got := ix.pre != nil; got != c.want {
+			t.Errorf("anchors %v: prefilter %v, want %v", c.words, got, c.want)
 		}
 	}
 }
