@@ -64,13 +64,19 @@ bench-scale: ## the daemon at scale against simulated feeds: polls/s, CPU per po
 	$(GO) run ./internal/scalebench --bin bin/scale --feeds $(FEEDS) --schedule '$(SCHEDULE)' \
 	  --unchanged $(UNCHANGED) --phase $(PHASE) $(SCALEFLAGS)
 
+# FUZZ: every fuzz target, as package:Function.
+FUZZ = config:FuzzParse config:FuzzParseInBatches config:FuzzCheckNesting \
+  matcher:FuzzCompile matcher:FuzzMatchText matcher:FuzzTokenizeAgrees matcher:FuzzPrefilter \
+  watcher:FuzzParseItems watcher:FuzzToUTF8 watcher:FuzzReadDocument watcher/source:FuzzSitemap \
+  watcher/source:FuzzHTML watcher/source:FuzzTelegram watcher/source:FuzzMastodon \
+  watcher/source:FuzzBluesky watcher/discover:FuzzPage watcher/article:FuzzExtract \
+  notifier:FuzzReadItemEvent delivery:FuzzOptions story:FuzzAssign story:FuzzHost
+
 fuzz: ## each fuzz target for FUZZTIME
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseInBatches$$' -fuzztime $(FUZZTIME) ./config/
-	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./matcher/
-	$(GO) test -run '^$$' -fuzz '^FuzzMatchText$$' -fuzztime $(FUZZTIME) ./matcher/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseItems$$' -fuzztime $(FUZZTIME) ./watcher/
-	$(GO) test -run '^$$' -fuzz '^FuzzOptions$$' -fuzztime $(FUZZTIME) ./delivery/
+	@set -e; for t in $(FUZZ); do \
+	  echo "fuzz $${t#*:} in ./$${t%%:*}/"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/; \
+	done
 
 run: build ## the daemon on the example configuration (a built binary, which SIGTERM reaches; go run does not pass it on)
 	./bin/newswatch run -c examples/newswatch.yaml
