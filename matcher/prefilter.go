@@ -53,6 +53,11 @@ func newPrefilter(kinds []byte, texts []string) *prefilter {
 	starting := make(map[rune]int) // anchors by first character
 	unfold := foldSources()
 	for i, t := range texts {
+		switch kinds[i] {
+		case 'w', 'p', 'b': // words, prefixes and pairs are runs of folded characters
+		default:
+			return nil
+		}
 		a := anchor{runes: []rune(t), text: t, pair: kinds[i] == 'b'}
 		if len(a.runes) == 0 || a.pair && len(a.runes) != 2 {
 			return nil
