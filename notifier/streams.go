@@ -313,6 +313,18 @@ func (s *store) heal(ctx context.Context, r resource, cause error) bool {
 	if ok {
 		return true // re-created meanwhile, or the failure was passing (a server starting)
 	}
+	// A stream being deleted is forgotten by the server before its files are moved away, after
+	// its consumers are stopped (nats-server stream.stop, fileStore.Delete): a stream created
+	// under its name meanwhile shares its directory and loses its files to the deletion, then
+	// fails every write. So a stream found missing is looked for again after healSettle.
+	select {
+	case <-time.After(healSettle):
+	case <-ctx.Done():
+		return false
+	}
+	if ok, err = s.exists(ctx, r); err != nil || ok {
+		return ok
+	}
 	if _, err := s.create(ctx, r); err != nil {
 		s.log.Error(s.describe(r)+" missing; re-creating it failed", zap.NamedError("cause", cause), zap.Error(err))
 		return false
@@ -373,6 +385,9 @@ const (
 	retryFirst   = 250 * time.Millisecond
 	retryMax     = 5 * time.Second
 	retryAttempt = 5 * time.Second
+	// healSettle is how long heal waits before it re-creates a resource found missing, for a
+	// deletion under way to end.
+	healSettle = 500 * time.Millisecond
 )
 
 // retry runs attempt with a bounded context until it succeeds, fails permanently, or ctx is
