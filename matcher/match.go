@@ -116,7 +116,6 @@ func (m *Matcher) Match(it *Item) []Match {
 			m.cands = append(m.cands, int32(r))
 		}
 	}
-	m.matches = m.matches[:0]
 	m.hits = m.hits[:0]
 	ix := m.ix
 	m.prefetch()

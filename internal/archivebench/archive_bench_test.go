@@ -272,7 +272,6 @@ func diskUsage(b *testing.B, dir, stream string) int64 {
 	return total
 }
 
-// cpuTime is the CPU time the process has taken so far, user and system.
 // expiredWindow is the duplicate window the benchmarks archive with, unless -archive.ids-held.
 // The server keeps each message id of the window in its memory, a pointer-rich map that every
 // garbage collection of the process marks: 110 MB for 1,000,000 items. A daemon's archive of a
@@ -351,6 +350,7 @@ func cpuPerItem(b *testing.B, n int) func(reads int) float64 {
 	}
 }
 
+// cpuTime is the CPU time the process has taken so far, user and system.
 func cpuTime(b testing.TB) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
