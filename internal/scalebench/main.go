@@ -517,10 +517,11 @@ func (b *bench) runPhase(mode string) error {
 	if b.o.perf > 0 {
 		perf = b.startPerf(perfFile, min(b.o.perf, b.o.phase))
 	}
-	time.Sleep(b.o.phase)
+	rss := sampleRSS(b.daemon.pid(), b.o.phase, rssEvery)
 	s1 := b.snapshot()
 	b.signal(syscall.SIGUSR1) // a heap profile at its end
 	b.phaseReport("phase "+mode, s0, s1)
+	b.rssReport(rss)
 	if ds, miss := timer.stop(); len(ds) > 0 {
 		q := func(p float64) float64 { return 1000 * ds[min(len(ds)-1, int(p*float64(len(ds))))].Seconds() }
 		b.printf("fetch start (request at the simulator) to alert delivered to a subscriber, %d alerts (%d not timed): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",

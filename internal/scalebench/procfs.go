@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,4 +82,43 @@ func machineTimes() (machineCPU, error) {
 		}
 	}
 	return m, nil
+}
+
+// rssEvery is how often sampleRSS reads the daemon's resident size.
+const rssEvery = 5 * time.Second
+
+// sampleRSS reads the resident size of pid every interval for d, and returns what it read.
+// The resident size at one instant moves by tens of MiB with the garbage collector's cycle, so
+// one reading at the end of a phase cannot tell two runs apart by less.
+func sampleRSS(pid int, d, every time.Duration) []int64 {
+	var rss []int64
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	end := time.After(d)
+	for {
+		select {
+		case <-end:
+			return rss
+		case <-tick.C:
+			if m, err := memoryOf(pid); err == nil {
+				rss = append(rss, m.rss)
+			}
+		}
+	}
+}
+
+// rssReport prints the resident size over the second half of a phase, once the cold start's
+// garbage is further behind: its median is the figure to compare between runs.
+func (b *bench) rssReport(rss []int64) {
+	late := slices.Clone(rss[len(rss)/2:])
+	if len(late) == 0 {
+		return
+	}
+	slices.Sort(late)
+	var sum int64
+	for _, v := range late {
+		sum += v
+	}
+	b.printf("VmRSS over the phase's second half (%d readings, every %s): min %s, median %s, mean %s, max %s\n",
+		len(late), rssEvery, mib(late[0]), mib(late[len(late)/2]), mib(sum/int64(len(late))), mib(late[len(late)-1]))
 }
