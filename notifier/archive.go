@@ -76,9 +76,9 @@ type ArchiveItem struct {
 }
 
 // ItemID identifies an item of a feed in the archive: the first 32 hex digits of the SHA-256
-// of "item", the feed id and the item key. It is the message's Nats-Msg-Id when Publish stores
-// it, so that the same item archived again within the duplicate window (a poll repeated after
-// a crash) is dropped; PublishAfter needs no id.
+// of "item", the feed id and the item key. It is the message's Nats-Msg-Id (but for a first
+// poll's items, see PublishFirst), so that the same item archived again within the duplicate
+// window (a poll repeated after a crash) is dropped.
 func ItemID(feedID, itemKey string) string {
 	h := sha256.New()
 	h.Write([]byte("item\x00"))
@@ -121,32 +121,20 @@ func NewItemEvent(a event.Archived) (ItemEvent, error) {
 // acknowledged every one, with the retries and the errors of Alerts.Publish: errors.Is(err,
 // ErrRejected) means that the batch is done but for the items refused for good.
 func (a *Archive) Publish(ctx context.Context, items []event.Archived) error {
-	_, err := a.PublishEnd(ctx, items)
-	return err
-}
-
-// PublishEnd is Publish, and returns the largest sequence among the items' messages that the
-// stream acknowledged (a duplicate's is that of the copy stored before), 0 when none: for the
-// items of one feed, where the feed's subject ends for a later PublishAfter.
-func (a *Archive) PublishEnd(ctx context.Context, items []event.Archived) (uint64, error) {
 	msgs := make([]*nats.Msg, len(items))
 	for i, it := range items {
 		m, id, err := a.message(it)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		m.Header.Set(jetstream.MsgIDHeader, id)
 		msgs[i] = m
 	}
 	if ctx.Err() != nil {
-		return 0, fmt.Errorf("archive items: %w", context.Cause(ctx))
+		return fmt.Errorf("archive items: %w", context.Cause(ctx))
 	}
 	res := a.pub.send(ctx, msgs)
-	var end uint64
-	for _, r := range res {
-		end = max(end, r.seq)
-	}
-	return end, a.pub.report(ctx, res, func(i int) string {
+	return a.pub.report(ctx, res, func(i int) string {
 		return "item feed " + items[i].FeedID + " key " + items[i].Item.Key
 	})
 }
@@ -167,43 +155,41 @@ func (a *Archive) message(it event.Archived) (*nats.Msg, string, error) {
 	return m, ev.ID, nil
 }
 
-// PublishAfter archives the items of one poll of one feed, each once, and returns the sequence
-// of the last message on the feed's subject as it leaves it. Unlike Publish, its messages carry
-// no Nats-Msg-Id: each is stored only if the feed's subject still ends where this publisher last
-// saw it (Nats-Expected-Last-Subject-Sequence), starting from after, where the feed's state
-// recorded its end (0 for a first poll: an empty subject). When it does not, an earlier attempt
-// (a poll cut by a crash before its state committed) or another replica archived on the subject
-// meanwhile: the items stored after after are read, left out, and the rest goes on from the
-// subject's end. So a poll repeated or run twice at once archives each item once, however late it
-// comes, and a retry after a lost answer is harmless too.
+// PublishFirst archives the items of a feed's first poll, all of one feed, each once. Unlike
+// Publish, its messages carry no Nats-Msg-Id: each is stored only if the feed's subject still
+// ends where this publisher last saw it (Nats-Expected-Last-Subject-Sequence), starting from an
+// empty subject. When it does not, an earlier attempt (a first poll cut by a crash) or another
+// replica archived on the subject meanwhile: the items the subject holds are read, left out, and
+// the rest goes on from its end. So a first poll repeated or run twice at once archives each item
+// once, however late it comes, and a retry after a lost answer is harmless too.
 //
-// Why not message ids: the server keeps each one for the duplicate window, in a map the garbage
-// collector scans at every cycle: 30 minutes of new items in a steady state, and every feed's
-// items after a cold start of many feeds (2,000,000 at 100,000 feeds, in minutes), a map that
-// keeps that size while any id is held, that is for as long as items keep coming
-// (BENCHMARKS.md). The condition costs nothing where all goes well: the subject ends where the
-// state says, and then with the message just stored.
-func (a *Archive) PublishAfter(ctx context.Context, items []event.Archived, after uint64) (uint64, error) {
+// Why not message ids: the server keeps each one for the duplicate window, and a cold start of
+// many feeds archives every feed's items at once (2,000,000 at 100,000 feeds, in minutes); the
+// server's map of ids grows to hold them and keeps that size while any id is held, that is for as
+// long as items keep coming (BENCHMARKS.md). A first poll is where such bursts come from, and
+// where the condition costs nothing: the subject is empty, and then ends with the message just
+// stored.
+func (a *Archive) PublishFirst(ctx context.Context, items []event.Archived) error {
 	if len(items) == 0 {
-		return after, nil
+		return nil
 	}
 	defer func(start time.Time) { a.pub.duration.Observe(time.Since(start).Seconds()) }(time.Now())
 	feed := items[0].FeedID
 	msgs := make([]*nats.Msg, len(items))
 	for i, it := range items {
 		if it.FeedID != feed {
-			return after, fmt.Errorf("archive items: %w: items of feeds %s and %s in one poll", ErrInvalidItem, feed, it.FeedID)
+			return fmt.Errorf("archive first items: %w: items of feeds %s and %s in one first poll", ErrInvalidItem, feed, it.FeedID)
 		}
 		m, _, err := a.message(it)
 		if err != nil {
-			return after, err
+			return err
 		}
 		msgs[i] = m
 	}
 	subject := ItemSubject(a.prefix, feed)
 	var (
-		last    = after         // the subject's last sequence as this publisher knows it
-		held    map[string]bool // the item keys stored after after, once they had to be read
+		last    uint64          // the subject's last sequence as this publisher knows it
+		held    map[string]bool // the item keys the subject holds, once it had to be read
 		refused []error
 		wait    = publishRetryFirst
 	)
@@ -222,7 +208,7 @@ func (a *Archive) PublishAfter(ctx context.Context, items []event.Archived, afte
 		}
 		if wrongLastSequence(err) {
 			before := last
-			last, err = a.readAfter(ctx, subject, after, &held)
+			held, last, err = readSubjectKeys(ctx, a.pub.js, a.pub.stream, subject)
 			if err == nil && last != before {
 				continue
 			}
@@ -239,52 +225,15 @@ func (a *Archive) PublishAfter(ctx context.Context, items []event.Archived, afte
 			i++
 			continue
 		case failed:
-			return last, fmt.Errorf("archive items of feed %s: %w", feed, err)
+			return fmt.Errorf("archive first items of feed %s: %w", feed, err)
 		}
 		a.pub.store.heal(ctx, a.pub.resource, err)
 		if !pause(ctx, wait) {
-			return last, fmt.Errorf("archive items of feed %s: %w (last error: %w)", feed, context.Cause(ctx), err)
+			return fmt.Errorf("archive first items of feed %s: %w (last error: %w)", feed, context.Cause(ctx), err)
 		}
 		wait = min(2*wait, publishRetryMax)
 	}
-	return last, errors.Join(refused...)
-}
-
-// readAfter adds to *held the item keys that subject holds after the sequence after, and
-// returns where it ends. A subject that ends before after was cut by hand or is in a stream made
-// anew (its sequences start again): then its every message may be an earlier attempt's, and all
-// are read. One that ends at 0 lost its items to the limits, or never had any.
-func (a *Archive) readAfter(ctx context.Context, subject string, after uint64, held *map[string]bool) (uint64, error) {
-	s, err := a.pub.js.Stream(ctx, a.pub.stream)
-	if err != nil {
-		return 0, err
-	}
-	var end uint64
-	switch m, err := s.GetLastMsgForSubject(ctx, subject); {
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-	case err != nil:
-		return 0, err
-	default:
-		end = m.Sequence
-	}
-	from := after + 1
-	if end < after {
-		from = 1
-	}
-	if end < from {
-		return end, nil
-	}
-	keys, last, err := readSubjectKeys(ctx, a.pub.js, a.pub.stream, subject, from)
-	if err != nil {
-		return 0, err
-	}
-	if *held == nil {
-		*held = make(map[string]bool, len(keys))
-	}
-	for k := range keys {
-		(*held)[k] = true
-	}
-	return max(end, last), nil
+	return errors.Join(refused...)
 }
 
 // wrongLastSequence reports whether err is the stream's refusal of a message whose subject does
@@ -295,14 +244,10 @@ func wrongLastSequence(err error) bool {
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
-// readSubjectKeys reads every item event on subject of stream from the sequence from on: their
-// item keys, and the sequence of the last one (0 when there is none).
-func readSubjectKeys(ctx context.Context, js jetstream.JetStream, stream, subject string, from uint64) (map[string]bool, uint64, error) {
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subject},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    max(from, 1),
-	})
+// readSubjectKeys reads every item event on subject of stream: their item keys, and the
+// sequence of the last one (0 when there is none).
+func readSubjectKeys(ctx context.Context, js jetstream.JetStream, stream, subject string) (map[string]bool, uint64, error) {
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
 	if err != nil {
 		return nil, 0, err
 	}

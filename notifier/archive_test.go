@@ -37,15 +37,6 @@ func archivedItem(feed string, i int, seen time.Time) event.Archived {
 	}
 }
 
-// archivedItems are the items 0 to n-1 of feed, all first seen at seen.
-func archivedItems(feed string, n int, seen time.Time) []event.Archived {
-	items := make([]event.Archived, n)
-	for i := range items {
-		items[i] = archivedItem(feed, i, seen)
-	}
-	return items
-}
-
 // readAll reads the archive with q and returns the items in the order the reader passed them on.
 func readAll(t *testing.T, n *notifier.Notifier, q event.ArchiveQuery) []event.Archived {
 	t.Helper()
@@ -125,8 +116,11 @@ func TestArchive(t *testing.T) {
 // goroutine behind (TestMain's goleak).
 func TestArchiveReadStops(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
+	var items []event.Archived
 	now := time.Now()
-	items := archivedItems("world", 3000, now)
+	for i := range 3000 {
+		items = append(items, archivedItem("world", i, now))
+	}
 	if err := n.Archive().Publish(testContext(t), items); err != nil {
 		t.Fatal(err)
 	}
@@ -226,20 +220,23 @@ func TestArchiveFirst(t *testing.T) {
 	n := notifiertest.Open(t, notifiertest.Config(t))
 	ctx := testContext(t)
 	now := time.Now().UTC()
-	items := archivedItems("world", 40, now)
+	var items []event.Archived
+	for i := range 40 {
+		items = append(items, archivedItem("world", i, now))
+	}
 	// Another feed's items, published the usual way, interleave in the stream.
 	if err := n.Archive().Publish(ctx, []event.Archived{archivedItem("asia", 0, now)}); err != nil {
 		t.Fatal(err)
 	}
 	// A first poll cut after 15 of its items.
-	if _, err := n.Archive().PublishAfter(ctx, items[:15], 0); err != nil {
-		t.Fatalf("PublishAfter: %v", err)
+	if err := n.Archive().PublishFirst(ctx, items[:15]); err != nil {
+		t.Fatalf("PublishFirst: %v", err)
 	}
 	// Its repeats, three at once, beside the other feed.
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 3 {
-		wg.Go(func() { _, err := n.Archive().PublishAfter(ctx, items, 0); errs <- err })
+		wg.Go(func() { errs <- n.Archive().PublishFirst(ctx, items) })
 	}
 	wg.Go(func() { errs <- n.Archive().Publish(ctx, []event.Archived{archivedItem("asia", 1, now)}) })
 	wg.Wait()
@@ -250,8 +247,8 @@ func TestArchiveFirst(t *testing.T) {
 		}
 	}
 	// And once more, later.
-	if _, err := n.Archive().PublishAfter(ctx, items, 0); err != nil {
-		t.Fatalf("PublishAfter: %v", err)
+	if err := n.Archive().PublishFirst(ctx, items); err != nil {
+		t.Fatalf("PublishFirst: %v", err)
 	}
 
 	got := readAll(t, n, event.ArchiveQuery{Feeds: []string{"world"}})
@@ -280,92 +277,8 @@ func TestArchiveFirst(t *testing.T) {
 	}
 
 	mixed := []event.Archived{archivedItem("world", 100, now), archivedItem("asia", 100, now)}
-	if _, err := n.Archive().PublishAfter(ctx, mixed, 0); !errors.Is(err, notifier.ErrInvalidItem) {
-		t.Errorf("PublishAfter of two feeds' items: %v, want ErrInvalidItem", err)
-	}
-}
-
-// TestArchiveAfter: a later poll archives from the end its feed's state recorded, without
-// message ids, each item once whether the poll is repeated after a part of it was stored (a
-// crash before the state committed), run by several publishers at once, or given an end its
-// subject no longer has (a stream made anew); a feed whose state recorded no end archives by id
-// and learns where its subject ends.
-func TestArchiveAfter(t *testing.T) {
-	n := notifiertest.Open(t, notifiertest.Config(t))
-	ctx := testContext(t)
-	now := time.Now().UTC()
-	items := archivedItems("world", 40, now)
-	a := n.Archive()
-	// A state written before ends were recorded: the poll archives by id.
-	end, err := a.PublishEnd(ctx, items[:5])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Publish(ctx, []event.Archived{archivedItem("asia", 0, now)}); err != nil {
-		t.Fatal(err)
-	}
-	if again, err := a.PublishEnd(ctx, items[:5]); err != nil || again != end {
-		t.Fatalf("PublishEnd of the same items again: end %d, %v; want %d, the end of their first copies", again, err, end)
-	}
-	// The next poll goes on from that end, with no conflict.
-	end, err = a.PublishAfter(ctx, items[5:10], end)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A poll cut after three of its items, its state not committed; the other feed meanwhile.
-	if _, err := a.PublishAfter(ctx, items[10:13], end); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Publish(ctx, []event.Archived{archivedItem("asia", 1, now)}); err != nil {
-		t.Fatal(err)
-	}
-	// Its repeats, three at once, from the end the state still says.
-	var wg sync.WaitGroup
-	ends := make(chan uint64, 3)
-	for range 3 {
-		wg.Go(func() {
-			e, err := a.PublishAfter(ctx, items[10:20], end)
-			if err != nil {
-				t.Errorf("PublishAfter: %v", err)
-			}
-			ends <- e
-		})
-	}
-	wg.Wait()
-	close(ends)
-	last, err := streamOf(t, n, notifier.DefaultArchiveStream).GetLastMsgForSubject(ctx, notifier.ItemSubject("newswatch", "world"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for e := range ends {
-		if e > last.Sequence || e <= end {
-			t.Errorf("PublishAfter returned the end %d; want one after %d and at most the subject's, %d", e, end, last.Sequence)
-		}
-	}
-	if id := last.Header.Get(jetstream.MsgIDHeader); id != "" {
-		t.Errorf("a later poll's message has the Nats-Msg-Id %q; want none, so that the server keeps no id", id)
-	}
-	// An end the subject does not reach (its stream made anew): every message it holds is read.
-	end, err = a.PublishAfter(ctx, items[:25], last.Sequence+1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if end <= last.Sequence {
-		t.Errorf("PublishAfter from beyond the subject's end returned %d; want past %d", end, last.Sequence)
-	}
-
-	got := readAll(t, n, event.ArchiveQuery{Feeds: []string{"world"}})
-	keys := map[string]int{}
-	for _, it := range got {
-		keys[it.Item.Key]++
-	}
-	for _, it := range items[:25] {
-		if keys[it.Item.Key] != 1 {
-			t.Errorf("item %s archived %d times, want once", it.Item.Key, keys[it.Item.Key])
-		}
-	}
-	if len(got) != 25 {
-		t.Errorf("feed world holds %d items, want 25", len(got))
+	if err := n.Archive().PublishFirst(ctx, mixed); !errors.Is(err, notifier.ErrInvalidItem) {
+		t.Errorf("PublishFirst of two feeds' items: %v, want ErrInvalidItem", err)
 	}
 }
 
@@ -377,7 +290,10 @@ func TestArchiveReadLosesMessages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	now := time.Now()
-	items := archivedItems("world", 8000, now) // more than the reader asks the server for ahead of its chunks
+	var items []event.Archived
+	for i := range 8000 { // more than the reader asks the server for ahead of its chunks
+		items = append(items, archivedItem("world", i, now))
+	}
 	if err := n.Archive().Publish(ctx, items); err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,6 @@ const (
 type result struct {
 	state state
 	err   error
-	seq   uint64 // the stream sequence of an acknowledged message
 }
 
 // classify is the result of an alert whose publish or PubAck failed with err.
@@ -98,19 +97,19 @@ func classify(err error) result {
 	switch {
 	case errors.Is(err, nats.ErrMaxPayload), errors.Is(err, nats.ErrBadSubject),
 		errors.Is(err, nats.ErrPermissionViolation):
-		return result{state: rejected, err: err}
+		return result{rejected, err}
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		// A deleted stream, which Publish re-creates: not the alert's fault.
-		return result{state: pending, err: err}
+		return result{pending, err}
 	case permanent(err):
 		// A 4xx answer of the stream to this message: too large for its max_msg_size, a sealed
 		// stream, another stream than the alert stream. Store failures (503: limits reached with
 		// discard new, no space) may pass when space frees up, so they are retried.
-		return result{state: rejected, err: err}
+		return result{rejected, err}
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining):
-		return result{state: failed, err: err}
+		return result{failed, err}
 	default:
-		return result{state: pending, err: err}
+		return result{pending, err}
 	}
 }
 
@@ -134,12 +133,12 @@ func (p *publisher) attempt(ctx context.Context, msgs []*nats.Msg, res []result,
 		// Draining refuses publishes itself (ErrConnectionDraining) once it should.
 	case nats.CLOSED:
 		for _, i := range todo {
-			res[i] = result{state: failed, err: nats.ErrConnectionClosed}
+			res[i] = result{failed, nats.ErrConnectionClosed}
 		}
 		return
 	default:
 		for _, i := range todo {
-			res[i] = result{state: pending, err: fmt.Errorf("%w (connection %s)", nats.ErrConnectionReconnecting, st)}
+			res[i] = result{pending, fmt.Errorf("%w (connection %s)", nats.ErrConnectionReconnecting, st)}
 		}
 		return
 	}
@@ -172,7 +171,7 @@ func (p *publisher) attempt(ctx context.Context, msgs []*nats.Msg, res []result,
 	wait:
 		for {
 			if err, found := denied[subject]; found {
-				res[i] = result{state: rejected, err: err}
+				res[i] = result{rejected, err}
 				break
 			}
 			if over {
@@ -182,7 +181,7 @@ func (p *publisher) attempt(ctx context.Context, msgs []*nats.Msg, res []result,
 				case err := <-errc:
 					res[i] = classify(err)
 				default:
-					res[i] = result{state: pending, err: fmt.Errorf("no acknowledgement within %s", publishAttemptTimeout)}
+					res[i] = result{pending, fmt.Errorf("no acknowledgement within %s", publishAttemptTimeout)}
 					if ctx.Err() != nil {
 						res[i].err = fmt.Errorf("no acknowledgement: %w", context.Cause(ctx))
 					}
@@ -235,7 +234,7 @@ func (p *publisher) acked(ack *jetstream.PubAck) result {
 		label = "duplicate"
 	}
 	p.published.WithLabelValues(label).Inc()
-	return result{state: acked, seq: ack.Sequence}
+	return result{state: acked}
 }
 
 // report is the error of a publish of n messages with results res: nil when every one was

@@ -22,24 +22,17 @@ import (
 type recordArchive struct {
 	mu    sync.Mutex
 	items []event.Archived
-	after []uint64 // the end each call of ArchiveAfter was given; ^uint64(0) for a call of Archive
 }
 
-// Archive and ArchiveAfter number the items 1, 2, … as a stream would, and return the last.
-func (a *recordArchive) Archive(_ context.Context, items []event.Archived) (uint64, error) {
+func (a *recordArchive) Archive(_ context.Context, items []event.Archived) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.items = append(a.items, items...)
-	a.after = append(a.after, ^uint64(0))
-	return uint64(len(a.items)), nil
+	return nil
 }
 
-func (a *recordArchive) ArchiveAfter(_ context.Context, items []event.Archived, after uint64) (uint64, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.items = append(a.items, items...)
-	a.after = append(a.after, after)
-	return uint64(len(a.items)), nil
+func (a *recordArchive) ArchiveFirst(ctx context.Context, items []event.Archived) error {
+	return a.Archive(ctx, items)
 }
 
 // articlePage is a news article with the site around it: navigation, a list of related

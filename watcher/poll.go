@@ -49,7 +49,7 @@ type step struct {
 	fresh    []Item // the new items, archived before the state commits
 	alerting []Item // the new items to match and alert
 	muted    string // why the fresh items not alerting are not: event.MutedBaseline, MutedFlood
-	first    bool   // the feed's first successful poll, archived after an empty record
+	first    bool   // the feed's first successful poll, archived by Archiver.ArchiveFirst
 	title    string // the feed's title, for the alerts
 	alerts   alertTally
 	health   []FeedHealth
@@ -115,7 +115,7 @@ func (w *Watcher) Poll(ctx context.Context, feedID string, slot time.Time) error
 		// Every new item is archived, and every alert published, before the state that records
 		// the item is committed; they are built and published in batches, so that a poll holds
 		// one batch at a time.
-		if next.state.ArchiveSeq, err = w.archive(ctx, f, next, now); err != nil {
+		if err := w.archive(ctx, f, next, now); err != nil {
 			return fmt.Errorf("poll %s: archive items: %w", feedID, err)
 		}
 		storiesOf := w.storiesOf(ctx, f, next.alerting)

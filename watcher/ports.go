@@ -23,16 +23,12 @@ type Publisher interface {
 // harmless (the implementation de-duplicates by feed and item key), and items refused for good
 // make an error that wraps ErrRejected, the others stored.
 //
-// Both methods take the items of one poll of one feed and return where the feed's record in the
-// archive ends (a sequence of the implementation's, 0 when it holds none), which the feed's state
-// keeps. ArchiveAfter is given that end as the state last recorded it (0 on a first poll) and
-// keeps the items once without a window of time in which repeats are recognised: it stores only
-// what its own reading of the record after that end does not hold (see
-// notifier.Archive.PublishAfter). Archive, for a state that recorded no end (one a version before
-// it wrote), recognises repeats within a window of time.
+// ArchiveFirst does the same for the items of a feed's first poll, all of one feed; it must keep
+// them once without a window of time in which repeats are recognised, because a cold start of
+// many feeds archives all their items at once (see notifier.Archive.PublishFirst).
 type Archiver interface {
-	Archive(ctx context.Context, items []event.Archived) (uint64, error)
-	ArchiveAfter(ctx context.Context, items []event.Archived, after uint64) (uint64, error)
+	Archive(ctx context.Context, items []event.Archived) error
+	ArchiveFirst(ctx context.Context, items []event.Archived) error
 }
 
 // ErrRejected marks alerts that the server refused for good; see Publisher. A poll logs them

@@ -71,11 +71,6 @@ type feedState struct {
 	// a job for an earlier slot is acknowledged without fetching.
 	Interval time.Duration `json:"interval,omitempty"`
 	NextDue  time.Time     `json:"next_due,omitzero"`
-	// ArchiveSeq is where the feed's record in the item archive ended when this state was
-	// committed (the sequence of the last message on its subject), so that the next poll archives
-	// on the condition that it still ends there (see Watcher.archive). 0 when no item was
-	// archived yet or a version before it wrote the state.
-	ArchiveSeq uint64 `json:"archive_seq,omitempty"`
 }
 
 func decodeState(data []byte) (feedState, error) {

@@ -90,8 +90,7 @@ func TestKillNineLoop(t *testing.T) {
 	checkAlertStream(t, js, want)
 	reader.check(t, want)
 	// Every item, baseline and new, archived once: the archive is written before the state
-	// commits, as alerts are, each item on the condition that its feed's subject ends where the
-	// state says, so that a poll repeated after a kill reads and leaves out what it stored.
+	// commits, as alerts are, and de-duplicated by the same means.
 	items := feeds.archived()
 	msgs, got := readArchiveStream(t, js)
 	checkExactlyOnce(t, "item archive", msgs, got, items)

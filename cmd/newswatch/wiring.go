@@ -119,14 +119,12 @@ func (p alertPublisher) Publish(ctx context.Context, alerts []event.Alert) error
 // itemArchiver archives the watcher's new items in the notifier's item archive.
 type itemArchiver struct{ archive *notifier.Archive }
 
-func (a itemArchiver) Archive(ctx context.Context, items []event.Archived) (uint64, error) {
-	end, err := a.archive.PublishEnd(ctx, items)
-	return end, rejections(err)
+func (a itemArchiver) Archive(ctx context.Context, items []event.Archived) error {
+	return rejections(a.archive.Publish(ctx, items))
 }
 
-func (a itemArchiver) ArchiveAfter(ctx context.Context, items []event.Archived, after uint64) (uint64, error) {
-	end, err := a.archive.PublishAfter(ctx, items, after)
-	return end, rejections(err)
+func (a itemArchiver) ArchiveFirst(ctx context.Context, items []event.Archived) error {
+	return rejections(a.archive.PublishFirst(ctx, items))
 }
 
 // rejections is err of the notifier, marked for the watcher when it is one of rejections for
