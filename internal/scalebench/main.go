@@ -13,7 +13,8 @@
 //     newswatch_poll_lag_seconds, and the simulator's exact measure from slot to request),
 //     the requests each feed had (feeds not polled at all), fetch results, the time to publish
 //     alerts (newswatch_alert_publish_duration_seconds) and from the start of the fetch that
-//     found an item to its alert's delivery to a subscriber, VmRSS/VmHWM, heap in use per feed,
+//     found an item to its alert's delivery to a subscriber, VmRSS/VmHWM at its end and VmRSS
+//     read every 5 s over its second half (min, median, mean, max), heap in use per feed,
 //     the cost of one /metrics scrape, and the CPU the rest of the machine took meanwhile;
 //   - with --fulltext SHARE, that share of the feeds carries headlines alone and has
 //     `fulltext: auto`, and each phase reports the articles the daemon read by result
