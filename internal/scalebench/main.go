@@ -518,7 +518,7 @@ func (b *bench) runPhase(mode string) error {
 	if b.o.perf > 0 {
 		perf = b.startPerf(perfFile, min(b.o.perf, b.o.phase))
 	}
-	rss := sampleRSS(b.daemon.pid(), b.o.phase, rssEvery)
+	rss := sampleRSS(b.daemon.pid(), b.o.phase)
 	s1 := b.snapshot()
 	b.signal(syscall.SIGUSR1) // a heap profile at its end
 	b.phaseReport("phase "+mode, s0, s1)

@@ -87,12 +87,12 @@ func machineTimes() (machineCPU, error) {
 // rssEvery is how often sampleRSS reads the daemon's resident size.
 const rssEvery = 5 * time.Second
 
-// sampleRSS reads the resident size of pid once each every, for d, and returns what it read.
+// sampleRSS reads the resident size of pid every rssEvery for d, and returns what it read.
 // The resident size at one instant moves by tens of MiB with the garbage collector's cycle, so
 // one reading at the end of a phase cannot tell two runs apart by less.
-func sampleRSS(pid int, d, every time.Duration) []int64 {
+func sampleRSS(pid int, d time.Duration) []int64 {
 	var rss []int64
-	tick := time.NewTicker(every)
+	tick := time.NewTicker(rssEvery)
 	defer tick.Stop()
 	end := time.After(d)
 	for {
