@@ -114,7 +114,9 @@ type JobsConfig struct {
 	// RetryDelay is how long a job whose handler failed waits before its next delivery (optional, 5s).
 	RetryDelay time.Duration
 	// MaxDeliver is how many times a job is delivered before it is given up (optional, 10): its
-	// last failure removes it, so that the feed's next slot is queued.
+	// last failure removes it, and so does a delivery past it (the last ended with no answer: its
+	// process died), so that the feed's next slot is queued. The server itself delivers without
+	// limit.
 	MaxDeliver int
 	// DuplicateWindow is the poll stream's de-duplication window: every replica enqueues every
 	// slot, so it must cover the clock skew and tick jitter between replicas, and the slot a

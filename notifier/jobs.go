@@ -71,7 +71,8 @@ func (q *JobQueue) Enqueue(ctx context.Context, feedID string, slot time.Time) e
 // is free, so none waits in a local buffer while its AckWait runs. Handlers get ctx; while one
 // runs, its job's AckWait is renewed every AckWait/3 so long polls are not delivered twice. A
 // handler's nil acknowledges the job; an error is logged and the job is delivered again after
-// Jobs.RetryDelay, up to Jobs.MaxDeliver times, the last failure removing it. Pull failures
+// Jobs.RetryDelay, up to Jobs.MaxDeliver times, the last failure removing it; a job that comes
+// again past that (its last handler never answered) is removed unhandled. Pull failures
 // (NATS unreachable, consumer removed) are logged and retried with backoff, so Consume outlives
 // outages and reconnects.
 // Consume returns an error only for invalid arguments or a consumer the server refuses.
@@ -203,6 +204,19 @@ func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(conte
 		_ = msg.TermWithReason("malformed poll job")
 		return
 	}
+	fields := []zap.Field{zap.String("feed", feedID), zap.Time("slot", slot)}
+	md, merr := msg.Metadata()
+	if merr == nil {
+		fields = append(fields, zap.Uint64("delivery", md.NumDelivered))
+	}
+	if merr == nil && md.NumDelivered > uint64(q.cfg.MaxDeliver) {
+		// Its MaxDeliver deliveries are spent and the last ended with no answer: the daemon
+		// stopped while it polled, a crash on this feed perhaps. Remove it, so that the feed's
+		// next slot is queued, instead of polling it once more.
+		q.log.Error("poll job given up: its last delivery ended with no answer; the feed's next slot polls it", fields...)
+		q.term(msg, feedID, "max deliveries")
+		return
+	}
 	// A poll re-creates a stream or the bucket that was deleted, including the alert stream
 	// when it has no alert to publish, which would otherwise stay missing until one comes.
 	q.store.healMissing(ctx)
@@ -219,18 +233,12 @@ func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(conte
 		}
 		return
 	}
-	fields := []zap.Field{zap.String("feed", feedID), zap.Time("slot", slot), zap.Error(err)}
-	md, merr := msg.Metadata()
-	if merr == nil {
-		fields = append(fields, zap.Uint64("delivery", md.NumDelivered))
-	}
+	fields = append(fields, zap.Error(err))
 	if merr == nil && md.NumDelivered >= uint64(q.cfg.MaxDeliver) {
-		// The server would deliver it no more, yet keep it, and the feed's later slots would be
-		// refused while it stays: remove it, so that the next slot is queued.
+		// The server delivers jobs without limit and keeps each until it is settled, and the
+		// feed's later slots are refused while it stays: remove it, so that the next slot is queued.
 		q.log.Error("poll job given up; the feed's next slot polls it", fields...)
-		if terr := msg.TermWithReason("max deliveries"); terr != nil {
-			q.log.Warn("term poll job", zap.String("feed", feedID), zap.Error(terr))
-		}
+		q.term(msg, feedID, "max deliveries")
 		return
 	}
 	if errors.Is(err, context.Canceled) {
@@ -241,6 +249,14 @@ func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(conte
 	}
 	if nerr := msg.NakWithDelay(q.cfg.RetryDelay); nerr != nil {
 		q.log.Warn("nak poll job", zap.String("feed", feedID), zap.Error(nerr))
+	}
+}
+
+// term removes a job for good, so that the feed's next slot can be queued.
+func (q *JobQueue) term(msg jetstream.Msg, feedID, reason string) {
+	if err := msg.TermWithReason(reason); err != nil {
+		// The job comes back after AckWait and is removed then.
+		q.log.Warn("term poll job", zap.String("feed", feedID), zap.Error(err))
 	}
 }
 
@@ -261,16 +277,22 @@ func (q *JobQueue) parse(msg jetstream.Msg) (string, time.Time, error) {
 // while NATS does not answer, and re-creating the poll stream if it is gone.
 func (q *JobQueue) consumer(ctx context.Context, workers int) (jetstream.Consumer, error) {
 	cc := jetstream.ConsumerConfig{
-		Durable:       q.names.pollDurable,
-		Description:   "newswatch poll workers",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       q.cfg.AckWait,
-		MaxDeliver:    q.cfg.MaxDeliver,
+		Durable:     q.names.pollDurable,
+		Description: "newswatch poll workers",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		AckWait:     q.cfg.AckWait,
+		// Deliveries are counted here, not by the server: a server that stops at MaxDeliver
+		// keeps a job whose last delivery ended with no answer, and the feed's later slots
+		// are refused while it stays. run removes such a job when it comes once more.
+		MaxDeliver:    -1,
 		MaxAckPending: max(workers, minMaxAckPending),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
 	var cons jetstream.Consumer
 	err := retry(ctx, q.log, "create poll consumer", func(ctx context.Context) error {
+		if err := q.dropEarlier(ctx); err != nil {
+			return err
+		}
 		c, err := q.js.CreateOrUpdateConsumer(ctx, q.stream, cc)
 		if q.store.heal(ctx, pollStream, err) {
 			c, err = q.js.CreateOrUpdateConsumer(ctx, q.stream, cc)
@@ -282,6 +304,29 @@ func (q *JobQueue) consumer(ctx context.Context, workers int) (jetstream.Consume
 		return nil
 	})
 	return cons, err
+}
+
+// dropEarlier deletes a poll consumer made by an earlier version, so that it is made anew. Its
+// server stopped delivering a job after MaxDeliver deliveries and kept it when the last ended with
+// no answer; such a job refuses its feed's later slots, and changing the setting does not deliver
+// it again, while a new consumer delivers every job the stream holds. A job in flight elsewhere
+// is delivered again too, and polls nothing: its slot is done in the feed's state.
+func (q *JobQueue) dropEarlier(ctx context.Context) error {
+	c, err := q.js.Consumer(ctx, q.stream, q.names.pollDurable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("consumer %s on %s: %w", q.names.pollDurable, q.stream, err)
+	}
+	if c.CachedInfo().Config.MaxDeliver < 0 {
+		return nil
+	}
+	if err := q.js.DeleteConsumer(ctx, q.stream, q.names.pollDurable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("delete consumer %s of an earlier version: %w", q.names.pollDurable, err)
+	}
+	q.log.Info("poll consumer of an earlier version made anew, so that it delivers the jobs it gave up")
+	return nil
 }
 
 // duplicateInProcess reports the answer of a clustered stream to a message whose id another

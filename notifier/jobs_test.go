@@ -472,3 +472,105 @@ func TestGivenUpJobFreesItsFeed(t *testing.T) {
 		t.Errorf("after the given-up job: got slot %s, want %s", j.slot, later)
 	}
 }
+
+func TestJobWhoseLastDeliveryDiesIsRemoved(t *testing.T) {
+	// The daemon stops (here: loses its connection for good) while it handles a job's last
+	// delivery. The job must not stay in the stream undelivered, refusing the feed's later
+	// slots: the next process gets it once more and removes it without polling.
+	srv := notifiertest.RunServer(t, -1, t.TempDir())
+	cfg := notifiertest.Config(t)
+	cfg.URL = srv.ClientURL()
+	cfg.Embedded = notifier.EmbeddedConfig{}
+	cfg.Jobs.AckWait = time.Second
+	cfg.Jobs.RetryDelay = 50 * time.Millisecond
+	cfg.Jobs.MaxDeliver = 2
+	first := notifiertest.Open(t, cfg)
+	ctx := testContext(t)
+	if err := first.Jobs().Enqueue(ctx, "world", slot0); err != nil {
+		t.Fatal(err)
+	}
+	dying := make(chan struct{})
+	calls := consume(t, first.Jobs(), 1, func(ctx context.Context, _ job) error {
+		select {
+		case <-dying: // the second delivery: the process dies while it polls
+			<-ctx.Done()
+			return ctx.Err()
+		default:
+			close(dying)
+			return errors.New("feed unreachable")
+		}
+	})
+	next(t, calls)
+	next(t, calls)
+	first.Conn().Close()
+
+	second := notifiertest.Open(t, cfg)
+	later := slot0.Add(5 * time.Minute)
+	calls = consume(t, second.Jobs(), 1, func(context.Context, job) error { return nil })
+	waitFor(t, "the job whose last delivery died removed", func() bool { return streamMsgs(t, second, pollStream) == 0 })
+	if err := second.Jobs().Enqueue(ctx, "world", later); err != nil {
+		t.Fatal(err)
+	}
+	if j := next(t, calls); !j.slot.Equal(later) {
+		t.Errorf("after the job whose last delivery died: got slot %s, want %s", j.slot, later)
+	}
+}
+
+func TestConsumeDeliversJobsAnEarlierVersionGaveUp(t *testing.T) {
+	// An earlier version let the server stop delivering a job after MaxDeliver deliveries; one
+	// whose last delivery ended with no answer stayed in the stream, never delivered again, and
+	// refused its feed's later slots. Consuming delivers it.
+	srv := notifiertest.RunServer(t, -1, t.TempDir())
+	cfg := notifiertest.Config(t)
+	cfg.URL = srv.ClientURL()
+	cfg.Embedded = notifier.EmbeddedConfig{}
+	n := notifiertest.Open(t, cfg)
+	ctx := testContext(t)
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := js.CreateOrUpdateConsumer(ctx, pollStream, jetstream.ConsumerConfig{
+		Durable: pollerName, AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Second,
+		MaxDeliver: 1, MaxAckPending: 1024, DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := n.Jobs()
+	if err := q.Enqueue(ctx, "world", slot0); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := old.Fetch(1, jetstream.FetchMaxWait(waitTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range batch.Messages() { // delivered once and never answered
+	}
+	waitFor(t, "the server to give the job up", func() bool {
+		info, err := old.Info(ctx)
+		return err == nil && info.NumAckPending == 0
+	})
+	later := slot0.Add(5 * time.Minute)
+	if err := q.Enqueue(ctx, "world", later); err != nil {
+		t.Fatal(err)
+	}
+	if got := streamMsgs(t, n, pollStream); got != 1 {
+		t.Fatalf("before: poll stream holds %d jobs, want the given-up one alone", got)
+	}
+
+	calls := consume(t, q, 1, func(context.Context, job) error { return nil })
+	if j := next(t, calls); !j.slot.Equal(slot0) {
+		t.Errorf("the given-up job: got slot %s, want %s", j.slot, slot0)
+	}
+	waitFor(t, "the given-up job handled", func() bool { return streamMsgs(t, n, pollStream) == 0 })
+	if err := q.Enqueue(ctx, "world", later); err != nil {
+		t.Fatal(err)
+	}
+	if j := next(t, calls); !j.slot.Equal(later) {
+		t.Errorf("after the given-up job: got slot %s, want %s", j.slot, later)
+	}
+	if info := consumerInfo(t, n); info.Config.MaxDeliver != -1 {
+		t.Errorf("consumer MaxDeliver: got %d, want -1 (counted by the daemon)", info.Config.MaxDeliver)
+	}
+}
