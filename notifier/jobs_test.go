@@ -463,13 +463,20 @@ func TestGivenUpJobFreesItsFeed(t *testing.T) {
 			t.Fatalf("got slot %s, want %s", j.slot, slot0)
 		}
 	}
-	waitFor(t, "the given-up job removed", func() bool { return streamMsgs(t, n, pollStream) == 0 })
+	nextSlotHandled(t, n, calls, "the given-up job")
+}
+
+// nextSlotHandled waits until the poll stream holds no job, as when the feed "world" has none
+// pending, then enqueues that feed's next slot and checks that it is the next job handled.
+func nextSlotHandled(t *testing.T, n *notifier.Notifier, calls <-chan job, what string) {
+	t.Helper()
+	waitFor(t, what+" gone from the poll stream", func() bool { return streamMsgs(t, n, pollStream) == 0 })
 	later := slot0.Add(5 * time.Minute)
-	if err := q.Enqueue(ctx, "world", later); err != nil {
+	if err := n.Jobs().Enqueue(testContext(t), "world", later); err != nil {
 		t.Fatal(err)
 	}
 	if j := next(t, calls); !j.slot.Equal(later) {
-		t.Errorf("after the given-up job: got slot %s, want %s", j.slot, later)
+		t.Errorf("after %s: got slot %s, want %s", what, j.slot, later)
 	}
 }
 
@@ -505,15 +512,8 @@ func TestJobWhoseLastDeliveryDiesIsRemoved(t *testing.T) {
 	first.Conn().Close()
 
 	second := notifiertest.Open(t, cfg)
-	later := slot0.Add(5 * time.Minute)
 	calls = consume(t, second.Jobs(), 1, func(context.Context, job) error { return nil })
-	waitFor(t, "the job whose last delivery died removed", func() bool { return streamMsgs(t, second, pollStream) == 0 })
-	if err := second.Jobs().Enqueue(ctx, "world", later); err != nil {
-		t.Fatal(err)
-	}
-	if j := next(t, calls); !j.slot.Equal(later) {
-		t.Errorf("after the job whose last delivery died: got slot %s, want %s", j.slot, later)
-	}
+	nextSlotHandled(t, second, calls, "the job whose last delivery died")
 }
 
 func TestConsumeDeliversJobsAnEarlierVersionGaveUp(t *testing.T) {
@@ -563,13 +563,7 @@ func TestConsumeDeliversJobsAnEarlierVersionGaveUp(t *testing.T) {
 	if j := next(t, calls); !j.slot.Equal(slot0) {
 		t.Errorf("the given-up job: got slot %s, want %s", j.slot, slot0)
 	}
-	waitFor(t, "the given-up job handled", func() bool { return streamMsgs(t, n, pollStream) == 0 })
-	if err := q.Enqueue(ctx, "world", later); err != nil {
-		t.Fatal(err)
-	}
-	if j := next(t, calls); !j.slot.Equal(later) {
-		t.Errorf("after the given-up job: got slot %s, want %s", j.slot, later)
-	}
+	nextSlotHandled(t, n, calls, "the given-up job")
 	if info := consumerInfo(t, n); info.Config.MaxDeliver != -1 {
 		t.Errorf("consumer MaxDeliver: got %d, want -1 (counted by the daemon)", info.Config.MaxDeliver)
 	}
