@@ -72,7 +72,8 @@ func (q *JobQueue) Enqueue(ctx context.Context, feedID string, slot time.Time) e
 // runs, its job's AckWait is renewed every AckWait/3 so long polls are not delivered twice. A
 // handler's nil acknowledges the job; an error is logged and the job is delivered again after
 // Jobs.RetryDelay, up to Jobs.MaxDeliver times, the last failure removing it; a job that comes
-// again past that (its last handler never answered) is removed unhandled. Pull failures
+// again past that (its last handler never answered) is removed unhandled. A job handed back
+// unhandled at shutdown counts as a delivery too. Pull failures
 // (NATS unreachable, consumer removed) are logged and retried with backoff, so Consume outlives
 // outages and reconnects.
 // Consume returns an error only for invalid arguments or a consumer the server refuses.
@@ -310,7 +311,8 @@ func (q *JobQueue) consumer(ctx context.Context, workers int) (jetstream.Consume
 // server stopped delivering a job after MaxDeliver deliveries and kept it when the last ended with
 // no answer; such a job refuses its feed's later slots, and changing the setting does not deliver
 // it again, while a new consumer delivers every job the stream holds. A job in flight elsewhere
-// is delivered again too, and polls nothing: its slot is done in the feed's state.
+// is delivered again too; its two polls commit the feed's state once (compare-and-swap), so no
+// alert or item is repeated.
 func (q *JobQueue) dropEarlier(ctx context.Context) error {
 	c, err := q.js.Consumer(ctx, q.stream, q.names.pollDurable)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -319,13 +321,15 @@ func (q *JobQueue) dropEarlier(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consumer %s on %s: %w", q.names.pollDurable, q.stream, err)
 	}
-	if c.CachedInfo().Config.MaxDeliver < 0 {
+	maxDeliver := c.CachedInfo().Config.MaxDeliver
+	if maxDeliver < 0 {
 		return nil
 	}
 	if err := q.js.DeleteConsumer(ctx, q.stream, q.names.pollDurable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("delete consumer %s of an earlier version: %w", q.names.pollDurable, err)
 	}
-	q.log.Info("poll consumer of an earlier version made anew, so that it delivers the jobs it gave up")
+	q.log.Info("deleted the poll consumer of an earlier version, so that a new one delivers the jobs it gave up",
+		zap.Int("max_deliver", maxDeliver))
 	return nil
 }
 
