@@ -205,16 +205,19 @@ func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(conte
 		_ = msg.TermWithReason("malformed poll job")
 		return
 	}
-	fields := []zap.Field{zap.String("feed", feedID), zap.Time("slot", slot)}
-	md, merr := msg.Metadata()
-	if merr == nil {
-		fields = append(fields, zap.Uint64("delivery", md.NumDelivered))
+	var delivery uint64 // 0 when the metadata cannot be read: the job is then never given up here
+	if md, err := msg.Metadata(); err == nil {
+		delivery = md.NumDelivered
 	}
-	if merr == nil && md.NumDelivered > uint64(q.cfg.MaxDeliver) {
+	// fields describe the job in a log line; built only when one is written.
+	fields := func(more ...zap.Field) []zap.Field {
+		return append([]zap.Field{zap.String("feed", feedID), zap.Time("slot", slot), zap.Uint64("delivery", delivery)}, more...)
+	}
+	if delivery > uint64(q.cfg.MaxDeliver) {
 		// Its MaxDeliver deliveries are spent and the last ended with no answer: the daemon
 		// stopped while it polled, a crash on this feed perhaps. Remove it, so that the feed's
 		// next slot is queued, instead of polling it once more.
-		q.log.Error("poll job given up: its last delivery ended with no answer; the feed's next slot polls it", fields...)
+		q.log.Error("poll job given up: its last delivery ended with no answer; the feed's next slot polls it", fields()...)
 		q.term(msg, feedID, "max deliveries")
 		return
 	}
@@ -230,23 +233,22 @@ func (q *JobQueue) run(ctx context.Context, msg jetstream.Msg, handle func(conte
 	if err == nil {
 		if aerr := msg.DoubleAck(sctx); aerr != nil {
 			// The job comes back after AckWait; handling it again is harmless.
-			q.log.Warn("ack poll job", zap.String("feed", feedID), zap.Time("slot", slot), zap.Error(aerr))
+			q.log.Warn("ack poll job", fields(zap.Error(aerr))...)
 		}
 		return
 	}
-	fields = append(fields, zap.Error(err))
-	if merr == nil && md.NumDelivered >= uint64(q.cfg.MaxDeliver) {
+	if delivery >= uint64(q.cfg.MaxDeliver) {
 		// The server delivers jobs without limit and keeps each until it is settled, and the
 		// feed's later slots are refused while it stays: remove it, so that the next slot is queued.
-		q.log.Error("poll job given up; the feed's next slot polls it", fields...)
+		q.log.Error("poll job given up; the feed's next slot polls it", fields(zap.Error(err))...)
 		q.term(msg, feedID, "max deliveries")
 		return
 	}
 	if errors.Is(err, context.Canceled) {
 		// Abandoned at shutdown: not a failure worth a warning.
-		q.log.Debug("poll job abandoned, will be retried", fields...)
+		q.log.Debug("poll job abandoned, will be retried", fields(zap.Error(err))...)
 	} else {
-		q.log.Warn("poll job failed, will be retried", fields...)
+		q.log.Warn("poll job failed, will be retried", fields(zap.Error(err))...)
 	}
 	if nerr := msg.NakWithDelay(q.cfg.RetryDelay); nerr != nil {
 		q.log.Warn("nak poll job", zap.String("feed", feedID), zap.Error(nerr))
